@@ -1,0 +1,1 @@
+"""What agents and supervisors see: the JSON API, screen-pop, desk and dashboard."""

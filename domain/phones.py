@@ -1,0 +1,33 @@
+"""Phone numbers on file: parsed with ``phonenumbers`` (region CN), stored as E.164."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+from domain.exceptions import DomainError
+
+DEFAULT_REGION = "CN"
+# Callers key in the last six digits of the number on file.
+SUFFIX_LENGTH = 6
+
+
+class InvalidPhone(DomainError):
+    pass
+
+
+def to_e164(raw: str, region: str = DEFAULT_REGION) -> str:
+    """Normalise any form ``phonenumbers`` understands; refuse what is not a real number."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise InvalidPhone("must be a phone number")
+    try:
+        parsed = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidPhone(f"not a phone number ({exc})") from None
+    if not phonenumbers.is_possible_number(parsed):
+        raise InvalidPhone("not a possible phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def suffix(e164: str, length: int = SUFFIX_LENGTH) -> str:
+    """The last digits of the national number, as a caller keys them in."""
+    return "".join(ch for ch in e164 if ch.isdigit())[-length:]

@@ -1,0 +1,2 @@
+class FlowError(ValueError):
+    """A value in ``flows/`` that the service cannot run with, named by file and key."""

@@ -1,0 +1,137 @@
+"""Tables. Feed records keep the insurer's own keys (person id, policy number)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Person(Base):
+    __tablename__ = "people"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    phones: Mapped[list[Phone]] = relationship(
+        back_populates="person", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Phone(Base):
+    __tablename__ = "phones"
+    __table_args__ = (UniqueConstraint("person_id", "e164"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    e164: Mapped[str] = mapped_column(String(20))
+    # The IVR finds policyholders by the six digits callers key in.
+    suffix: Mapped[str] = mapped_column(String(6), index=True)
+
+    person: Mapped[Person] = relationship(back_populates="phones")
+
+
+class Policy(Base):
+    __tablename__ = "policies"
+
+    policy_no: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # NFKC-normalised; whether it is an applicable product is decided by flows/ when read.
+    product: Mapped[str] = mapped_column(String(200))
+    # As flagged when imported, for operators' reports.
+    applicable: Mapped[bool] = mapped_column(Boolean)
+    holder_id: Mapped[str] = mapped_column(ForeignKey("people.id"), index=True)
+    insured_id: Mapped[str] = mapped_column(ForeignKey("people.id"), index=True)
+    sum_insured: Mapped[int] = mapped_column(BigInteger)
+    cooling_off_end: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+
+    events: Mapped[list[PolicyEvent]] = relationship(
+        order_by="PolicyEvent.seq", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class PolicyEvent(Base):
+    __tablename__ = "policy_events"
+    __table_args__ = (UniqueConstraint("policy_no", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    policy_no: Mapped[str] = mapped_column(
+        ForeignKey("policies.policy_no", ondelete="CASCADE"), index=True
+    )
+    # Position in the feed: same-day events apply in feed order.
+    seq: Mapped[int] = mapped_column(Integer)
+    on: Mapped[date] = mapped_column("on_date", Date)
+    sum_insured: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+
+
+class ServiceUse(Base):
+    """Uses that count against a quota, from the feed or from cases booked at the desk.
+
+    ``(source, ref)`` is unique, so a retried import or a double-submitted form
+    records a use once: the database refuses the second, not luck.
+    """
+
+    __tablename__ = "service_uses"
+    __table_args__ = (UniqueConstraint("source", "ref"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    insured_id: Mapped[str] = mapped_column(ForeignKey("people.id"), index=True)
+    service: Mapped[str] = mapped_column(String(40))
+    on: Mapped[date] = mapped_column("on_date", Date)
+    count: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(16))
+    ref: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Agent(Base):
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    # Comma-separated queue names, in the order the agent serves them.
+    queues: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    tokens: Mapped[list[ApiToken]] = relationship(
+        back_populates="agent", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    @property
+    def queue_list(self) -> list[str]:
+        return [q for q in self.queues.split(",") if q]
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    # SHA-256 of the token; the token itself is shown once and never stored.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    agent: Mapped[Agent] = relationship(back_populates="tokens")

@@ -1,0 +1,28 @@
+"""Redis: call state, counters, pub/sub and the rq queues.
+
+With ``REDIS_URL`` unset the app uses an in-process fakeredis server, which is
+enough for a one-process demo and nothing more (each process has its own).
+"""
+
+from __future__ import annotations
+
+import fakeredis
+from flask import Flask, current_app
+from redis import Redis
+
+EXTENSION = "hotline.redis"
+
+
+def connect(url: str | None) -> Redis:
+    if not url:
+        return fakeredis.FakeRedis(server=fakeredis.FakeServer())
+    # redis-py connects lazily, on the first command.
+    return Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[EXTENSION] = connect(app.config.get("REDIS_URL"))
+
+
+def redis(app: Flask | None = None) -> Redis:
+    return (app or current_app).extensions[EXTENSION]

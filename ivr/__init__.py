@@ -1,0 +1,1 @@
+"""The telephone side: Twilio webhooks, the call-flow engine, authentication and routing."""
