@@ -5,6 +5,7 @@ These are plain values; ``flows`` builds and checks them, the rules read them.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -100,6 +101,7 @@ class Programme:
     waiting_period_days: int = 30
     _services: dict[str, Service] = field(init=False, repr=False, compare=False)
     _tiers: dict[str, Tier] = field(init=False, repr=False, compare=False)
+    _floors: list[int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Frozen for callers; normalised once here so every look-up is a dict hit.
@@ -108,18 +110,17 @@ class Programme:
         set_(self, "tiers", tuple(sorted(self.tiers, key=lambda t: t.min_sum_insured)))
         set_(self, "_services", {s.code: s for s in self.services})
         set_(self, "_tiers", {t.code: t for t in self.tiers})
+        set_(self, "_floors", [t.min_sum_insured for t in self.tiers])
 
     def is_applicable(self, product: str) -> bool:
         return normalise_product(product) in self.products
 
     def tier_for(self, counted_sum_insured: int) -> Tier | None:
-        found = None
         if counted_sum_insured <= 0:
             return None  # no counted cover, no tier, whatever the configured floor
-        for tier in self.tiers:
-            if counted_sum_insured >= tier.min_sum_insured:
-                found = tier
-        return found
+        # The highest tier whose inclusive floor the total reaches.
+        i = bisect_right(self._floors, counted_sum_insured)
+        return self.tiers[i - 1] if i else None
 
     def tier(self, code: str) -> Tier:
         try:

@@ -12,11 +12,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+from operator import attrgetter
 
 from domain.catalogue import Programme, QuotaPeriod, Service, Tier
 from domain.policies import Policy, PolicyStatus, Use
 
 ONE_DAY = timedelta(days=1)
+EVENT_DAY = attrgetter("on")
 
 
 class NotCounted(StrEnum):
@@ -160,50 +162,61 @@ def tier_on(programme: Programme, policies: Iterable[Policy], on: date) -> Tier 
 # -- the tier over time ------------------------------------------------------
 
 # A timeline is a sorted list of (first day, value) change points; before the
-# first point the value is None. Sums only change when a policy leaves its
-# cooling-off period or an event is dated, so one sweep over those dates gives
-# T(d) for every d without evaluating each day.
+# first point the value is None (0 for sums). Sums only change when a policy
+# leaves its cooling-off period or an event is dated, so one sweep over those
+# dates gives S(d) and T(d) for every d without evaluating each day.
 Timeline = list[tuple[date, "Tier | None"]]
+SumTimeline = list[tuple[date, int]]
 
 
-def _contribution_changes(programme: Programme, policy: Policy):
-    """(day, amount this policy counts for from that day) at each change."""
+def _add_changes(programme: Programme, policy: Policy, deltas: dict[date, int]) -> None:
+    """Add to ``deltas`` each day's change in what ``policy`` counts for."""
     if not programme.is_applicable(policy.product) or policy.cooling_off_end >= date.max:
         return
-    counts_from = policy.cooling_off_end + ONE_DAY
     amount, status = policy.sum_insured, policy.status
-    events = sorted(policy.events, key=lambda e: e.on)
-    i = 0
-    # Events dated inside cooling-off change the policy but count only from counts_from.
-    while i < len(events) and events[i].on <= counts_from:
-        amount = events[i].sum_insured if events[i].sum_insured is not None else amount
-        status = events[i].status or status
-        i += 1
-    yield counts_from, amount if status is PolicyStatus.IN_FORCE else 0
-    while i < len(events):
-        day = events[i].on
-        while i < len(events) and events[i].on == day:
-            amount = events[i].sum_insured if events[i].sum_insured is not None else amount
-            status = events[i].status or status
-            i += 1
-        yield day, amount if status is PolicyStatus.IN_FORCE else 0
+    counted = 0
+    # Events dated inside cooling-off change the policy but count only from the day after.
+    day = policy.cooling_off_end + ONE_DAY
+    # A stable sort: same-day events keep the feed's order.
+    for event in sorted(policy.events, key=EVENT_DAY):
+        if event.on > day:
+            now = amount if status is PolicyStatus.IN_FORCE else 0
+            if now != counted:
+                deltas[day] = deltas.get(day, 0) + now - counted
+                counted = now
+            day = event.on
+        if event.sum_insured is not None:
+            amount = event.sum_insured
+        if event.status is not None:
+            status = event.status
+    now = amount if status is PolicyStatus.IN_FORCE else 0
+    if now != counted:
+        deltas[day] = deltas.get(day, 0) + now - counted
+
+
+def counted_sum_timeline(programme: Programme, policies: Iterable[Policy]) -> SumTimeline:
+    """``S(d)``, the counted sum insured, for all d as change points (0 before the first)."""
+    deltas: dict[date, int] = {}
+    for policy in policies:
+        _add_changes(programme, policy, deltas)
+    points: SumTimeline = []
+    total = 0
+    for day in sorted(deltas):
+        change = deltas[day]
+        if change:
+            total += change
+            points.append((day, total))
+    return points
 
 
 def tier_timeline(programme: Programme, policies: Iterable[Policy]) -> Timeline:
     """``T(d)`` for all d, as change points."""
-    deltas: dict[date, int] = {}
-    for policy in policies:
-        previous = 0
-        for day, amount in _contribution_changes(programme, policy):
-            deltas[day] = deltas.get(day, 0) + amount - previous
-            previous = amount
     timeline: Timeline = []
-    total = 0
     current: Tier | None = None
-    for day in sorted(deltas):
-        total += deltas[day]
+    for day, total in counted_sum_timeline(programme, policies):
         tier = programme.tier_for(total)
-        if tier != current:
+        # Tiers are the programme's own objects: identity is equality, and cheaper.
+        if tier is not current:
             timeline.append((day, tier))
             current = tier
     return timeline
@@ -233,7 +246,7 @@ def entitled_timeline(tiers: Timeline) -> Timeline:
 def _compress(points: Timeline) -> Timeline:
     out: Timeline = []
     for day, tier in points:
-        if (out[-1][1] if out else None) != tier:
+        if (out[-1][1] if out else None) is not tier:
             out.append((day, tier))
     return out
 
@@ -264,12 +277,10 @@ def _anniversary(start: date, year: int) -> date:
 def quota_period(programme: Programme, on: date, effective_from: date | None) -> tuple[date, date]:
     """The quota period containing ``on`` (inclusive bounds)."""
     if programme.quota_period is QuotaPeriod.SERVICE_YEAR and effective_from is not None:
-        if on < effective_from:
-            start = effective_from
-        else:
-            start = _anniversary(effective_from, on.year)
-            if start > on:
-                start = _anniversary(effective_from, on.year - 1)
+        # Also for days before the effective date: the period must contain ``on``.
+        start = _anniversary(effective_from, on.year)
+        if start > on:
+            start = _anniversary(effective_from, on.year - 1)
         end = _anniversary(effective_from, start.year + 1) - ONE_DAY
         return start, end
     return date(on.year, 1, 1), date(on.year, 12, 31)
@@ -323,7 +334,8 @@ def assess(
     effective_from = first_entitled_day(entitled_over_time)
 
     existing = effective_from is not None and effective_from < programme.launch_date
-    if effective_from is None or existing:
+    if effective_from is None or existing or programme.waiting_period_days <= 0:
+        # A zero-day waiting period is none at all, not one that ended the day before E.
         waiting_ends = None
     else:
         waiting_ends = effective_from + timedelta(days=programme.waiting_period_days - 1)

@@ -23,7 +23,10 @@ def mask_name(name: str | None) -> str:
 
 
 def mask_phone(number: str | None, region: str = "CN") -> str:
-    """138****5678 for a mobile; other numbers keep at most their first 3 and last 4 digits."""
+    """138****5678 for a mobile, 010****5678 for a landline (area code as dialled, last 4).
+
+    Other numbers keep at most their first 3 and last 4 digits.
+    """
     if not number:
         return ""
     try:
@@ -31,6 +34,15 @@ def mask_phone(number: str | None, region: str = "CN") -> str:
         digits = phonenumbers.national_significant_number(parsed)
     except phonenumbers.NumberParseException:
         digits = "".join(ch for ch in number if ch.isdigit())
+    else:
+        area = phonenumbers.length_of_geographical_area_code(parsed)
+        if area and len(digits) - area > 4:
+            # Agents know a landline by its area code with the trunk 0 (028, 0755);
+            # the significant number alone would show 288***3456 for 028-8612 3456.
+            national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+            dialled = "".join(ch for ch in national if ch.isdigit())
+            keep = len(dialled) - len(digits) + area
+            return dialled[:keep] + "*" * (len(dialled) - keep - 4) + dialled[-4:]
     if len(digits) >= 10:
         return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
     if len(digits) >= 5:

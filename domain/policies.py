@@ -6,6 +6,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
+from operator import attrgetter
 
 
 class PolicyStatus(StrEnum):
@@ -25,6 +27,9 @@ class PolicyEvent:
     status: PolicyStatus | None = None
 
 
+_EVENT_DAY = attrgetter("on")
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
     policy_no: str
@@ -38,7 +43,8 @@ class Policy:
     def as_of(self, on: date) -> tuple[int, PolicyStatus]:
         """The sum insured and status in effect on ``on`` (events apply from their date)."""
         amount, status = self.sum_insured, self.status
-        for event in sorted(self.events, key=_event_date):
+        # A stable sort: same-day events keep the feed's order.
+        for event in sorted(self.events, key=_EVENT_DAY):
             if event.on > on:
                 break
             if event.sum_insured is not None:
@@ -46,10 +52,6 @@ class Policy:
             if event.status is not None:
                 status = event.status
         return amount, status
-
-
-def _event_date(event: PolicyEvent) -> date:
-    return event.on
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,12 +63,16 @@ class Use:
     count: int = 1
 
 
+# Book-title marks are how the manual prints a name (《…》（智选版）), not part of it.
+_TITLE_MARKS = str.maketrans("", "", "《》")
+
+
+@lru_cache(maxsize=1024)
 def normalise_product(name: str) -> str:
     """Product names compare after NFKC, so （智选版） and (智选版) are one product.
 
-    Feeds also wrap names in 《》 the way the manual prints them; that is not part
-    of the name.
+    White space and 《》 are dropped wherever they stand, so normalising twice
+    changes nothing. Cached: a feed repeats the same few names many times.
     """
     text = unicodedata.normalize("NFKC", name)
-    text = "".join(text.split())
-    return text.removeprefix("《").replace("》", "")
+    return "".join(text.split()).translate(_TITLE_MARKS)

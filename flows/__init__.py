@@ -173,8 +173,10 @@ def _quotas(node: Node, tier_codes: set[str]) -> dict[str, int | None]:
             raise node.error(tier, f"unknown tier (tiers are: {', '.join(sorted(tier_codes))})")
         if value == "unlimited":
             quotas[tier] = None
+        elif isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise node.error(tier, 'must be "unlimited" or a whole number ≥ 0')
         else:
-            quotas[tier] = node.whole(tier, minimum=0)
+            quotas[tier] = value
     return quotas
 
 

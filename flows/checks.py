@@ -7,7 +7,7 @@ so an operator can find the mistake without reading a traceback.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, time
+from datetime import date, datetime, time
 from typing import Any
 
 from flows.exceptions import FlowError
@@ -106,6 +106,8 @@ class Node:
 
     def clock(self, key: str) -> time:
         value = self.raw(key)
+        if isinstance(value, time):  # a TOML local time, 08:00:00 unquoted
+            return value
         try:
             if value == "24:00":
                 return time.max
@@ -116,7 +118,9 @@ class Node:
 
 
 def parse_day(node: Node, key: str, value: Any) -> date:
-    if isinstance(value, date):
+    # A TOML date-time is a ``datetime``, which is also a ``date``: comparing it with
+    # the dates of the rules would fail later, far from the file, so refuse it here.
+    if isinstance(value, date) and not isinstance(value, datetime):
         return value
     try:
         return date.fromisoformat(value)

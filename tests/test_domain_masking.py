@@ -1,0 +1,85 @@
+"""Personal data masked for screens and logs (张*明, 138****5678)."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.masking import mask_name, mask_phone
+
+
+@pytest.mark.parametrize(
+    ("name", "masked"),
+    [
+        ("张明", "张*"),
+        ("张三明", "张*明"),
+        ("欧阳娜娜", "欧**娜"),
+        ("司马相如", "司**如"),
+        ("买买提·艾力", "买**·*力"),
+        ("阿卜杜·热合曼·买买提", "阿**·***·**提"),
+        ("  李四  ", "李*"),
+        ("张", "*"),
+    ],
+)
+def test_a_name_keeps_its_first_and_last_character_and_its_separators(name, masked):
+    assert mask_name(name) == masked
+
+
+@pytest.mark.parametrize("name", ["", None])
+def test_no_name_masks_to_nothing(name):
+    assert mask_name(name) == ""
+
+
+@pytest.mark.parametrize("name", ["张三明", "欧阳娜娜", "买买提·艾力"])
+def test_a_masked_name_hides_every_inner_character(name):
+    masked = mask_name(name)
+    assert len(masked) == len(name)
+    assert all(ch in "*·" for ch in masked[1:-1])
+
+
+@pytest.mark.parametrize(
+    "number",
+    ["+8613812345678", "13812345678", "138 1234 5678", "+86 138-1234-5678", "008613812345678"],
+)
+def test_a_mobile_shows_its_first_three_and_last_four_digits(number):
+    assert mask_phone(number) == "138****5678"
+
+
+@pytest.mark.parametrize(
+    ("number", "masked"),
+    [
+        ("010-12345678", "010****5678"),
+        ("(028) 8612 3456", "028****3456"),
+        ("+86 28 8612 3456", "028****3456"),
+        ("0755-8888 1234", "0755****1234"),
+    ],
+)
+def test_a_landline_shows_its_area_code_and_last_four_digits(number, masked):
+    assert mask_phone(number) == masked
+
+
+@pytest.mark.parametrize(
+    ("number", "masked"),
+    [
+        ("028-96555", "***6555"),  # a short service number: only the last four
+        ("12345", "*2345"),
+        ("1234", "****"),
+        ("+1 415 555 0123", "415***0123"),
+    ],
+)
+def test_other_numbers_show_at_most_their_last_four_digits_after_a_prefix(number, masked):
+    assert mask_phone(number) == masked
+
+
+@pytest.mark.parametrize("number", ["", None, "no digits"])
+def test_no_number_masks_to_nothing(number):
+    assert mask_phone(number) == ""
+
+
+@pytest.mark.parametrize(
+    "number", ["+8613812345678", "010-12345678", "0755-8888 1234", "+1 415 555 0123"]
+)
+def test_a_masked_number_never_reveals_more_than_seven_significant_digits(number):
+    masked = mask_phone(number)
+    # A landline's trunk 0 is shown but tells nothing about the number.
+    assert sum(ch.isdigit() for ch in masked.removeprefix("0")) <= 7
+    assert "*" in masked
