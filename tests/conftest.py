@@ -130,7 +130,8 @@ def redis_url():
         index = next(
             (
                 i
-                for i in range(1, 16)
+                # From the top down: hand-assigned indexes tend to be the low ones.
+                for i in range(15, 0, -1)
                 if admin.set(REDIS_LOCK.format(index=i), owner, nx=True, ex=REDIS_LOCK_SECONDS)
             ),
             None,
