@@ -258,6 +258,8 @@ def serve_command(
         _load_demo(base)
     db.engine().dispose()  # the workers open their own connections
     options = server.settings(bind=f"{host}:{port}", workers=workers, threads=threads)
+    if workers and workers > options["workers"]:
+        click.echo("REDIS_URL is unset: one worker process (the in-process store is not shared).")
     click.echo(f"Serving on {base} (Ctrl-C to stop).")
     server.Server(create_app, options).run()
 

@@ -173,6 +173,7 @@ def served(monkeypatch):
         started["factory"] = self.factory
 
     monkeypatch.setattr(server.Server, "run", run)
+    monkeypatch.setattr(gunicorn_conf, "SHARED_STORE", False)  # as with REDIS_URL unset
     return started
 
 
@@ -185,6 +186,13 @@ def test_serve_starts_gunicorn_with_one_worker_without_redis(runner, served):
     assert options["workers"] == 1
     assert options["threads"] > 1
     assert "Serving on http://127.0.0.1:8123" in result.stdout
+
+
+def test_serve_says_why_it_ignores_extra_workers_without_redis(runner, served):
+    result = runner.invoke(args=["serve", "--workers", "4"])
+    assert result.exit_code == 0, result.output
+    assert served["options"]["workers"] == 1
+    assert "REDIS_URL is unset: one worker process" in result.stdout
 
 
 def test_serve_demo_loads_the_demo_and_prints_working_accounts(runner, client, served):
