@@ -70,9 +70,7 @@ def _text(body: dict, name: str) -> str | None:
 
 
 def _refused(exc: CaseRefused) -> ApiError:
-    error = ApiError(exc.status, exc.code, exc.message)
-    error.reason = exc.reason
-    return error
+    return ApiError(exc.status, exc.code, exc.message, reason=exc.reason)
 
 
 @bp.post("/cases")

@@ -8,6 +8,7 @@ behind the authenticated JSON API.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import date
 from functools import wraps
@@ -176,10 +177,8 @@ def _too_many_attempts(username: str) -> bool:
 
 
 def _forget_attempts(username: str) -> None:
-    try:
+    with contextlib.suppress(RedisError):
         store.redis().delete(SIGNIN_ATTEMPTS.format(username=username.lower()[:64]))
-    except RedisError:
-        pass
 
 
 # -- the desk -------------------------------------------------------------------------

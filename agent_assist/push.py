@@ -96,8 +96,15 @@ def catch_up(
 
 
 def pop_message(app: Flask, entry_id: str, call: calls.CallTaken, replayed: bool) -> str:
+    """The ``screen_pop`` event; an available agent the call reached is now busy with it."""
     with app.app_context():
         now = current_clock().now()
+        try:
+            presence.busy_if_available(
+                store.redis(), call.agent, datetime.fromisoformat(call.taken_at), now
+            )
+        except (RedisError, ValueError):
+            log.warning("could not mark the agent busy for %s", call.call_sid)
         try:
             data = screen_pop.build(call, db.session(), current_flows(), now)
         except Exception:
@@ -154,14 +161,6 @@ def stream(app: Flask, listener: Listener, last_event_id: str | None) -> Iterato
                 except (ValueError, TypeError, KeyError):
                     log.warning("skipping an unreadable call announcement %s", cursor)
                     continue
-                with app.app_context():
-                    now = current_clock().now()
-                try:
-                    presence.busy_if_available(
-                        redis, listener.username, datetime.fromisoformat(call.taken_at), now
-                    )
-                except (RedisError, ValueError):
-                    log.warning("could not mark the agent busy for %s", call.call_sid)
                 yield pop_message(app, cursor, call, replayed=False)
                 beat = time.monotonic()
         if time.monotonic() - beat >= heartbeat:

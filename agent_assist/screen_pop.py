@@ -49,9 +49,7 @@ def build(call: CallTaken, db_session: Session, flows: Flows, now: datetime) -> 
 
     entitlement = None
     if eligibility is not None and service is not None:
-        entitlement = next(
-            (s for s in eligibility["services"] if s["code"] == service.code), None
-        )
+        entitlement = next((s for s in eligibility["services"] if s["code"] == service.code), None)
 
     data = bare(call)
     data.update(

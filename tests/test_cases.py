@@ -1,4 +1,4 @@
-"""Service requests (cases): opening them, their deadlines, their milestones and the uses they record."""
+"""Service requests (cases): opening them, their deadlines, milestones and the uses they record."""
 
 from __future__ import annotations
 
@@ -40,11 +40,15 @@ def api(client, make_agent, people):
 
 def uses(app, insured="P1"):
     with app.app_context():
-        return db.session().execute(
-            select(ServiceUse.service, ServiceUse.count, ServiceUse.ref).where(
-                ServiceUse.insured_id == insured, ServiceUse.source == "case"
+        return (
+            db.session()
+            .execute(
+                select(ServiceUse.service, ServiceUse.count, ServiceUse.ref).where(
+                    ServiceUse.insured_id == insured, ServiceUse.source == "case"
+                )
             )
-        ).all()
+            .all()
+        )
 
 
 def deadlines(body):
@@ -103,9 +107,12 @@ def test_a_service_for_a_critical_illness_needs_the_agents_confirmation(api):
     response = api.open(insured_id="P1", service="escort", critical_illness_confirmed=False)
     assert response.status_code == 422
     assert response.get_json()["error"]["code"] == "critical_illness_unconfirmed"
-    assert api.open(
-        insured_id="P1", service="online_consult", critical_illness_confirmed=False
-    ).status_code == 201
+    assert (
+        api.open(
+            insured_id="P1", service="online_consult", critical_illness_confirmed=False
+        ).status_code
+        == 201
+    )
 
 
 @pytest.mark.parametrize(
@@ -426,8 +433,12 @@ def test_the_desk_form_without_csrf_is_refused(app, people, desk):
 def test_a_refused_desk_request_shows_why(people, desk):
     response = desk.post(
         "/agent/cases",
-        data={"csrf_token": page_csrf(desk), "insured_id": "P4", "service": "escort",
-              "critical_illness_confirmed": "1"},
+        data={
+            "csrf_token": page_csrf(desk),
+            "insured_id": "P4",
+            "service": "escort",
+            "critical_illness_confirmed": "1",
+        },
         follow_redirects=True,
     )
     html = response.get_data(as_text=True)
@@ -439,8 +450,12 @@ def test_the_case_page_records_a_step(people, desk, clock):
     token = page_csrf(desk)
     created = desk.post(
         "/agent/cases",
-        data={"csrf_token": token, "insured_id": "P1", "service": "escort",
-              "critical_illness_confirmed": "1"},
+        data={
+            "csrf_token": token,
+            "insured_id": "P1",
+            "service": "escort",
+            "critical_illness_confirmed": "1",
+        },
     )
     case_path = created.headers["Location"]
     response = desk.post(

@@ -71,7 +71,12 @@ def test_after_sign_in_the_agent_returns_to_the_page_they_asked_for(client, make
     token = csrf_from(page.get_data(as_text=True))
     response = client.post(
         "/agent/signin",
-        data={"username": "ann", "password": PASSWORD, "csrf_token": token, "next": "/agent/cases/7"},
+        data={
+            "username": "ann",
+            "password": PASSWORD,
+            "csrf_token": token,
+            "next": "/agent/cases/7",
+        },
     )
     assert response.headers["Location"] == "/agent/cases/7"
 
@@ -105,4 +110,3 @@ def test_repeated_failed_sign_ins_are_locked_out_for_a_while(client, make_agent)
     for _ in range(10):
         assert sign_in(client, "ann", "guess").status_code == 401
     assert sign_in(client, "ann", PASSWORD).status_code == 429
-

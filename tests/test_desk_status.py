@@ -74,7 +74,10 @@ def test_agents_by_status_are_for_supervisors_only(app, client, make_agent, desk
     desk.post("/agent/status", data={"status": "available", "csrf_token": page_csrf(desk)})
     agent_token = make_agent("bob")
     boss = make_agent("boss", role="supervisor")
-    assert client.get("/api/agents", headers={"Authorization": f"Bearer {agent_token}"}).status_code == 403
+    assert (
+        client.get("/api/agents", headers={"Authorization": f"Bearer {agent_token}"}).status_code
+        == 403
+    )
     response = client.get("/api/agents", headers={"Authorization": f"Bearer {boss}"})
     assert response.status_code == 200
     body = response.get_json()

@@ -7,6 +7,7 @@ and answers with Twilio's documented Message resource.
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime
 
 import pytest
@@ -26,12 +27,21 @@ class FakeTwilio(HttpClient):
     """Answers POST .../Messages.json like Twilio; can be told to fail the next requests."""
 
     def __init__(self):
-        super().__init__()
+        super().__init__(logging.getLogger(__name__), is_async=False)
         self.requests = []
         self.fail_next = 0
 
-    def request(self, method, uri, params=None, data=None, headers=None, auth=None,
-                timeout=None, allow_redirects=False):
+    def request(
+        self,
+        method,
+        uri,
+        params=None,
+        data=None,
+        headers=None,
+        auth=None,
+        timeout=None,
+        allow_redirects=False,
+    ):
         self.requests.append({"method": method, "uri": uri, "data": dict(data or {}), "auth": auth})
         if self.fail_next:
             self.fail_next -= 1
@@ -86,8 +96,10 @@ def booked_case(api, **changes) -> int:
         **changes,
     }
     case = api("/api/cases", body)
-    api(f"/api/cases/{case['id']}/steps", {"milestone": "booked", "visit_on": "2026-03-16",
-                                           "visit_period": "am"})
+    api(
+        f"/api/cases/{case['id']}/steps",
+        {"milestone": "booked", "visit_on": "2026-03-16", "visit_period": "am"},
+    )
     return case["id"]
 
 
@@ -165,8 +177,10 @@ def test_without_twilio_settings_nothing_is_sent_and_nothing_is_claimed(app, api
 
 def test_a_booked_is_used_service_is_confirmed_without_cancellation_terms(app, twilio, api):
     app.config["REDIS_URL"] = None
-    case = api("/api/cases", {"insured_id": "P1", "service": "second_opinion",
-                              "critical_illness_confirmed": True})
+    case = api(
+        "/api/cases",
+        {"insured_id": "P1", "service": "second_opinion", "critical_illness_confirmed": True},
+    )
     api(f"/api/cases/{case['id']}/steps", {"milestone": "booked"})
     body = sms_requests(twilio)[0]["data"]["Body"]
     assert "国内二次诊疗已预约成功" in body
@@ -177,8 +191,10 @@ def test_a_booked_is_used_service_is_confirmed_without_cancellation_terms(app, t
 
 
 def test_the_sweep_flags_passed_deadlines_once(app, api, clock):
-    api("/api/cases", {"insured_id": "P1", "service": "outpatient_booking",
-                       "critical_illness_confirmed": True})
+    api(
+        "/api/cases",
+        {"insured_id": "P1", "service": "outpatient_booking", "critical_illness_confirmed": True},
+    )
     with app.app_context():
         assert jobs.sweep_overdue_cases() == 0  # due tomorrow
     clock.set(datetime(2026, 3, 12, 0, 0))
@@ -190,11 +206,14 @@ def test_the_sweep_flags_passed_deadlines_once(app, api, clock):
 
 
 def test_the_sweep_leaves_met_and_closed_cases_alone(app, api, clock):
-    met = api("/api/cases", {"insured_id": "P1", "service": "outpatient_booking",
-                             "critical_illness_confirmed": True})
+    met = api(
+        "/api/cases",
+        {"insured_id": "P1", "service": "outpatient_booking", "critical_illness_confirmed": True},
+    )
     api(f"/api/cases/{met['id']}/steps", {"milestone": "contacted"})
-    closed = api("/api/cases", {"insured_id": "P3", "service": "escort",
-                                "critical_illness_confirmed": True})
+    closed = api(
+        "/api/cases", {"insured_id": "P3", "service": "escort", "critical_illness_confirmed": True}
+    )
     api(f"/api/cases/{closed['id']}/steps", {"milestone": "cancelled"})
     clock.set(datetime(2026, 3, 20, 9, 0))
     with app.app_context():
@@ -235,8 +254,10 @@ def test_a_job_outside_a_request_builds_its_own_app(monkeypatch, tmp_path):
 
 def test_confirmation_texts_carry_the_rules_notice_in_working_days(app, api, twilio):
     app.config["REDIS_URL"] = None
-    case = api("/api/cases", {"insured_id": "P1", "service": "nursing_carer",
-                              "critical_illness_confirmed": True})
+    case = api(
+        "/api/cases",
+        {"insured_id": "P1", "service": "nursing_carer", "critical_illness_confirmed": True},
+    )
     api(f"/api/cases/{case['id']}/steps", {"milestone": "booked", "visit_on": "2026-03-25"})
     body = sms_requests(twilio)[0]["data"]["Body"]
     assert "至少提前3个工作日" in body

@@ -8,7 +8,7 @@ import json
 PHONE = {
     "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
     "TWILIO_API_KEY": "SK" + "2" * 32,
-    "TWILIO_API_SECRET": "not-a-real-secret",
+    "TWILIO_API_SECRET": "not-a-real-secret-but-long-enough-for-hs256",
     "TWILIO_TWIML_APP_SID": "AP" + "3" * 32,
 }
 
