@@ -117,8 +117,18 @@ def pop_message(app: Flask, entry_id: str, call: calls.CallTaken, replayed: bool
 
 
 def stream(app: Flask, listener: Listener, last_event_id: str | None) -> Iterator[str]:
+    redis = store.dedicated(app)
+    try:
+        yield from _stream(app, redis, listener, last_event_id)
+    finally:
+        if redis is not store.redis(app):
+            redis.close()
+
+
+def _stream(
+    app: Flask, redis: Redis, listener: Listener, last_event_id: str | None
+) -> Iterator[str]:
     config = app.config
-    redis = store.redis(app)
     key = calls.stream_key(listener.username)
     block_ms = int(config["SSE_BLOCK_MS"])
     heartbeat = float(config["SSE_HEARTBEAT_SECONDS"])
