@@ -117,9 +117,17 @@ async def measure(port, tokens, redis_url, calls_to_make):
         reader, _ = streams[username]
         sid = f"CA{n:08d}"
         call = CallTaken(
-            call_sid=sid, agent=username, verified=False, policyholder_id=None,
-            insured_id=None, service=None, line="medical", queue="medical",
-            queue_seconds=1, caller=None, taken_at=datetime.now().astimezone().isoformat(),
+            call_sid=sid,
+            agent=username,
+            verified=False,
+            policyholder_id=None,
+            insured_id=None,
+            service=None,
+            line="medical",
+            queue="medical",
+            queue_seconds=1,
+            caller=None,
+            taken_at=datetime.now().astimezone().isoformat(),
         )
         started = time.perf_counter()
         calls.announce(client, call)
@@ -160,8 +168,15 @@ def main() -> None:
     if args.threads:
         env["GUNICORN_THREADS"] = str(args.threads)
     command = [
-        sys.executable, "-m", "gunicorn", "--config", "python:hotline.gunicorn_conf",
-        "--bind", f"127.0.0.1:{args.port}", "--access-logfile", "/dev/null",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        "python:hotline.gunicorn_conf",
+        "--bind",
+        f"127.0.0.1:{args.port}",
+        "--access-logfile",
+        "/dev/null",
         "hotline:create_app()",
     ]
     log = open(Path(scratch) / "server.log", "w")  # noqa: SIM115
@@ -169,9 +184,7 @@ def main() -> None:
     server = subprocess.Popen(command, cwd=ROOT, env=env, stderr=log)
     try:
         time.sleep(4)
-        latencies, requests = asyncio.run(
-            measure(args.port, tokens, args.redis, args.calls)
-        )
+        latencies, requests = asyncio.run(measure(args.port, tokens, args.redis, args.calls))
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)
