@@ -96,14 +96,44 @@ def step(
 class _Fields(dict):
     """Message placeholders; the general ones are worked out only when a message uses them."""
 
-    def __init__(self, turn: _Turn, values: dict):
+    def __init__(self, flows: Flows, now, line: str | None, insured: str | None, values: dict):
         super().__init__(values)
-        self.turn = turn
+        self.flows, self.now, self.line, self.insured = flows, now, line, insured
 
     def __missing__(self, key: str) -> str:
-        value = self.turn.general(key)
+        value = _general(self.flows, key, self.now, self.line, self.insured)
         self[key] = value
         return value
+
+
+def _general(flows: Flows, key: str, now, line_code: str | None, insured: str | None) -> str:
+    speech = flows.call_flow.speech
+    if key == "insured":
+        return insured or speech["insured"]
+    line = flows.line(line_code or flows.call_flow.call.line)
+    if key == "line_name":
+        return line.name
+    if key == "line_phone":
+        return line.phone
+    now = now() if callable(now) else now
+    if key == "hours":
+        return spoken_hours(speech, line, now)
+    if key == "next_opening":
+        opening = line.next_opening(now)
+        return spoken_moment(speech, opening, now) if opening else line.phone
+    raise KeyError(key)
+
+
+def phrase(
+    flows: Flows,
+    message: str,
+    now: datetime,
+    line: str | None = None,
+    insured: str | None = None,
+    **values,
+) -> str:
+    """A message of the call flow with its placeholders filled in, outside a call's turn."""
+    return flows.call_flow.messages[message].format_map(_Fields(flows, now, line, insured, values))
 
 
 class _Turn:
@@ -126,24 +156,10 @@ class _Turn:
         return self._now
 
     def say(self, message: str, **values) -> None:
-        text = self.flow.messages[message].format_map(_Fields(self, values))
-        self.reply.prompts.append(replies.Say(text))
-
-    def general(self, key: str) -> str:
-        speech = self.flow.speech
-        if key == "insured":
-            return self.state.insured_name or speech["insured"]
-        line = self.flows.line(self.state.line or self.flow.call.line)
-        if key == "line_name":
-            return line.name
-        if key == "line_phone":
-            return line.phone
-        if key == "hours":
-            return spoken_hours(speech, line, self.now)
-        if key == "next_opening":
-            opening = line.next_opening(self.now)
-            return spoken_moment(speech, opening, self.now) if opening else line.phone
-        raise KeyError(key)
+        fields = _Fields(
+            self.flows, lambda: self.now, self.state.line, self.state.insured_name, values
+        )
+        self.reply.prompts.append(replies.Say(self.flow.messages[message].format_map(fields)))
 
     def eligibility(self) -> Eligibility | None:
         insured = self.state.insured_id
