@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    MetaData,
     String,
     UniqueConstraint,
 )
@@ -21,8 +22,19 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# Named constraints: Alembic can only alter or drop what it can name, and SQLite's
+# batch migrations rebuild tables by these names.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
 class Base(DeclarativeBase):
-    pass
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 class Person(Base):
@@ -42,7 +54,8 @@ class Phone(Base):
     __table_args__ = (UniqueConstraint("person_id", "e164"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    person_id: Mapped[str] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    # No index of its own: the unique (person_id, e164) index leads with it.
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     e164: Mapped[str] = mapped_column(String(20))
     # The IVR finds policyholders by the six digits callers key in.
     suffix: Mapped[str] = mapped_column(String(6), index=True)
@@ -74,9 +87,8 @@ class PolicyEvent(Base):
     __table_args__ = (UniqueConstraint("policy_no", "seq"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    policy_no: Mapped[str] = mapped_column(
-        ForeignKey("policies.policy_no", ondelete="CASCADE"), index=True
-    )
+    # No index of its own: the unique (policy_no, seq) index leads with it.
+    policy_no: Mapped[str] = mapped_column(ForeignKey("policies.policy_no", ondelete="CASCADE"))
     # Position in the feed: same-day events apply in feed order.
     seq: Mapped[int] = mapped_column(Integer)
     on: Mapped[date] = mapped_column("on_date", Date)

@@ -1,0 +1,118 @@
+"""The agent and supervisor JSON API (SPEC §5): ``/api/...``, Bearer token or session cookie.
+
+Errors are JSON too: ``{"error": {"code": "...", "message": "..."}}`` with the
+matching status (400 bad input, 401 no valid token, 404 unknown id, 503 the
+database is unreachable) — a desk script never has to parse an HTML page.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from flask import Blueprint, Response, jsonify, request
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from hotline import current_clock, current_flows, db, repository
+from hotline.auth import login_required
+from hotline.exceptions import UnknownPerson
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout)
+
+
+class ApiError(Exception):
+    """A request the API refuses, with the status and the code clients branch on."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def error_response(status: int, code: str, message: str, headers=None) -> Response:
+    response = jsonify({"error": {"code": code, "message": message}})
+    response.status_code = status
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+def day_param(name: str, default: date) -> date:
+    value = request.args.get(name)
+    if not value:
+        return default
+    try:
+        if len(value) == 10:
+            return date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise ApiError(400, "invalid_date", f'{name}: "{value}" is not a date (YYYY-MM-DD)')
+
+
+@bp.get("/insureds/<insured_id>/eligibility")
+@login_required()
+def eligibility(insured_id: str):
+    on = day_param("on", current_clock().today())
+    try:
+        result = repository.eligibility(db.session(), current_flows().programme, insured_id, on)
+    except UnknownPerson:
+        raise ApiError(
+            404, "unknown_insured", f'no insured person with id "{insured_id}"'
+        ) from None
+    return {"insured_id": insured_id, **result.as_dict()}
+
+
+# -- errors --------------------------------------------------------------------
+
+
+def _code(exc: HTTPException) -> str:
+    return (exc.name or "error").lower().replace(" ", "_").replace("'", "")
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError):
+    return error_response(exc.status, exc.code, exc.message)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    headers = {k: v for k, v in exc.get_headers() if k.lower() in ("www-authenticate", "allow")}
+    return error_response(exc.code or 500, _code(exc), exc.description or exc.name, headers)
+
+
+def _database_down(exc: Exception):
+    log.error("database unavailable for %s %s: %s", request.method, request.path, type(exc))
+    return error_response(
+        503,
+        "database_unavailable",
+        "the database cannot be reached; try again shortly",
+        {"Retry-After": "5"},
+    )
+
+
+for _exception in DATABASE_DOWN:
+    bp.register_error_handler(_exception, _database_down)
+
+
+@bp.errorhandler(InternalServerError)
+def _internal_error(exc: InternalServerError):
+    return error_response(500, "internal_error", "something went wrong; it has been logged")
+
+
+@bp.record_once
+def _json_errors_for_unrouted_api_paths(state) -> None:
+    # No view matched, so no blueprint handler runs: answer JSON under /api anyway.
+    def handler(exc: HTTPException):
+        if request.path == bp.url_prefix or request.path.startswith(f"{bp.url_prefix}/"):
+            return _http_error(exc)
+        return exc
+
+    state.app.register_error_handler(404, handler)
+    state.app.register_error_handler(405, handler)

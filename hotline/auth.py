@@ -1,0 +1,177 @@
+"""Agents, their passwords and API tokens, and who is asking for a JSON view.
+
+A token is shown once and stored only as its SHA-256, so a copy of the
+database gives no one a working token. Views accept ``Authorization: Bearer
+TOKEN`` or the web session cookie (``session["agent_id"]``, set by sign-in).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from functools import wraps
+from typing import TypeVar
+
+from flask import g, request, session
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import WWWAuthenticate
+from werkzeug.exceptions import Forbidden, Unauthorized
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from hotline import db, defaults
+from hotline.exceptions import InvalidAgent, UnknownAgent
+from hotline.models import Agent, ApiToken
+
+ROLES = ("agent", "supervisor")
+SESSION_KEY = "agent_id"
+# Twilio Client identities (``client:USERNAME``) allow these characters.
+USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+F = TypeVar("F", bound=Callable)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def add_agent(
+    db_session: Session,
+    username: str,
+    role: str,
+    queues: Iterable[str],
+    allowed_queues: Iterable[str],
+    password: str | None = None,
+) -> Agent:
+    """A new agent account; raises ``InvalidAgent`` saying what is wrong."""
+    if not USERNAME.fullmatch(username or ""):
+        raise InvalidAgent(
+            f'username "{username}": use 1-64 letters, digits, "_", "." or "-", '
+            "starting with a letter or digit"
+        )
+    if role not in ROLES:
+        raise InvalidAgent(f'role "{role}": must be one of {", ".join(ROLES)}')
+    queues = [q.strip() for q in queues if q.strip()]
+    allowed = list(allowed_queues)
+    unknown = [q for q in queues if q not in allowed]
+    if unknown or not queues:
+        raise InvalidAgent(
+            f"queues {','.join(queues) or '(none)'}: give one or more of {', '.join(allowed)}"
+        )
+    if db_session.scalar(select(Agent.id).where(Agent.username == username)) is not None:
+        raise InvalidAgent(f'username "{username}" is taken')
+    agent = Agent(username=username, role=role, queues=",".join(dict.fromkeys(queues)))
+    if password is not None:
+        set_password(agent, password)
+    db_session.add(agent)
+    db_session.flush()
+    return agent
+
+
+def find_agent(db_session: Session, username: str) -> Agent:
+    agent = db_session.scalar(select(Agent).where(Agent.username == username))
+    if agent is None:
+        raise UnknownAgent(username)
+    return agent
+
+
+def set_password(agent: Agent, password: str) -> None:
+    if len(password) < defaults.PASSWORD_MIN_LENGTH:
+        raise InvalidAgent(f"password: at least {defaults.PASSWORD_MIN_LENGTH} characters")
+    agent.password_hash = generate_password_hash(password)
+
+
+def check_password(agent: Agent, password: str) -> bool:
+    return bool(agent.password_hash) and check_password_hash(agent.password_hash, password)
+
+
+def issue_token(db_session: Session, agent: Agent, now: datetime) -> str:
+    """A new API token for ``agent``: returned once, stored only as a hash."""
+    token = secrets.token_urlsafe(defaults.TOKEN_BYTES)
+    db_session.add(ApiToken(agent_id=agent.id, token_hash=hash_token(token), created_at=now))
+    db_session.flush()
+    return token
+
+
+def agent_for_token(db_session: Session, token: str) -> Agent | None:
+    return db_session.scalar(
+        select(Agent)
+        .join(ApiToken, ApiToken.agent_id == Agent.id)
+        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+    )
+
+
+def revoke_token(db_session: Session, token: str, now: datetime) -> bool:
+    result = db_session.execute(
+        update(ApiToken)
+        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return result.rowcount > 0
+
+
+def revoke_tokens(db_session: Session, agent: Agent, now: datetime) -> int:
+    """Revoke every live token of ``agent``; returns how many there were."""
+    result = db_session.execute(
+        update(ApiToken)
+        .where(ApiToken.agent_id == agent.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return result.rowcount
+
+
+# -- requests ------------------------------------------------------------------
+
+
+def current_agent() -> Agent | None:
+    """The agent making this request, by Bearer token or else by session cookie."""
+    if "agent" not in g:
+        g.agent = _authenticate()
+    return g.agent
+
+
+def _authenticate() -> Agent | None:
+    header = request.headers.get("Authorization")
+    if header is not None:
+        # A request that presents credentials is judged by them alone.
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        return agent_for_token(db.session(), token.strip())
+    agent_id = session.get(SESSION_KEY)
+    if agent_id is None:
+        return None
+    return db.session().get(Agent, agent_id)
+
+
+def login_required(*roles: str) -> Callable[[F], F]:
+    """Views for signed-in agents; with ``roles``, only for those roles.
+
+    Raises 401 (with ``WWW-Authenticate: Bearer``) or 403; the blueprint decides
+    how those look (JSON for the API, a sign-in page for the desk).
+    """
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            agent = current_agent()
+            if agent is None:
+                raise Unauthorized(
+                    "a valid API token (Authorization: Bearer TOKEN) or a signed-in session "
+                    "is required",
+                    www_authenticate=WWWAuthenticate("bearer", {"realm": "hotline"}),
+                )
+            if roles and agent.role not in roles:
+                raise Forbidden(f"only for: {', '.join(roles)}")
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator

@@ -1,0 +1,289 @@
+"""The ``hotline`` command (SPEC §5): import the feed, manage agents, migrate, serve.
+
+Commands live on ``app.cli`` (``init_app``), so tests run them with
+``app.test_cli_runner()``; ``main`` is the console script. Commands that need
+the tables bring the schema up to date first, so a fresh install needs no
+separate migration step.
+"""
+
+from __future__ import annotations
+
+import functools
+import shlex
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from hotline import auth, current_clock, current_flows, db, defaults, demo, importer, schema
+from hotline.exceptions import HotlineError
+from hotline.feed import FeedError
+
+
+def make_cli() -> FlaskGroup:
+    """The ``hotline`` group: the app's commands, plus Flask's ``shell`` and ``routes``."""
+    from hotline import create_app
+
+    cli = FlaskGroup(
+        name="hotline",
+        create_app=create_app,
+        add_default_commands=False,
+        help="重疾管家 hotline: import the insurer's feed, manage agents, serve the IVR and API.",
+    )
+    cli.add_command(shell_command)
+    cli.add_command(routes_command)
+    return cli
+
+
+def main() -> None:
+    make_cli().main(prog_name="hotline")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(import_command)
+    app.cli.add_command(agent_group)
+    app.cli.add_command(db_group)
+    app.cli.add_command(serve_command)
+
+
+def _reported(command):
+    """Errors an operator can act on become one line on stderr and exit status 1."""
+
+    @functools.wraps(command)
+    def wrapped(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except HotlineError as exc:
+            raise click.ClickException(str(exc)) from None
+        except (OperationalError, InterfaceError) as exc:
+            url = db.engine().url.render_as_string(hide_password=True)
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            raise click.ClickException(f"cannot use the database at {url}: {reason}") from None
+
+    return wrapped
+
+
+def _ensure_schema() -> None:
+    schema.upgrade(db.engine())
+
+
+def _line_queues() -> list[str]:
+    return [line.queue for line in current_flows().lines.values()]
+
+
+# -- import --------------------------------------------------------------------
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+@_reported
+def import_command(file: Path) -> None:
+    """Load the insurer's data feed FILE (JSON, SPEC §5).
+
+    An upsert: people, policies and usage in FILE are created or updated;
+    records not in FILE are left as they are. The whole file is checked first;
+    if any record is bad, every problem is listed and nothing is written.
+    """
+    _ensure_schema()
+    try:
+        summary = importer.import_feed(
+            db.engine(),
+            file,
+            current_flows().programme,
+            now=current_clock().now(),
+            batch_size=current_app.config.get("IMPORT_BATCH_SIZE", defaults.IMPORT_BATCH_SIZE),
+        )
+    except FeedError as exc:
+        click.echo(f"{file}: refused, nothing was written:", err=True)
+        for line in exc.lines:
+            click.echo(f"  {line}", err=True)
+        raise SystemExit(1) from None
+    for line in summary.lines():
+        click.echo(line)
+
+
+# -- agents --------------------------------------------------------------------
+
+
+@click.group("agent")
+def agent_group() -> None:
+    """Agent and supervisor accounts and their API tokens."""
+
+
+@agent_group.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(auth.ROLES), default="agent", show_default=True)
+@click.option(
+    "--queues",
+    help="Comma-separated queues the agent serves, in order (default: every line's queue).",
+)
+@click.option("--password", help="Sign-in password (default: a generated one, printed once).")
+@with_appcontext
+@_reported
+def agent_add(username: str, role: str, queues: str | None, password: str | None) -> None:
+    """Add an agent; prints a new API token as the last line."""
+    _ensure_schema()
+    line_queues = _line_queues()
+    wanted = queues.split(",") if queues is not None else line_queues
+    generated = password is None
+    password = auth.new_password() if generated else password
+    session = db.session()
+    agent = auth.add_agent(session, username, role, wanted, line_queues, password)
+    token = auth.issue_token(session, agent, current_clock().now())
+    session.commit()
+    click.echo(f'Added {role} "{username}" serving {", ".join(agent.queue_list)}.')
+    if generated:
+        click.echo(f"Password (shown once): {password}")
+    click.echo("API token (shown once; use as Authorization: Bearer TOKEN):")
+    click.echo(token)
+
+
+@agent_group.command("token")
+@click.argument("username")
+@click.option("--revoke-others", is_flag=True, help="Revoke the agent's other tokens.")
+@with_appcontext
+@_reported
+def agent_token(username: str, revoke_others: bool) -> None:
+    """Issue a new API token for USERNAME; prints it as the last line."""
+    _ensure_schema()
+    session = db.session()
+    agent = auth.find_agent(session, username)
+    now = current_clock().now()
+    revoked = auth.revoke_tokens(session, agent, now) if revoke_others else 0
+    token = auth.issue_token(session, agent, now)
+    session.commit()
+    if revoke_others:
+        click.echo(f"Revoked {revoked} earlier token(s) of {username}.")
+    click.echo(f"New API token for {username} (shown once):")
+    click.echo(token)
+
+
+@agent_group.command("revoke")
+@click.argument("username")
+@with_appcontext
+@_reported
+def agent_revoke(username: str) -> None:
+    """Revoke every API token of USERNAME."""
+    _ensure_schema()
+    session = db.session()
+    count = auth.revoke_tokens(session, auth.find_agent(session, username), current_clock().now())
+    session.commit()
+    click.echo(f"Revoked {count} token(s) of {username}.")
+
+
+@agent_group.command("password")
+@click.argument("username")
+@click.option("--password", help="The new password (default: a generated one, printed once).")
+@with_appcontext
+@_reported
+def agent_password(username: str, password: str | None) -> None:
+    """Set the sign-in password of USERNAME."""
+    _ensure_schema()
+    session = db.session()
+    agent = auth.find_agent(session, username)
+    generated = password is None
+    password = auth.new_password() if generated else password
+    auth.set_password(agent, password)
+    session.commit()
+    click.echo(f"Password of {username} changed.")
+    if generated:
+        click.echo(f"Password (shown once): {password}")
+
+
+@agent_group.command("list")
+@with_appcontext
+@_reported
+def agent_list() -> None:
+    """List agents with their role, queues and number of live tokens."""
+    _ensure_schema()
+    from sqlalchemy import select
+
+    from hotline.models import Agent
+
+    agents = db.session().scalars(select(Agent).order_by(Agent.username)).all()
+    if not agents:
+        click.echo("No agents yet: add one with `hotline agent add USERNAME`.")
+    for agent in agents:
+        live = sum(1 for t in agent.tokens if t.revoked_at is None)
+        click.echo(f"{agent.username:20} {agent.role:11} {agent.queues:20} {live} token(s)")
+
+
+# -- database ------------------------------------------------------------------
+
+
+@click.group("db")
+def db_group() -> None:
+    """The database schema (Alembic migrations)."""
+
+
+@db_group.command("upgrade")
+@with_appcontext
+@_reported
+def db_upgrade() -> None:
+    """Create or migrate the tables to the latest revision (safe to run again)."""
+    engine = db.engine()
+    before = schema.current(engine)
+    _ensure_schema()
+    after = schema.current(engine)
+    url = engine.url.render_as_string(hide_password=True)
+    if before == after:
+        click.echo(f"{url}: already at revision {after}.")
+    else:
+        click.echo(f"{url}: upgraded from {before or 'an empty database'} to revision {after}.")
+
+
+# -- serve ---------------------------------------------------------------------
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", type=click.IntRange(1), help="Worker processes (needs REDIS_URL).")
+@click.option("--threads", type=click.IntRange(1), help="Threads per worker.")
+@click.option("--demo", is_flag=True, help="Load the demo data and print demo accounts first.")
+@with_appcontext
+@_reported
+def serve_command(
+    host: str, port: int, workers: int | None, threads: int | None, demo: bool
+) -> None:
+    """Serve the IVR webhooks, the API and the agent pages with gunicorn."""
+    from hotline import create_app, server
+
+    _ensure_schema()
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    if demo:
+        _load_demo(base)
+    db.engine().dispose()  # the workers open their own connections
+    options = server.settings(bind=f"{host}:{port}", workers=workers, threads=threads)
+    if workers and workers > options["workers"]:
+        click.echo("REDIS_URL is unset: one worker process (the in-process store is not shared).")
+    click.echo(f"Serving on {base} (Ctrl-C to stop).")
+    server.Server(create_app, options).run()
+
+
+def _load_demo(base: str) -> None:
+    clock = current_clock()
+    summary = demo.load(db.engine(), current_flows().programme, clock.now())
+    session = db.session()
+    accounts = demo.ensure_accounts(session, _line_queues(), clock.now())
+    session.commit()
+    for line in summary.lines():
+        click.echo(line)
+    click.echo("")
+    click.echo("Demo insured people:")
+    for person_id, case in demo.CASES.items():
+        click.echo(f"  {person_id}  {case}")
+    click.echo("")
+    click.echo("Demo accounts (new passwords and tokens at every start):")
+    for account in accounts:
+        click.echo(f"  {account.username:16} {account.role:11} password: {account.password}")
+        click.echo(f"  {'':16} {'':11} token:    {account.token}")
+    url = f"{base}/api/insureds/D03/eligibility"
+    header = f"Authorization: Bearer {accounts[0].token}"
+    click.echo("")
+    click.echo("Try the eligibility API:")
+    click.echo(f"  curl -H {shlex.quote(header)} {shlex.quote(url)}")
+    click.echo("")

@@ -1,0 +1,23 @@
+"""Errors of the application shell; views turn them into HTTP, TwiML or CLI messages."""
+
+from __future__ import annotations
+
+
+class HotlineError(Exception):
+    """Base class for errors the edges report to a person instead of a traceback."""
+
+
+class UnknownPerson(HotlineError, LookupError):
+    def __init__(self, person_id: str):
+        super().__init__(f'no person with id "{person_id}"')
+        self.person_id = person_id
+
+
+class UnknownAgent(HotlineError, LookupError):
+    def __init__(self, username: str):
+        super().__init__(f'no agent "{username}"')
+        self.username = username
+
+
+class InvalidAgent(HotlineError, ValueError):
+    """An agent account that cannot be created as asked (bad name, role or queues)."""

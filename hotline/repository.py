@@ -1,0 +1,107 @@
+"""People, policies and uses read back as domain objects.
+
+This is the hot path of the eligibility API, the IVR and the screen-pop: one
+insured person costs two queries (the person with their policies and events,
+then their uses), whatever the number of policies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain.catalogue import Programme
+from domain.eligibility import Eligibility, assess
+from domain.policies import Policy, PolicyEvent, PolicyStatus, Use
+from hotline.exceptions import UnknownPerson
+from hotline.models import Person, ServiceUse
+from hotline.models import Policy as PolicyRow
+from hotline.models import PolicyEvent as EventRow
+
+
+@dataclass(frozen=True, slots=True)
+class Insured:
+    id: str
+    name: str
+    policies: tuple[Policy, ...]
+    uses: tuple[Use, ...]
+
+    def eligibility(self, programme: Programme, on: date) -> Eligibility:
+        return assess(programme, self.policies, self.uses, on)
+
+
+_POLICY_AND_EVENTS = (
+    select(
+        Person.id,
+        Person.name,
+        PolicyRow.policy_no,
+        PolicyRow.product,
+        PolicyRow.sum_insured,
+        PolicyRow.cooling_off_end,
+        PolicyRow.status,
+        EventRow.on,
+        EventRow.sum_insured.label("event_sum_insured"),
+        EventRow.status.label("event_status"),
+    )
+    .outerjoin(PolicyRow, PolicyRow.insured_id == Person.id)
+    .outerjoin(EventRow, EventRow.policy_no == PolicyRow.policy_no)
+    .order_by(PolicyRow.policy_no, EventRow.seq)
+)
+
+
+def insured(session: Session, insured_id: str) -> Insured:
+    """The insured person with every policy on their life and every recorded use."""
+    rows = session.execute(_POLICY_AND_EVENTS.where(Person.id == insured_id)).all()
+    if not rows:
+        raise UnknownPerson(insured_id)
+    policies: list[Policy] = []
+    current = None
+    events: list[PolicyEvent] = []
+    for row in rows:
+        if row.policy_no is None:
+            continue  # a person with no policy on their life
+        if current is None or row.policy_no != current.policy_no:
+            if current is not None:
+                policies.append(_policy(current, events))
+            current, events = row, []
+        if row.on is not None:
+            events.append(
+                PolicyEvent(
+                    on=row.on,
+                    sum_insured=row.event_sum_insured,
+                    status=PolicyStatus(row.event_status) if row.event_status else None,
+                )
+            )
+    if current is not None:
+        policies.append(_policy(current, events))
+
+    uses = session.execute(
+        select(ServiceUse.service, ServiceUse.on, ServiceUse.count).where(
+            ServiceUse.insured_id == insured_id
+        )
+    ).all()
+    return Insured(
+        id=rows[0].id,
+        name=rows[0].name,
+        policies=tuple(policies),
+        uses=tuple(Use(service=u.service, on=u.on, count=u.count) for u in uses),
+    )
+
+
+def _policy(row, events: list[PolicyEvent]) -> Policy:
+    return Policy(
+        policy_no=row.policy_no,
+        product=row.product,
+        sum_insured=row.sum_insured,
+        cooling_off_end=row.cooling_off_end,
+        status=PolicyStatus(row.status),
+        events=tuple(events),
+    )
+
+
+def eligibility(session: Session, programme: Programme, insured_id: str, on: date) -> Eligibility:
+    """What ``insured_id`` is entitled to on ``on``; raises ``UnknownPerson``."""
+    return insured(session, insured_id).eligibility(programme, on)

@@ -1,0 +1,47 @@
+"""``hotline serve``: gunicorn run from Python with the settings in ``gunicorn_conf``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+from hotline import gunicorn_conf
+
+
+def settings(**overrides) -> dict:
+    """The gunicorn settings of ``gunicorn_conf``, with ``overrides`` (None leaves a value)."""
+    names = (
+        "bind",
+        "worker_class",
+        "threads",
+        "workers",
+        "timeout",
+        "graceful_timeout",
+        "accesslog",
+        "forwarded_allow_ips",
+        "control_socket_disable",
+        "on_starting",
+    )
+    options = {name: getattr(gunicorn_conf, name) for name in names}
+    options.update({k: v for k, v in overrides.items() if v is not None})
+    if not gunicorn_conf.SHARED_STORE:
+        options["workers"] = 1  # the in-process store cannot be shared
+    return options
+
+
+class Server(BaseApplication):
+    def __init__(self, factory: Callable[[], Flask], options: dict):
+        self.factory = factory
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            if key in self.cfg.settings:  # older gunicorn releases lack some settings
+                self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        # Each worker builds its own app: no connection crosses a fork.
+        return self.factory()
