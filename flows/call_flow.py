@@ -79,6 +79,8 @@ SPEECH: dict[str, frozenset[str]] = {
     "unit_times": frozenset(),
     "unit_days": frozenset(),
     "insured": frozenset(),
+    "star": frozenset(),
+    "hash": frozenset(),
 }
 
 

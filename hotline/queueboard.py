@@ -141,7 +141,7 @@ def gone(redis: Redis, queues: Iterable[str], sid: str, day: str) -> None:
             left(redis, queue, sid, "hangup", day)
 
 
-# -- callbacks --------------------------------------------------------------------------
+# -- callbacks -----------------------------------------------------------------------------
 
 
 def callback_pending(redis: Redis, queue: str, callback_id: int) -> None:
@@ -164,7 +164,7 @@ def set_callbacks(redis: Redis, pending: dict[str, Iterable[int]]) -> None:
     pipe.execute()
 
 
-# -- reading ------------------------------------------------------------------------------
+# -- reading -------------------------------------------------------------------------------
 
 
 def heads(redis: Redis, queues: Sequence[str]) -> dict[str, tuple[int, float | None]]:

@@ -70,7 +70,7 @@ def queue_of(flows: Flows, callback: Callback) -> str:
     return flows.call_flow.callback_queue(flows.line(callback.line))
 
 
-# -- booking ---------------------------------------------------------------------------------
+# -- booking -------------------------------------------------------------------------------
 
 
 def book(
@@ -135,7 +135,7 @@ def schedule(redis: Redis, callback: Callback) -> bool:
     return True
 
 
-# -- dialling ---------------------------------------------------------------------------------
+# -- dialling ------------------------------------------------------------------------------
 
 
 def dial(app: Flask, callback_id: int, now: datetime) -> str:
@@ -272,7 +272,7 @@ def call_ended(
     return "settled"
 
 
-# -- reconciling SQL and Redis ------------------------------------------------------------------
+# -- reconciling SQL and Redis -------------------------------------------------------------
 
 
 def reconcile(app: Flask, now: datetime) -> dict[str, int]:

@@ -39,7 +39,7 @@ MAX_HOPS = 64
 ONE_DAY = timedelta(days=1)
 
 
-# -- what the caller did ---------------------------------------------------------
+# -- what the caller did -------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +64,7 @@ class FlowBroken(RuntimeError):
     """The nodes loop without waiting; flows.load refuses such files, so this is a bug."""
 
 
-# -- entry points ------------------------------------------------------------------
+# -- entry points --------------------------------------------------------------------------
 
 
 def start(flows: Flows, state: CallState, facts: Facts) -> tuple[CallState, replies.Reply]:
@@ -90,7 +90,7 @@ def step(
     return turn.state, turn.reply
 
 
-# -- one turn ----------------------------------------------------------------------
+# -- one turn ------------------------------------------------------------------------------
 
 
 class _Fields(dict):
@@ -122,6 +122,12 @@ def _general(flows: Flows, key: str, now, line_code: str | None, insured: str | 
         opening = line.next_opening(now)
         return spoken_moment(speech, opening, now) if opening else line.phone
     raise KeyError(key)
+
+
+def spoken_key(flows: Flows, key: str) -> str:
+    """A telephone key as read out: 1, 星号, 井号."""
+    speech = flows.call_flow.speech
+    return {"*": speech["star"], "#": speech["hash"]}.get(key, key)
 
 
 def phrase(
@@ -168,6 +174,9 @@ class _Turn:
         if insured not in self._eligibility:
             self._eligibility[insured] = self.facts.eligibility(insured)
         return self._eligibility[insured]
+
+    def spoken_key(self, key: str) -> str:
+        return spoken_key(self.flows, key)
 
     def unit(self, entitlement: ServiceEntitlement) -> str:
         return self.flow.speech[f"unit_{entitlement.service.unit}"]
@@ -227,7 +236,7 @@ class _Turn:
         if isinstance(node, CallbackOffer):
             for message in node.say:
                 self.say(message)
-            self.say("callback_offer", key=node.key)
+            self.say("callback_offer", key=self.spoken_key(node.key))
             self.wait_for(node, True, 1)
             return None
         if isinstance(node, Callback):
@@ -388,9 +397,9 @@ class _Turn:
             self.say(message)
         for option in node.options:
             if option.spoken:
-                self.say("menu_option", label=option.label, key=option.key)
+                self.say("menu_option", label=option.label, key=self.spoken_key(option.key))
         if node.repeat:
-            self.say("menu_repeat", key=node.repeat)
+            self.say("menu_repeat", key=self.spoken_key(node.repeat))
         hints = [word for option in node.options for word in option.words]
         self.wait_for(node, True, 1, hints)
 

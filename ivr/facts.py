@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from hotline.exceptions import UnknownPerson
 from redis import Redis
 from sqlalchemy.orm import Session
 
@@ -13,6 +12,7 @@ from domain.eligibility import Eligibility, assess
 from flows import Flows
 from hotline import repository
 from hotline.clock import Clock
+from hotline.exceptions import UnknownPerson
 from ivr import lockout
 from ivr.ports import Failures, Holder, InsuredPerson
 

@@ -13,12 +13,16 @@ Transport is anything with ``post(url, form, headers) -> (status, body)``:
 
 from __future__ import annotations
 
+import json
+import logging
 import secrets
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import urljoin
 
+from twilio.http import HttpClient
+from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 
 API_VERSION = "2010-04-01"
@@ -423,3 +427,67 @@ class AgentPhone:
                 else:
                     raise WebhookFailed(f"<{verb.tag}> is not allowed in a <Queue url> document")
         return caller
+
+
+@dataclass(frozen=True, slots=True)
+class RestRequest:
+    """One request the hotline made to Twilio's REST API."""
+
+    method: str
+    url: str
+    data: dict[str, str | list[str]]
+
+    @property
+    def resource(self) -> str:
+        """ "Calls" or "Messages": the last path segment, without ``.json``."""
+        return self.url.rsplit("/", 1)[-1].removesuffix(".json")
+
+
+class RecordingTwilio(HttpClient):
+    """Twilio's REST API as a pluggable HTTP client: records requests, answers like Twilio.
+
+    Give it as ``TWILIO_HTTP_CLIENT``. ``fail_next(status)`` makes the next request
+    fail the way Twilio's API does (e.g. 400 for an unreachable number).
+    """
+
+    def __init__(self):
+        super().__init__(logging.getLogger("twilio.http_client"), is_async=False)
+        self.requests: list[RestRequest] = []
+        self._failures: list[int] = []
+
+    def fail_next(self, status: int = 500) -> None:
+        self._failures.append(status)
+
+    def of(self, resource: str) -> list[RestRequest]:
+        return [r for r in self.requests if r.resource == resource]
+
+    def request(
+        self,
+        method,
+        url,
+        params=None,
+        data=None,
+        headers=None,
+        auth=None,
+        timeout=None,
+        allow_redirects=False,
+    ):
+        form = {
+            k: [str(x) for x in v] if isinstance(v, list | tuple) else str(v)
+            for k, v in dict(data or {}).items()
+        }
+        self.requests.append(RestRequest(method, url, form))
+        if self._failures:
+            status = self._failures.pop(0)
+            body = {"code": 21211, "message": "Twilio refused the request", "status": status}
+            return Response(status, json.dumps(body))
+        resource = url.rsplit("/", 1)[-1].removesuffix(".json")
+        prefix = {"Calls": "CA", "Messages": "SM"}.get(resource, "XX")
+        body = {
+            "sid": sid(prefix),
+            "status": "queued",
+            "to": form.get("To"),
+            "from": form.get("From"),
+            "body": form.get("Body"),
+        }
+        return Response(201, json.dumps(body))

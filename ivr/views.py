@@ -37,7 +37,7 @@ ENDED = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 Turn = Callable[[CallState, SqlFacts], tuple[CallState, replies.Reply]]
 
 
-# -- the edge: signatures, TwiML responses, the degraded answer -------------------------------
+# -- the edge: signatures, TwiML responses, the degraded answer ----------------------------
 
 
 def public_url() -> str:
@@ -114,7 +114,7 @@ def unexpected(error: Exception):
         return xml(twiml.hangup())
 
 
-# -- running the engine for one webhook ---------------------------------------------------------
+# -- running the engine for one webhook ----------------------------------------------------
 
 
 def _facts() -> SqlFacts:
@@ -230,7 +230,7 @@ def _step() -> int | None:
     return step if step >= 0 else None
 
 
-# -- the call ------------------------------------------------------------------------------------
+# -- the call ------------------------------------------------------------------------------
 
 
 @bp.post("/voice")
@@ -272,7 +272,7 @@ def gather():
     return _run(sid, step, lambda state, facts: engine.step(flows, state, event, facts))
 
 
-# -- queues -----------------------------------------------------------------------------------------
+# -- queues --------------------------------------------------------------------------------
 
 
 @bp.post("/queue/wait")
@@ -315,7 +315,9 @@ def queue_wait():
         texts.append(engine.phrase(flows, "queue_head", now, line.code))
     if in_callback_queue:
         return xml(twiml.hold(voice(), texts))
-    leave = engine.phrase(flows, "queue_leave", now, line.code, key=settings.leave_key)
+    leave = engine.phrase(
+        flows, "queue_leave", now, line.code, key=engine.spoken_key(flows, settings.leave_key)
+    )
     return xml(twiml.hold(voice(), texts, leave, url_for("ivr.queue_key", line=line.code)))
 
 
@@ -446,7 +448,7 @@ def _taken(sid: str, line, agent_sid: str) -> None:
     log.info("call %s taken by agent %s after %ss in %s", sid, agent, round(waited), queue)
 
 
-# -- agents -------------------------------------------------------------------------------------------
+# -- agents --------------------------------------------------------------------------------
 
 
 @bp.post("/agent")
@@ -507,7 +509,7 @@ def _dial(queue: str) -> Response:
     return xml(twiml.dial_queue(queue, url))
 
 
-# -- status callbacks -------------------------------------------------------------------------------
+# -- status callbacks ----------------------------------------------------------------------
 
 
 @bp.post("/status")
@@ -535,7 +537,7 @@ def status():
     return xml(str(twiml.VoiceResponse()))
 
 
-# -- the call placed for a callback ---------------------------------------------------------------
+# -- the call placed for a callback --------------------------------------------------------
 
 
 @bp.post("/callback/answer")
@@ -572,7 +574,9 @@ def _callback() -> Callback | None:
 def _callback_prompt(callback: Callback, again: bool) -> Response:
     flows = current_flows()
     key = flows.call_flow.callbacks.answer_key
-    text = engine.phrase(flows, "callback_greeting", _now_local(), callback.line, key=key)
+    text = engine.phrase(
+        flows, "callback_greeting", _now_local(), callback.line, key=engine.spoken_key(flows, key)
+    )
     action = url_for("ivr.callback_connect", id=callback.id, again=int(again))
     silence = url_for("ivr.callback_connect", id=callback.id, again=int(again), silent=1)
     return xml(twiml.gather_key(voice(), text, action, silence))

@@ -28,7 +28,7 @@ def verified_call(world: World, name: str = "张伟", **kwargs) -> Call:
     return Call(world, **kwargs).press(SUFFIX).say(name)
 
 
-# -- greeting and authentication ------------------------------------------------------------
+# -- greeting and authentication -----------------------------------------------------------
 
 
 def test_a_call_opens_with_the_greeting_recording_notice_and_120_then_asks_for_six_digits(world):
@@ -200,7 +200,7 @@ def test_a_person_who_is_only_insured_cannot_authenticate(world):
     assert not call.state.verified
 
 
-# -- insured people ---------------------------------------------------------------------------
+# -- insured people ------------------------------------------------------------------------
 
 
 def test_a_policyholder_with_several_insured_people_chooses_by_masked_name(world):
@@ -243,7 +243,7 @@ def test_no_insured_person_with_a_tier_is_explained_and_offered_the_policy_line(
     assert call.enqueued == "policy"
 
 
-# -- menus and services -------------------------------------------------------------------------
+# -- menus and services --------------------------------------------------------------------
 
 LEAVES = {
     "online_consult": ("1", "1"),
@@ -402,7 +402,7 @@ def test_entitlements_in_the_waiting_period_say_when_it_ends_and_nursing_counts_
     )
 
 
-# -- hours, callbacks and SMS ------------------------------------------------------------------
+# -- hours, callbacks and SMS --------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
