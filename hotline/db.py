@@ -8,6 +8,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 EXTENSION = "hotline.db"
+# Seconds to wait for PostgreSQL to accept a connection.
+CONNECT_TIMEOUT = 3
 
 
 def database_url(url: str | URL) -> URL:
@@ -28,7 +30,10 @@ def make_engine(url: str | URL) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # A database that does not answer must fail a webhook fast (Twilio waits 15 s at
+    # most), so its degraded answer still reaches the caller; a URL may say otherwise.
+    args = {} if "connect_timeout" in url.query else {"connect_timeout": CONNECT_TIMEOUT}
+    return create_engine(url, pool_pre_ping=True, connect_args=args)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -51,7 +51,7 @@ def rq_queue(redis: Redis) -> Queue:
 
 
 def utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes: they were stored as UTC."""
+    """Times are stored in UTC; SQLite hands them back naive, so naive means UTC."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
@@ -164,7 +164,7 @@ def dial(app: Flask, callback_id: int, now: datetime) -> str:
 
     callback.status = DIALLING
     callback.attempts += 1
-    callback.dialled_at = now
+    callback.dialled_at = utc(now)
     session.commit()
     settings = flows.call_flow.callbacks
     try:
@@ -207,7 +207,7 @@ def unreached(
     if callback.attempts >= settings.max_attempts:
         return _give_up(session, redis, flows, callback, result)
     line = flows.line(callback.line)
-    later = now + timedelta(minutes=settings.retry_delay_minutes(callback.attempts))
+    later = utc(now) + timedelta(minutes=settings.retry_delay_minutes(callback.attempts))
     local = later.astimezone(tz).replace(tzinfo=None)
     if not line.is_open(local):
         opening = line.next_opening(local)

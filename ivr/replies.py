@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-# -- prompts ------------------------------------------------------------------------
+# -- prompts -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +25,7 @@ class Play:
 Prompt = Say | Play
 
 
-# -- how the turn ends ---------------------------------------------------------------
+# -- how the turn ends ---------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +51,7 @@ class Hangup:
 Wait = Gather | Enqueue | Hangup
 
 
-# -- effects -------------------------------------------------------------------------
+# -- effects -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,7 +53,7 @@ def _unavailable(what: str, exc: Exception):
     pytest.skip(message)
 
 
-# -- SQL databases -----------------------------------------------------------
+# -- SQL databases -------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
@@ -107,7 +107,7 @@ def database_url(request, tmp_path) -> str:
     return url
 
 
-# -- Redis -------------------------------------------------------------------
+# -- Redis ---------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
@@ -160,7 +160,7 @@ def _flush(url: str | None) -> None:
         client.close()
 
 
-# -- the application -----------------------------------------------------------
+# -- the application -----------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -197,7 +197,7 @@ def runner(app):
     return app.test_cli_runner()
 
 
-# -- feeds and agents ------------------------------------------------------------
+# -- feeds and agents ----------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -246,7 +246,7 @@ def auth_headers(token) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
-# -- the telephone side ----------------------------------------------------------------
+# -- the telephone side --------------------------------------------------------------------
 
 TWILIO_ACCOUNT_SID = "AC" + "0" * 32
 TWILIO_AUTH_TOKEN = "test-auth-token"

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from ivr.names import matches, matching, normalise, readings, sounds_alike, spoken_name
 
-# -- exact and decorated ---------------------------------------------------------------
+# -- exact and decorated -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -46,7 +46,7 @@ def test_normalise_keeps_letters_only():
     assert normalise("") == "" and normalise(None) == ""
 
 
-# -- homophones --------------------------------------------------------------------------
+# -- homophones ----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -83,7 +83,7 @@ def test_a_different_name_does_not_match(heard, on_file):
     assert not matches(heard, on_file)
 
 
-# -- heteronym surnames ----------------------------------------------------------------------
+# -- heteronym surnames --------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -134,7 +134,7 @@ def test_the_surname_readings_include_the_ones_a_dictionary_might_miss():
     assert "mo" in readings("万俟卨")[0] and "qi" in readings("万俟卨")[1]
 
 
-# -- length -------------------------------------------------------------------------------
+# -- length --------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -168,7 +168,7 @@ def test_a_phrase_is_only_removed_when_a_name_is_left():
     assert spoken_name("我是王") == "我是王"
 
 
-# -- several people -----------------------------------------------------------------------------
+# -- several people ------------------------------------------------------------------------
 
 
 def test_matching_returns_every_person_who_sounds_alike_each_once():
@@ -183,7 +183,7 @@ def test_exact_characters_do_not_win_over_a_homophone():
     assert matching("张伟", [("P1", "章伟"), ("P2", "张伟")]) == ["P1", "P2"]
 
 
-# -- properties -------------------------------------------------------------------------------
+# -- properties ----------------------------------------------------------------------------
 
 HAN = st.characters(min_codepoint=0x4E00, max_codepoint=0x9FA5)
 NAMES = st.text(HAN, min_size=1, max_size=4)
