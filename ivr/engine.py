@@ -308,7 +308,10 @@ class _Turn:
 
     def _authenticate(self, node: Authenticate) -> str:
         state, limits = self.state, self.flow.limits
-        holders = self.facts.policyholders(state.suffix) if state.suffix else ()
+        # Used once, then forgotten: the state is kept in Redis for the rest of the call.
+        suffix, spoken = state.suffix, state.spoken_name
+        state.suffix = state.spoken_name = None
+        holders = self.facts.policyholders(suffix) if suffix else ()
         ids = tuple(dict.fromkeys(h.id for h in holders))
         failures = self.facts.failures(state.caller_key, ids)
         locked = failures.by_number >= limits.failures_per_number or any(
@@ -320,7 +323,7 @@ class _Turn:
             self.say("verify_locked")
             self._unverified("locked")
             return node.fallback
-        matched = names.matching(state.spoken_name, [(h.id, h.name) for h in holders])
+        matched = names.matching(spoken, [(h.id, h.name) for h in holders])
         if len(matched) == 1:
             holder = next(h for h in holders if h.id == matched[0])
             state.verified = True
@@ -335,7 +338,6 @@ class _Turn:
             return node.fallback
         self.reply.effects.append(replies.RecordAuthFailure(state.caller_key, ids))
         state.tries += 1
-        state.suffix = state.spoken_name = None
         if state.tries >= limits.tries_per_call:
             self.say("verify_gave_up")
             self._unverified("failed")

@@ -524,3 +524,75 @@ def test_the_engine_does_not_change_the_state_it_is_given(world):
     before = CallState.from_json(call.state.to_json())
     engine.step(call.flows, call.state, engine.Digits(SUFFIX), world.facts())
     assert call.state == before
+
+
+# -- every leaf, every reason ------------------------------------------------------------------
+
+
+def _reasons():
+    programme = loaded().programme
+    cases = []
+    for code in LEAVES:
+        service = programme.service(code)
+        cases.append((code, "no_tier"))
+        cases.append((code, "waiting_period"))
+        lacking = [t for t in programme.tiers if service.quota(t) == 0]
+        if lacking:
+            cases.append((code, f"not_in_tier:{lacking[-1].code}"))
+        if service.quotas.get("haohua") is not None:
+            cases.append((code, "quota_used"))
+    return cases
+
+
+FLOORS = {t.code: t.min_sum_insured for t in loaded().programme.tiers}
+
+
+@pytest.mark.parametrize(("code", "reason"), _reasons())
+def test_every_service_leaf_explains_each_reason_it_can_be_refused_for(world, code, reason):
+    service = loaded().programme.service(code)
+    person = world.people["P1"]
+    group, item = LEAVES[code]
+    if reason == "no_tier":
+        person.policies[:] = [policy(600_000, status="lapsed")]
+        call = verified_call(world).press("9").press(group).press(item)
+        expected = message("not_entitled_no_tier", insured="被保险人", service=service.name)
+    elif reason == "waiting_period":
+        person.policies[:] = [policy(600_000, cooling_off_end="2026-02-20")]
+        call = verified_call(world).press(group).press(item)
+        expected = message(
+            "not_entitled_waiting", insured="张*", service=service.name, date="2026年3月24日"
+        )
+    elif reason.startswith("not_in_tier"):
+        tier = loaded().programme.tier(reason.split(":")[1])
+        person.policies[:] = [policy(FLOORS[tier.code])]
+        call = verified_call(world).press(group).press(item)
+        expected = message(
+            "not_entitled_not_in_tier", insured="张*", service=service.name, tier=tier.name
+        )
+    else:
+        person.policies[:] = [policy(600_000)]
+        quota = service.quotas["haohua"]
+        person.uses[:] = [use(code, "2026-02-01", quota)]
+        call = verified_call(world).press(group).press(item)
+        unit = "天" if service.unit == "days" else "次"
+        expected = message(
+            "not_entitled_quota",
+            insured="张*",
+            service=service.name,
+            quota=quota,
+            used=quota,
+            remaining=0,
+            unit=unit,
+            date="2027年1月1日",
+        )
+    assert expected in call.last
+    assert call.last[-1] == message("offer_policy_line")
+    assert call.enqueued is None and world.sms == []
+    call.press("0")
+    assert call.enqueued == "policy"
+
+
+def test_the_digits_and_the_name_are_forgotten_once_checked(world):
+    for name in ("张伟", "李四"):
+        call = verified_call(world, name)
+        assert (call.state.suffix, call.state.spoken_name) == (None, None)
