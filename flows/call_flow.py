@@ -295,7 +295,7 @@ class CallFlow:
 
 def parse(doc: TomlNode, programme: Programme, lines: Mapping[str, Line]) -> CallFlow:
     doc.only("voice", "call", "limits", "queue", "callbacks", "sms", "speech", "messages", "nodes")
-    speech = _templates(doc.table("speech"), SPEECH, required=True)
+    speech = _templates(doc.table("speech"), SPEECH)
     messages = _messages(doc.table("messages"))
     raw_nodes = doc.table("nodes")
     names = set(raw_nodes.data)
@@ -434,7 +434,8 @@ def parse(doc: TomlNode, programme: Programme, lines: Mapping[str, Line]) -> Cal
     )
 
 
-def _key(node: TomlNode, key: str, default: Any = ...) -> str:
+def _key(node: TomlNode, key: str, default: Any = ...) -> str | None:
+    """One telephone key; with ``default=None`` the key may be left out."""
     value = node.raw(key) if default is ... else node.raw(key, default)
     if value is None and default is None:
         return None
@@ -570,7 +571,7 @@ def _messages(node: TomlNode) -> dict[str, str]:
     return messages
 
 
-def _templates(node: TomlNode, spec: dict[str, frozenset[str]], required: bool) -> dict[str, str]:
+def _templates(node: TomlNode, spec: dict[str, frozenset[str]]) -> dict[str, str]:
     node.only(*spec)
     out = {}
     for key, allowed in spec.items():

@@ -44,8 +44,12 @@ def application() -> Iterator[Flask]:
 
 
 def enqueue_sms(redis, to: str, body: str, from_: str | None, ref: str) -> None:
+    """Send an SMS link once per ``ref`` (the call and step that asked for it)."""
+    job_id = f"hotline-sms-{ref}"
+    if Job.exists(job_id, connection=redis):
+        return
     callbacks.rq_queue(redis).enqueue(
-        "ivr.jobs.send_sms", to, body, from_, job_id=f"hotline-sms-{ref}", retry=SMS_RETRY
+        "ivr.jobs.send_sms", to, body, from_, job_id=job_id, retry=SMS_RETRY
     )
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from ivr_calls import FLOW, ZHANG, add_agent, as_zhang_wei, at, load, message
+from rq import SimpleWorker
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
@@ -299,9 +300,17 @@ def test_the_reconcile_job_runs_again_every_minute(app, clock, family):
     assert job_id.startswith("hotline-reconcile-")
 
 
-def test_the_worker_schedules_a_reconcile_when_it_starts(app, family):
+class InProcessWorker(Worker, SimpleWorker):
+    """The Procfile's worker class, running jobs in this process."""
+
+
+def test_the_worker_reconciles_as_it_starts(app, exchange, clock, family):
+    book_after_hours(exchange, clock)
     with app.app_context():
         redis = store.redis()
-        worker = Worker([callbacks.rq_queue(redis)], connection=redis)
-        jobs.schedule_reconcile(worker.connection, datetime.now(UTC))
-    assert any(j.startswith("hotline-reconcile-") for j in scheduled(app))
+        redis.flushdb()
+        worker = InProcessWorker([callbacks.rq_queue(redis)], connection=redis)
+        worker.work(burst=True, with_scheduler=True)
+    jobs_now = scheduled(app)
+    assert callbacks.job_id(the_callback(app)) in jobs_now
+    assert any(j.startswith("hotline-reconcile-") for j in jobs_now)
