@@ -73,7 +73,7 @@ def _line_queues() -> list[str]:
     return [line.queue for line in current_flows().lines.values()]
 
 
-# -- import --------------------------------------------------------------------
+# -- import --------------------------------------------------------------------------------
 
 
 @click.command("import")
@@ -105,7 +105,7 @@ def import_command(file: Path) -> None:
         click.echo(line)
 
 
-# -- agents --------------------------------------------------------------------
+# -- agents --------------------------------------------------------------------------------
 
 
 @click.group("agent")
@@ -211,7 +211,7 @@ def agent_list() -> None:
         click.echo(f"{agent.username:20} {agent.role:11} {agent.queues:20} {live} token(s)")
 
 
-# -- database ------------------------------------------------------------------
+# -- database ------------------------------------------------------------------------------
 
 
 @click.group("db")
@@ -235,7 +235,7 @@ def db_upgrade() -> None:
         click.echo(f"{url}: upgraded from {before or 'an empty database'} to revision {after}.")
 
 
-# -- serve ---------------------------------------------------------------------
+# -- serve ---------------------------------------------------------------------------------
 
 
 @click.command("serve")

@@ -13,6 +13,7 @@ ENVIRONMENT_KEYS = (
     "REDIS_URL",
     "TWILIO_ACCOUNT_SID",
     "TWILIO_AUTH_TOKEN",
+    "TWILIO_CALLER_ID",
     "PUBLIC_BASE_URL",
     "HOTLINE_TZ",
     "HOTLINE_FLOWS_DIR",
@@ -26,6 +27,8 @@ def base(instance_path: str) -> dict:
         "REDIS_URL": None,
         "TWILIO_ACCOUNT_SID": None,
         "TWILIO_AUTH_TOKEN": None,
+        # The sender of SMS and callbacks when the number the caller dialled is unknown.
+        "TWILIO_CALLER_ID": None,
         "PUBLIC_BASE_URL": None,
         "HOTLINE_TZ": defaults.TIMEZONE,
         "HOTLINE_FLOWS_DIR": None,
