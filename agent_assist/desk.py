@@ -193,7 +193,7 @@ def home():
     redis = store.redis()
     try:
         status = presence.get(redis, agent.username)
-        waiting = [c.as_dict(now) for c in waiting_callers(redis, agent.queue_list)]
+        waiting = [c.as_dict(now) for c in waiting_callers(redis, agent.queue_list, now)]
     except RedisError:
         status, waiting = presence.AgentStatus(agent.username, presence.Status.OFFLINE, None), []
         flash("实时数据暂不可用 (live data unavailable)", "error")

@@ -183,6 +183,6 @@ def _queue_snapshot(app: Flask, redis: Redis, listener: Listener) -> dict:
         now = current_clock().now()
     callers = [
         {k: v for k, v in c.as_dict(now).items() if k != "wait_seconds"}
-        for c in waiting_callers(redis, listener.queues)
+        for c in waiting_callers(redis, listener.queues, now)
     ]
     return {"server_time": now.isoformat(), "callers": callers}

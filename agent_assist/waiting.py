@@ -1,16 +1,12 @@
 """Callers waiting in the queues an agent serves, for the desk's live queue panel.
 
-``waiting_callers`` is the one place the desk reads queue contents from. Until the
-IVR's queue board is merged it reads ``hotline:queue:{queue}:waiting``: a hash of
-call SID -> JSON ``{"call_sid", "name", "service", "tier", "since"}`` with the name
-already masked and ``since`` an ISO time with offset (``hold`` writes one; tests
-use it to simulate the IVR). Point this function at the queue board, not the panel.
+``waiting_callers`` is the one place the desk reads queue contents from: the IVR's
+queue board (``hotline.queueboard``), where callers are listed as they enter and
+leave Twilio's queues, with what an agent may see of them (masked name, service, tier).
 """
 
 from __future__ import annotations
 
-import json
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,10 +14,7 @@ from datetime import datetime
 from redis import Redis
 
 from domain.masking import mask_name
-
-log = logging.getLogger(__name__)
-
-WAITING = "hotline:queue:{queue}:waiting"
+from hotline import queueboard
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,58 +39,20 @@ class WaitingCaller:
         }
 
 
-def waiting_key(queue: str) -> str:
-    return WAITING.format(queue=queue)
-
-
-def hold(
-    redis: Redis,
-    queue: str,
-    call_sid: str,
-    since: datetime,
-    name: str | None = None,
-    service: str | None = None,
-    tier: str | None = None,
-) -> None:
-    """Record a caller waiting in ``queue`` (the name is masked before it is stored)."""
-    entry = {
-        "call_sid": call_sid,
-        "name": mask_name(name),
-        "service": service,
-        "tier": tier,
-        "since": since.isoformat(),
-    }
-    redis.hset(waiting_key(queue), call_sid, json.dumps(entry, ensure_ascii=False))
-
-
-def leave(redis: Redis, queue: str, call_sid: str) -> None:
-    redis.hdel(waiting_key(queue), call_sid)
-
-
-def waiting_callers(redis: Redis, queues: Iterable[str]) -> list[WaitingCaller]:
-    """Everyone waiting in ``queues``, longest wait first."""
+def waiting_callers(redis: Redis, queues: Iterable[str], now: datetime) -> list[WaitingCaller]:
+    """Everyone waiting in ``queues``, longest wait first; ``now`` is aware."""
     queues = list(queues)
     if not queues:
         return []
-    pipe = redis.pipeline(transaction=False)
-    for queue in queues:
-        pipe.hvals(waiting_key(queue))
-    callers = []
-    for queue, values in zip(queues, pipe.execute(), strict=True):
-        for raw in values:
-            try:
-                data = json.loads(raw)
-                callers.append(
-                    WaitingCaller(
-                        call_sid=data["call_sid"],
-                        queue=queue,
-                        name=mask_name(data.get("name")) if data.get("name") else "",
-                        service=data.get("service"),
-                        tier=data.get("tier"),
-                        since=datetime.fromisoformat(data["since"]),
-                    )
-                )
-            except (ValueError, KeyError, TypeError):
-                log.warning("skipping an unreadable waiting-caller entry in queue %s", queue)
-    callers.sort(key=lambda c: c.since)
-    return callers
+    return [
+        WaitingCaller(
+            call_sid=entry.call_sid,
+            queue=entry.queue,
+            # Masked already by the IVR; masking again is harmless and keeps a slip off screen.
+            name=mask_name(entry.name) if entry.name else "",
+            service=entry.service,
+            tier=entry.tier,
+            since=datetime.fromtimestamp(entry.entered_at, now.tzinfo),
+        )
+        for entry in queueboard.waiting(redis, queues, now.timestamp())
+    ]

@@ -25,10 +25,12 @@ from domain.catalogue import (
 )
 from domain.hours import Line
 from domain.workdays import WorkingDays, YearSchedule
+from flows import call_flow
+from flows.call_flow import CallFlow
 from flows.checks import Node, parse_day
 from flows.exceptions import FlowError
 
-__all__ = ["DEFAULT_DIRECTORY", "FlowError", "Flows", "load"]
+__all__ = ["DEFAULT_DIRECTORY", "CallFlow", "FlowError", "Flows", "load"]
 
 DEFAULT_DIRECTORY = Path(__file__).resolve().parent
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -44,6 +46,7 @@ class Flows:
     categories: dict[str, str]
     lines: dict[str, Line]
     working_days: WorkingDays
+    call_flow: CallFlow
 
     def line(self, code: str) -> Line:
         try:
@@ -72,12 +75,14 @@ def load(directory: str | Path | None = None) -> Flows:
         ),
         waiting_period_days=programme_doc.whole("waiting_period_days", 30, minimum=0),
     )
+    lines = _lines(_read(directory, "lines.toml"))
     return Flows(
         directory=directory,
         programme=programme,
         categories=categories,
-        lines=_lines(_read(directory, "lines.toml")),
+        lines=lines,
         working_days=WorkingDays(_calendar(_read(directory, "calendar.toml"))),
+        call_flow=call_flow.parse(_read(directory, call_flow.FILE), programme, lines),
     )
 
 

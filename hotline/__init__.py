@@ -50,6 +50,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(desk.bp)
 
+    from ivr import views
+
+    app.register_blueprint(views.bp)
+
     from hotline import cli
 
     cli.init_app(app)

@@ -127,7 +127,7 @@ def revoke_tokens(db_session: Session, agent: Agent, now: datetime) -> int:
     return result.rowcount
 
 
-# -- requests ------------------------------------------------------------------
+# -- requests ------------------------------------------------------------------------------
 
 
 def current_agent() -> Agent | None:

@@ -74,7 +74,7 @@ def _line_queues() -> list[str]:
     return [line.queue for line in current_flows().lines.values()]
 
 
-# -- import --------------------------------------------------------------------
+# -- import --------------------------------------------------------------------------------
 
 
 @click.command("import")
@@ -106,7 +106,7 @@ def import_command(file: Path) -> None:
         click.echo(line)
 
 
-# -- agents --------------------------------------------------------------------
+# -- agents --------------------------------------------------------------------------------
 
 
 @click.group("agent")
@@ -212,7 +212,7 @@ def agent_list() -> None:
         click.echo(f"{agent.username:20} {agent.role:11} {agent.queues:20} {live} token(s)")
 
 
-# -- database ------------------------------------------------------------------
+# -- database ------------------------------------------------------------------------------
 
 
 @click.group("db")
@@ -268,7 +268,7 @@ def cases_sweep(schedule: bool) -> None:
             click.echo(f"Next sweep scheduled as rq job {job_id}.")
 
 
-# -- serve ---------------------------------------------------------------------
+# -- serve ---------------------------------------------------------------------------------
 
 
 @click.command("serve")

@@ -13,15 +13,15 @@ ENVIRONMENT_KEYS = (
     "REDIS_URL",
     "TWILIO_ACCOUNT_SID",
     "TWILIO_AUTH_TOKEN",
+    "TWILIO_CALLER_ID",
     "PUBLIC_BASE_URL",
     "HOTLINE_TZ",
     "HOTLINE_FLOWS_DIR",
     "SECRET_KEY",
-    # The agents' browser phone (Twilio Voice access tokens) and SMS to customers.
+    # The agents' browser phone (Twilio Voice access tokens).
     "TWILIO_API_KEY",
     "TWILIO_API_SECRET",
     "TWILIO_TWIML_APP_SID",
-    "TWILIO_SMS_FROM",
 )
 
 
@@ -31,6 +31,8 @@ def base(instance_path: str) -> dict:
         "REDIS_URL": None,
         "TWILIO_ACCOUNT_SID": None,
         "TWILIO_AUTH_TOKEN": None,
+        # The sender of SMS and callbacks when the number the caller dialled is unknown.
+        "TWILIO_CALLER_ID": None,
         "PUBLIC_BASE_URL": None,
         "HOTLINE_TZ": defaults.TIMEZONE,
         "HOTLINE_FLOWS_DIR": None,
@@ -38,8 +40,6 @@ def base(instance_path: str) -> dict:
         "TWILIO_API_KEY": None,
         "TWILIO_API_SECRET": None,
         "TWILIO_TWIML_APP_SID": None,
-        # A number of ours (E.164) or a Messaging Service SID (MG...).
-        "TWILIO_SMS_FROM": None,
         # The twilio library's HTTP client; tests hand in a fake one.
         "TWILIO_HTTP_CLIENT": None,
         # The desk's sign-in cookie: never readable by scripts, never sent cross-site.

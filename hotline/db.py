@@ -8,6 +8,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 EXTENSION = "hotline.db"
+# Seconds to wait for PostgreSQL to accept a connection.
+CONNECT_TIMEOUT = 3
 
 
 def database_url(url: str | URL) -> URL:
@@ -25,10 +27,14 @@ def database_url(url: str | URL) -> URL:
 def make_engine(url: str | URL) -> Engine:
     url = database_url(url)
     if url.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # A database that does not answer must fail a webhook fast (Twilio waits 15 s at
+    # most), so its degraded answer still reaches the caller; a URL may say otherwise.
+    args = {} if "connect_timeout" in url.query else {"connect_timeout": CONNECT_TIMEOUT}
+    # hide_parameters: a failed query's message (logged) must not carry names or numbers.
+    return create_engine(url, pool_pre_ping=True, connect_args=args, hide_parameters=True)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

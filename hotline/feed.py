@@ -85,7 +85,7 @@ class Problems:
             raise FeedError(self.lines())
 
 
-# -- records -------------------------------------------------------------------
+# -- records -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,7 +312,7 @@ def check_use(
     return UseRecord(insured_id=insured_id, service=service, on=on, count=count)
 
 
-# -- reading -------------------------------------------------------------------
+# -- reading -------------------------------------------------------------------------------
 
 
 class _Source:
@@ -471,7 +471,7 @@ def _items(path: str | Path, section: str) -> Iterator[tuple[int, Any]]:
             raise _syntax_error(path, exc, source) from None
 
 
-# -- the two passes ------------------------------------------------------------
+# -- the two passes ------------------------------------------------------------------------
 
 
 @dataclass

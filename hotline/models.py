@@ -10,6 +10,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -239,3 +240,37 @@ class CaseDeadline(Base):
     met_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     # Set by the overdue sweep, once, so dashboards can list breaches without recomputing.
     overdue_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class Callback(Base):
+    """A callback a caller asked for: the record the dialling jobs work from.
+
+    Kept here before anything is scheduled in Redis, so no callback is lost if
+    Redis is; ``ivr.callbacks`` describes the statuses. Times are UTC.
+    """
+
+    __tablename__ = "callbacks"
+    __table_args__ = (Index("ix_callbacks_status_due_at", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    line: Mapped[str] = mapped_column(String(32))
+    # The number to dial (E.164): the number on file if verified, else the caller ID.
+    number: Mapped[str] = mapped_column(String(20))
+    # The hotline number the caller dialled, used as the caller ID of the callback.
+    from_number: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    verified: Mapped[bool] = mapped_column(Boolean)
+    policyholder_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    insured_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    service: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # The call it was asked for in: one callback per call, however often Twilio retries.
+    call_sid: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    dialled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_call_sid: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    last_result: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )

@@ -10,14 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from domain.catalogue import Programme
 from domain.eligibility import Eligibility, assess
 from domain.policies import Policy, PolicyEvent, PolicyStatus, Use
 from hotline.exceptions import UnknownPerson
-from hotline.models import Person, ServiceUse
+from hotline.models import Person, Phone, ServiceUse
 from hotline.models import Policy as PolicyRow
 from hotline.models import PolicyEvent as EventRow
 
@@ -105,3 +105,33 @@ def _policy(row, events: list[PolicyEvent]) -> Policy:
 def eligibility(session: Session, programme: Programme, insured_id: str, on: date) -> Eligibility:
     """What ``insured_id`` is entitled to on ``on``; raises ``UnknownPerson``."""
     return insured(session, insured_id).eligibility(programme, on)
+
+
+def policyholders_by_suffix(session: Session, suffix: str) -> list[tuple[str, str, str]]:
+    """(id, name, number on file) of policyholders with a number ending in ``suffix``.
+
+    One row per person (their first matching number); people who hold no policy
+    are not policyholders and cannot authenticate as one.
+    """
+    rows = session.execute(
+        select(Person.id, Person.name, Phone.e164)
+        .join(Phone, Phone.person_id == Person.id)
+        .where(Phone.suffix == suffix, exists().where(PolicyRow.holder_id == Person.id))
+        .order_by(Person.id, Phone.id)
+    ).all()
+    seen: dict[str, tuple[str, str, str]] = {}
+    for person_id, name, e164 in rows:
+        seen.setdefault(person_id, (person_id, name, e164))
+    return list(seen.values())
+
+
+def insured_by(session: Session, holder_id: str) -> list[tuple[str, str]]:
+    """(id, name) of every person insured under ``holder_id``'s policies, each once."""
+    rows = session.execute(
+        select(Person.id, Person.name)
+        .join(PolicyRow, PolicyRow.insured_id == Person.id)
+        .where(PolicyRow.holder_id == holder_id)
+        .distinct()
+        .order_by(Person.id)
+    ).all()
+    return [(row.id, row.name) for row in rows]

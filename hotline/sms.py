@@ -17,13 +17,13 @@ log = logging.getLogger(__name__)
 
 
 class SmsNotConfigured(RuntimeError):
-    """TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN or TWILIO_SMS_FROM is missing."""
+    """TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN or TWILIO_CALLER_ID is missing."""
 
 
 def missing_settings(app: Flask) -> list[str]:
     return [
         key
-        for key in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_SMS_FROM")
+        for key in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_CALLER_ID")
         if not app.config.get(key)
     ]
 
@@ -41,7 +41,8 @@ def send(app: Flask, to: str, body: str) -> str:
     missing = missing_settings(app)
     if missing:
         raise SmsNotConfigured(f"SMS is not configured: set {', '.join(missing)}")
-    sender = app.config["TWILIO_SMS_FROM"]
+    # The hotline's own number, as the IVR's SMS and callbacks use when no call is at hand.
+    sender = app.config["TWILIO_CALLER_ID"]
     # A Messaging Service SID (MG...) picks the sender itself; otherwise a number we own.
     origin = {"messaging_service_sid": sender} if sender.startswith("MG") else {"from_": sender}
     message = client(app).messages.create(to=to, body=body, **origin)

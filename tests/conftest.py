@@ -32,6 +32,7 @@ from hotline import auth, create_app, db, schema
 from hotline.clock import FrozenClock
 from hotline.db import make_engine
 from hotline.models import Base
+from ivr.softphone import Exchange, FlaskTransport, RecordingTwilio
 
 CI = bool(os.environ.get("CI"))
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -52,7 +53,7 @@ def _unavailable(what: str, exc: Exception):
     pytest.skip(message)
 
 
-# -- SQL databases -----------------------------------------------------------
+# -- SQL databases -------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
@@ -106,7 +107,7 @@ def database_url(request, tmp_path) -> str:
     return url
 
 
-# -- Redis -------------------------------------------------------------------
+# -- Redis ---------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
@@ -159,7 +160,7 @@ def _flush(url: str | None) -> None:
         client.close()
 
 
-# -- the application -----------------------------------------------------------
+# -- the application -----------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -196,7 +197,7 @@ def runner(app):
     return app.test_cli_runner()
 
 
-# -- feeds and agents ------------------------------------------------------------
+# -- feeds and agents ----------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -315,3 +316,29 @@ def desk(app, client, make_agent):
     response = sign_in(client, "ann")
     assert response.status_code == 302
     return client
+
+
+# -- the telephone side --------------------------------------------------------------------
+
+TWILIO_ACCOUNT_SID = "AC" + "0" * 32
+TWILIO_AUTH_TOKEN = "test-auth-token"
+PUBLIC_BASE_URL = "https://hotline.example.com"
+
+
+@pytest.fixture
+def twilio_rest(app) -> RecordingTwilio:
+    """Twilio's REST API as the app sees it: every SMS and call it asks for is recorded."""
+    recorder = RecordingTwilio()
+    app.config.update(
+        TWILIO_ACCOUNT_SID=TWILIO_ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN=TWILIO_AUTH_TOKEN,
+        PUBLIC_BASE_URL=PUBLIC_BASE_URL,
+        TWILIO_HTTP_CLIENT=recorder,
+    )
+    return recorder
+
+
+@pytest.fixture
+def exchange(app, client, twilio_rest) -> Exchange:
+    """Twilio's side of calls to the app: signed webhooks, queues, agents' phones."""
+    return Exchange(FlaskTransport(client), TWILIO_AUTH_TOKEN, base_url=PUBLIC_BASE_URL)

@@ -160,7 +160,7 @@ def test_the_console_script_runs_commands_against_the_configured_database(tmp_pa
         assert f"  {command} " in help_text
 
 
-# -- serve -----------------------------------------------------------------------
+# -- serve ---------------------------------------------------------------------------------
 
 
 @pytest.fixture

@@ -118,7 +118,7 @@ def test_services_are_grouped_in_the_ivr_menus_categories():
     }
 
 
-# -- when a use counts (注意事项) ------------------------------------------------------------
+# -- when a use counts (注意事项) --------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -149,7 +149,7 @@ def test_one_rehab_application_takes_its_four_follow_ups_and_a_carer_booking_all
     assert programme().service("nursing_carer").usage.units_per_booking is None
 
 
-# -- service-level deadlines (服务流程) ------------------------------------------------------
+# -- service-level deadlines (服务流程) --------------------------------------------------------
 
 
 def deadlines(code: str) -> dict[str, tuple[str, int | None, int | None]]:

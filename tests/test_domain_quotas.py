@@ -25,7 +25,7 @@ def remaining(amount: int, uses, on: str, code: str, prog=None):
     return service_on(amount, uses, on, code, prog).remaining
 
 
-# -- calendar year --------------------------------------------------------------------
+# -- calendar year -------------------------------------------------------------------------
 
 
 def test_the_default_quota_period_is_the_calendar_year():
@@ -66,7 +66,7 @@ def test_the_eligibility_reports_the_period_it_counted_uses_in():
     assert (result.period_start, result.period_end) == (d("2025-01-01"), d("2025-12-31"))
 
 
-# -- service year -----------------------------------------------------------------------
+# -- service year --------------------------------------------------------------------------
 
 
 def test_a_service_year_runs_from_the_effective_date_anniversary():
@@ -130,7 +130,7 @@ def test_without_an_effective_date_a_service_year_programme_counts_calendar_year
     )
 
 
-# -- remaining and entitled ---------------------------------------------------------------
+# -- remaining and entitled ----------------------------------------------------------------
 
 
 def test_remaining_never_goes_below_zero():
@@ -225,7 +225,7 @@ def test_an_upgrade_adds_quota_only_from_the_day_after():
     assert assess(programme(), raised, [], d("2025-06-02")).service("mdt").quota == 1
 
 
-# -- the JSON shape (SPEC §5) ---------------------------------------------------------------
+# -- the JSON shape (SPEC §5) --------------------------------------------------------------
 
 SPEC_TOP = {
     "on",

@@ -29,7 +29,7 @@ def tier_code(policies, on: str) -> str | None:
     return found.code if found else None
 
 
-# -- tier boundaries ---------------------------------------------------------------
+# -- tier boundaries -----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -81,7 +81,7 @@ def test_no_counted_policy_means_no_tier():
     assert tier_code([policy(0)], "2025-01-01") is None
 
 
-# -- applicable products -------------------------------------------------------------
+# -- applicable products -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", MANUAL_PRODUCTS)
@@ -159,7 +159,7 @@ def test_a_policy_of_another_product_is_reported_as_such_before_any_other_reason
     assert assessed.reason is NotCounted.NOT_APPLICABLE_PRODUCT
 
 
-# -- cooling-off ---------------------------------------------------------------------
+# -- cooling-off ---------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -177,7 +177,7 @@ def test_a_policy_on_the_last_day_of_cooling_off_is_reported_as_cooling_off():
     assert (after.counted, after.reason) == (True, None)
 
 
-# -- status ----------------------------------------------------------------------------
+# -- status --------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("status", NOT_IN_FORCE)
@@ -206,7 +206,7 @@ def test_a_suspended_policy_counts_again_from_the_day_it_is_reinstated():
     assert counted([suspended], "2025-04-10") == 200_000
 
 
-# -- events (保全) -----------------------------------------------------------------------
+# -- events (保全) ---------------------------------------------------------------------------
 
 
 def test_a_reduction_and_an_increase_take_effect_on_their_dates():

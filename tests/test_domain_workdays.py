@@ -72,7 +72,7 @@ def test_the_library_supplies_2024_to_2026(calendar, year):
     assert calendar.source(year) == "library"
 
 
-# -- adding working days (SLA deadlines) -------------------------------------------------
+# -- adding working days (SLA deadlines) ---------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -105,7 +105,7 @@ def test_a_negative_number_of_working_days_is_refused(calendar):
         calendar.add(d("2025-03-12"), -1)
 
 
-# -- notice before a visit (cancellations) --------------------------------------------------
+# -- notice before a visit (cancellations) -------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -132,7 +132,7 @@ def test_a_carer_cancellation_needs_three_working_days_notice(calendar):
     assert calendar.count_before(d("2025-09-29"), d("2025-10-09")) < needed
 
 
-# -- years given as data -----------------------------------------------------------------------
+# -- years given as data -------------------------------------------------------------------
 
 
 def test_a_year_given_in_flows_replaces_the_librarys_schedule_for_that_year():
@@ -158,7 +158,7 @@ def test_a_year_given_in_flows_counts_in_deadlines():
     assert calendar.add(d(f"{FAR_YEAR - 1}-12-31"), 1) == d(f"{FAR_YEAR}-01-02")
 
 
-# -- years known to nobody ----------------------------------------------------------------------
+# -- years known to nobody -----------------------------------------------------------------
 
 
 def test_a_year_nobody_has_published_falls_back_to_monday_to_friday(calendar):

@@ -33,7 +33,7 @@ def append(directory: Path, name: str, text: str) -> None:
         handle.write("\n" + text + "\n")
 
 
-# -- the shipped files -------------------------------------------------------------------
+# -- the shipped files ---------------------------------------------------------------------
 
 
 def test_the_shipped_flows_load():
@@ -72,7 +72,7 @@ def test_a_copy_of_the_shipped_files_loads_the_same(flows_dir):
     assert copy.programme == flows.load().programme
 
 
-# -- good values an operator may set ----------------------------------------------------------
+# -- good values an operator may set -------------------------------------------------------
 
 
 def test_an_operator_can_close_a_line_or_give_special_hours_on_a_date(flows_dir):
@@ -145,7 +145,7 @@ def test_a_service_can_be_made_exempt_from_the_waiting_period(flows_dir):
     assert not programme.service("health_e_station").waiting_period_exempt
 
 
-# -- bad values ------------------------------------------------------------------------------
+# -- bad values ----------------------------------------------------------------------------
 
 BAD = [
     # programme.toml

@@ -68,7 +68,7 @@ def twilio(app):
     app.config.update(
         TWILIO_ACCOUNT_SID=ACCOUNT,
         TWILIO_AUTH_TOKEN="secret",
-        TWILIO_SMS_FROM="+8610690000",
+        TWILIO_CALLER_ID="+8640060580560",
         TWILIO_HTTP_CLIENT=fake,
     )
     return fake
@@ -129,7 +129,7 @@ def test_booking_a_case_texts_the_customer_once(app, twilio, api):
     assert request["method"] == "POST"
     assert request["uri"] == f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
     assert request["data"]["To"] == "+8613912345678"
-    assert request["data"]["From"] == "+8610690000"
+    assert request["data"]["From"] == "+8640060580560"
     assert "门诊预约" in request["data"]["Body"]
     assert "3月16日上午" in request["data"]["Body"]
     assert "至少提前1个工作日" in request["data"]["Body"]

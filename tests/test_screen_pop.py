@@ -10,8 +10,7 @@ from datetime import datetime
 import pytest
 from desk_fixtures import EventReader, call, page_csrf
 
-from agent_assist import waiting
-from hotline import calls, presence, store
+from hotline import calls, presence, queueboard, store
 
 SPEC_FIELDS = {
     "call_sid",
@@ -211,16 +210,11 @@ def test_idle_streams_get_heartbeat_comments(desk, stream):
 
 
 def test_the_queue_panel_lists_waiting_callers_masked_and_updates_live(app, desk, stream, clock):
+    entered = clock.now().replace(minute=28)
     with app.app_context():
-        waiting.hold(
-            store.redis(),
-            "medical",
-            "CAW1",
-            since=clock.now().replace(minute=28),
-            name="欧阳娜娜",
-            service="escort",
-            tier="anxin",
-        )
+        redis = store.redis()
+        queueboard.enqueued(redis, "medical", "CAW1", entered.timestamp(), "2026-03-10")
+        queueboard.describe(redis, "CAW1", "欧阳娜娜", "escort", "anxin")
     reader = stream()
     queue = reader.next_named("queue").json()
     assert queue["callers"] == [
@@ -234,13 +228,21 @@ def test_the_queue_panel_lists_waiting_callers_masked_and_updates_live(app, desk
         }
     ]
     with app.app_context():
-        waiting.leave(store.redis(), "medical", "CAW1")
+        queueboard.left(store.redis(), "medical", "CAW1", "hangup", "2026-03-10")
     assert reader.next_named("queue").json()["callers"] == []
+
+
+def test_a_caller_the_ivr_has_not_described_is_listed_without_details(app, desk, stream, clock):
+    with app.app_context():
+        queueboard.enqueued(store.redis(), "medical", "CAW2", clock.now().timestamp(), "d")
+    callers = stream().next_named("queue").json()["callers"]
+    assert [(c["call_sid"], c["name"], c["service"]) for c in callers] == [("CAW2", "", None)]
 
 
 def test_a_queue_the_agent_does_not_serve_is_not_shown(app, desk, stream, clock):
     with app.app_context():
-        waiting.hold(store.redis(), "policy", "CAP1", since=clock.now(), name="李四")
+        redis = store.redis()
+        queueboard.enqueued(redis, "policy", "CAP1", clock.now().timestamp(), "2026-03-10")
     assert stream().next_named("queue").json()["callers"] == []
 
 

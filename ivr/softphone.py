@@ -1,0 +1,493 @@
+"""A telephone that talks to the hotline the way Twilio does, in process.
+
+It posts signed, form-encoded webhooks with Twilio's standard parameters, reads
+the TwiML that comes back (``xml.etree``), "hears" ``<Say>``, answers
+``<Gather>`` by posting to its action, follows ``<Redirect>``, waits in
+``<Enqueue>`` by requesting the waitUrl, leaves with ``<Leave/>`` and reports the
+queue result to the Enqueue's action; agents ``<Dial><Queue>`` and take the
+front caller of a queue. Tests use it, and so does the ``hotline call`` terminal.
+
+Transport is anything with ``post(url, form, headers) -> (status, body)``:
+``FlaskTransport`` wraps an app's test client.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from typing import Protocol
+from urllib.parse import urljoin
+
+from twilio.http import HttpClient
+from twilio.http.response import Response
+from twilio.request_validator import RequestValidator
+
+API_VERSION = "2010-04-01"
+DEFAULT_BASE_URL = "https://hotline.example.com"
+
+
+class Transport(Protocol):
+    def post(self, url: str, form: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
+        """POST ``form`` to the absolute ``url``; the status code and body."""
+
+
+class FlaskTransport:
+    """Posts through a Flask test client (no network)."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def post(self, url: str, form: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
+        response = self.client.post(url, data=form, headers=headers)
+        return response.status_code, response.get_data(as_text=True)
+
+
+class HangUp(Exception):
+    """The call is over; nothing more can be pressed or said."""
+
+
+class WebhookFailed(AssertionError):
+    """The hotline answered a webhook with something Twilio would not accept."""
+
+
+def sid(prefix: str = "CA") -> str:
+    return prefix + secrets.token_hex(16)
+
+
+@dataclass
+class Exchange:
+    """Twilio's side: signs requests, and holds the named queues callers wait in."""
+
+    transport: Transport
+    auth_token: str
+    base_url: str = DEFAULT_BASE_URL
+    account_sid: str = "AC" + "0" * 32
+    number: str = "+861058001234"
+    queues: dict[str, list[Softphone]] = field(default_factory=dict)
+    # Every webhook posted, as (url, form, status): what a test may inspect.
+    log: list[tuple[str, dict, int]] = field(default_factory=list)
+
+    def url(self, path: str, current: str | None = None) -> str:
+        return urljoin(current or self.base_url + "/", path)
+
+    def post(self, url: str, form: dict[str, str], sign: bool = True) -> tuple[int, str]:
+        headers = {}
+        if sign:
+            headers["X-Twilio-Signature"] = RequestValidator(self.auth_token).compute_signature(
+                url, form
+            )
+        status, body = self.transport.post(url, form, headers)
+        self.log.append((url, dict(form), status))
+        return status, body
+
+    def call(self, caller: str | None = "+8613900001111", **kwargs) -> Softphone:
+        """A caller phoning the hotline (not yet dialled)."""
+        return Softphone(self, caller=caller or "anonymous", **kwargs)
+
+    def agent(self, username: str) -> AgentPhone:
+        return AgentPhone(self, username)
+
+    def answer_outbound(self, url: str, to: str, from_: str, call_sid: str) -> Softphone:
+        """The hotline placed a call (REST ``calls.create``) and the customer picked up."""
+        phone = Softphone(
+            self, caller=from_, called=to, call_sid=call_sid, direction="outbound-api"
+        )
+        phone.answer(url)
+        return phone
+
+    def position(self, phone: Softphone) -> tuple[int, int]:
+        queue = self.queues.get(phone.queue or "", [])
+        return (queue.index(phone) + 1 if phone in queue else 0), len(queue)
+
+
+class Softphone:
+    def __init__(
+        self,
+        exchange: Exchange,
+        caller: str,
+        called: str | None = None,
+        call_sid: str | None = None,
+        direction: str = "inbound",
+    ):
+        self.exchange = exchange
+        self.caller = caller
+        self.called = called or exchange.number
+        self.call_sid = call_sid or sid()
+        self.direction = direction
+        self.heard: list[str] = []
+        self.played: list[str] = []
+        self.status = "ringing"
+        self.document_url: str | None = None
+        self.gather: ET.Element | None = None
+        self._after_gather: list[ET.Element] = []
+        # In a queue: its name, waitUrl and action; and the wait document's Gather.
+        self.queue: str | None = None
+        self.wait_url: str | None = None
+        self.queue_action: str | None = None
+        self.wait_gather: ET.Element | None = None
+        self.wait_document_url: str | None = None
+        self.agent: AgentPhone | None = None
+        self.last_twiml: str = ""
+
+    # -- Twilio's parameters -------------------------------------------------------------
+
+    def params(self, **extra) -> dict[str, str]:
+        form = {
+            "AccountSid": self.exchange.account_sid,
+            "ApiVersion": API_VERSION,
+            "CallSid": self.call_sid,
+            "From": self.caller,
+            "To": self.called,
+            "Caller": self.caller,
+            "Called": self.called,
+            "CallStatus": self.status,
+            "Direction": self.direction,
+        }
+        form.update({k: str(v) for k, v in extra.items() if v is not None})
+        return form
+
+    def request(self, url: str, **extra) -> str:
+        status, body = self.exchange.post(url, self.params(**extra))
+        if status != 200:
+            raise WebhookFailed(f"{url} answered {status}: {body[:200]}")
+        try:
+            ET.fromstring(body)
+        except ET.ParseError as exc:
+            raise WebhookFailed(f"{url} answered invalid XML ({exc}): {body[:200]}") from None
+        self.last_twiml = body
+        return body
+
+    # -- the call ---------------------------------------------------------------------------
+
+    @property
+    def ended(self) -> bool:
+        return self.status == "completed"
+
+    @property
+    def in_queue(self) -> bool:
+        return self.queue is not None and self.agent is None and not self.ended
+
+    def dial(self, path: str = "/ivr/voice") -> Softphone:
+        url = self.exchange.url(path)
+        body = self.request(url)
+        self.status = "in-progress"
+        self.run(url, body)
+        return self
+
+    def answer(self, url: str) -> Softphone:
+        """An outbound call was answered: Twilio fetches its TwiML."""
+        self.status = "in-progress"
+        self.run(url, self.request(url))
+        return self
+
+    def run(self, url: str, body: str, waiting: bool = False) -> None:
+        """Execute a TwiML document from the top, as Twilio does."""
+        self.document_url = url
+        self._execute(url, list(ET.fromstring(body)), waiting)
+
+    def _execute(self, url: str, verbs: list[ET.Element], waiting: bool) -> None:
+        for i, verb in enumerate(verbs):
+            tag = verb.tag
+            if tag == "Say":
+                self.heard.append((verb.text or "").strip())
+            elif tag == "Play":
+                self.played.append((verb.text or "").strip())
+            elif tag == "Pause":
+                continue
+            elif tag == "Gather":
+                for inner in verb:
+                    if inner.tag == "Say":
+                        self.heard.append((inner.text or "").strip())
+                    elif inner.tag == "Play":
+                        self.played.append((inner.text or "").strip())
+                if waiting:
+                    self.wait_gather = verb
+                    self.wait_document_url = url
+                else:
+                    self.gather = verb
+                    self._after_gather = verbs[i + 1 :]
+                return
+            elif tag == "Redirect":
+                target = self.exchange.url((verb.text or "").strip() or url, url)
+                self.run(target, self.request(target), waiting)
+                return
+            elif tag == "Hangup":
+                self._end()
+                return
+            elif tag == "Leave":
+                self._leave_queue("leave")
+                return
+            elif tag == "Enqueue":
+                self._enqueue(url, verb)
+                return
+            else:
+                raise WebhookFailed(f"unexpected <{tag}> in a caller's document at {url}")
+        if not waiting:
+            self._end()  # a document that runs out hangs up
+
+    def _end(self) -> None:
+        if self.ended:
+            return
+        self.gather = None
+        self.status = "completed"
+        self._leave_exchange_queue()
+        self.request(self.exchange.url("/ivr/status"), CallDuration="60")
+
+    # -- answering a Gather ----------------------------------------------------------------------
+
+    def _answer(self, **answer) -> Softphone:
+        if self.ended:
+            raise HangUp("the call has ended")
+        if self.gather is None:
+            raise WebhookFailed("nothing is being asked")
+        gather, self.gather = self.gather, None
+        action = self.exchange.url(gather.get("action") or self.document_url, self.document_url)
+        if not answer and gather.get("actionOnEmptyResult") != "true":
+            self._execute(self.document_url, self._after_gather, False)
+            return self
+        self.run(action, self.request(action, **answer))
+        return self
+
+    def press(self, keys: str) -> Softphone:
+        gather = self.gather
+        if gather is None:
+            raise WebhookFailed("nothing is being asked")
+        if "dtmf" not in (gather.get("input") or "dtmf"):
+            return self.silence()
+        finish = gather.get("finishOnKey", "#")
+        if finish and finish in keys:
+            keys = keys[: keys.index(finish)]
+        if gather.get("numDigits"):
+            keys = keys[: int(gather.get("numDigits"))]
+        if not keys:
+            return self._answer()
+        return self._answer(Digits=keys)
+
+    def say(self, text: str, confidence: float = 0.9) -> Softphone:
+        gather = self.gather
+        if gather is None:
+            raise WebhookFailed("nothing is being asked")
+        if "speech" not in (gather.get("input") or ""):
+            return self.silence()
+        if not text:
+            return self._answer()
+        return self._answer(SpeechResult=text, Confidence=f"{confidence:.2f}")
+
+    def silence(self) -> Softphone:
+        return self._answer()
+
+    # -- queues ---------------------------------------------------------------------------------
+
+    def _enqueue(self, url: str, verb: ET.Element) -> None:
+        self.queue = (verb.text or "").strip()
+        self.wait_url = self.exchange.url(verb.get("waitUrl"), url) if verb.get("waitUrl") else None
+        self.queue_action = self.exchange.url(verb.get("action") or url, url)
+        self.exchange.queues.setdefault(self.queue, []).append(self)
+        self.wait()
+
+    def wait(self, queue_time: int = 0) -> list[str]:
+        """Twilio requests the waitUrl (again); what the caller heard from it."""
+        if not self.in_queue or not self.wait_url:
+            return []
+        position, size = self.exchange.position(self)
+        before = len(self.heard)
+        body = self.request(
+            self.wait_url,
+            QueueSid="QU" + "0" * 32,
+            QueuePosition=position,
+            QueueTime=queue_time,
+            AvgQueueTime=queue_time,
+            CurrentQueueSize=size,
+        )
+        self.wait_gather = None
+        self.run(self.wait_url, body, waiting=True)
+        return self.heard[before:]
+
+    def press_in_queue(self, key: str) -> Softphone:
+        """A key pressed during the hold music (the wait document's Gather)."""
+        if self.wait_gather is None:
+            raise WebhookFailed("the wait document takes no keys")
+        gather, self.wait_gather = self.wait_gather, None
+        action = self.exchange.url(gather.get("action") or self.wait_url, self.wait_document_url)
+        self.run(action, self.request(action, Digits=key), waiting=True)
+        return self
+
+    def _leave_exchange_queue(self) -> None:
+        queue = self.exchange.queues.get(self.queue or "", [])
+        if self in queue:
+            queue.remove(self)
+
+    def _leave_queue(self, result: str, queue_time: int = 0) -> None:
+        self._leave_exchange_queue()
+        action, self.queue_action = self.queue_action, None
+        self.queue = None
+        self.wait_gather = None
+        if action:
+            self.run(action, self.request(action, QueueResult=result, QueueTime=queue_time))
+
+    def hang_up(self) -> Softphone:
+        """The caller hangs up (in a queue: Twilio reports ``hangup`` to the Enqueue action)."""
+        if self.ended:
+            return self
+        self.gather = None
+        if self.queue_action and self.agent is None:
+            self._leave_exchange_queue()
+            action, self.queue_action = self.queue_action, None
+            self.status = "completed"
+            self.request(action, QueueResult="hangup", QueueTime=30)
+        elif self.queue_action and self.agent is not None:
+            action, self.queue_action = self.queue_action, None
+            self.status = "completed"
+            self.request(action, QueueResult="bridged", QueueTime=30)
+        self.status = "completed"
+        self.request(self.exchange.url("/ivr/status"), CallDuration="60")
+        return self
+
+    def fail_queue(self, result: str = "queue-full") -> Softphone:
+        """Twilio could not keep the caller in the queue."""
+        self._leave_queue(result)
+        return self
+
+
+class AgentPhone:
+    """An agent's browser phone: its TwiML App posts ``From=client:USERNAME``."""
+
+    def __init__(self, exchange: Exchange, username: str):
+        self.exchange = exchange
+        self.username = username
+        self.call_sid = sid()
+        self.heard: list[str] = []
+        self.queue: str | None = None
+        self.queue_url: str | None = None
+        self.caller: Softphone | None = None
+        self.status = "ringing"
+
+    def params(self, **extra) -> dict[str, str]:
+        identity = f"client:{self.username}"
+        form = {
+            "AccountSid": self.exchange.account_sid,
+            "ApiVersion": API_VERSION,
+            "CallSid": self.call_sid,
+            "From": identity,
+            "To": "",
+            "Caller": identity,
+            "Called": "",
+            "CallStatus": self.status,
+            "Direction": "inbound",
+        }
+        form.update({k: str(v) for k, v in extra.items() if v is not None})
+        return form
+
+    def dial(self, path: str = "/ivr/agent") -> AgentPhone:
+        """Call the agents' TwiML App: which queue will this agent serve?"""
+        url = self.exchange.url(path)
+        status, body = self.exchange.post(url, self.params())
+        if status != 200:
+            raise WebhookFailed(f"{url} answered {status}: {body[:200]}")
+        self.status = "in-progress"
+        root = ET.fromstring(body)
+        self.queue = self.queue_url = None
+        for verb in root:
+            if verb.tag == "Say":
+                self.heard.append((verb.text or "").strip())
+            elif verb.tag == "Dial":
+                (queue,) = list(verb)
+                if queue.tag != "Queue":
+                    raise WebhookFailed(f"expected <Queue> in <Dial>, got <{queue.tag}>")
+                self.queue = (queue.text or "").strip()
+                self.queue_url = (
+                    self.exchange.url(queue.get("url"), url) if queue.get("url") else None
+                )
+        return self
+
+    def take(self, queue_time: int = 10) -> Softphone | None:
+        """Twilio bridges the front caller of the dialled queue to this agent."""
+        waiting = self.exchange.queues.get(self.queue or "", [])
+        if not waiting:
+            return None
+        caller = waiting.pop(0)
+        caller.agent = self
+        caller.wait_gather = None
+        self.caller = caller
+        if self.queue_url:
+            body = caller.request(
+                self.queue_url,
+                QueueSid="QU" + "0" * 32,
+                QueueTime=queue_time,
+                DequeingCallSid=self.call_sid,
+            )
+            for verb in ET.fromstring(body):
+                if verb.tag == "Say":
+                    caller.heard.append((verb.text or "").strip())
+                elif verb.tag in ("Play", "Pause", "Redirect"):
+                    continue
+                else:
+                    raise WebhookFailed(f"<{verb.tag}> is not allowed in a <Queue url> document")
+        return caller
+
+
+@dataclass(frozen=True, slots=True)
+class RestRequest:
+    """One request the hotline made to Twilio's REST API."""
+
+    method: str
+    url: str
+    data: dict[str, str | list[str]]
+
+    @property
+    def resource(self) -> str:
+        """ "Calls" or "Messages": the last path segment, without ``.json``."""
+        return self.url.rsplit("/", 1)[-1].removesuffix(".json")
+
+
+class RecordingTwilio(HttpClient):
+    """Twilio's REST API as a pluggable HTTP client: records requests, answers like Twilio.
+
+    Give it as ``TWILIO_HTTP_CLIENT``. ``fail_next(status)`` makes the next request
+    fail the way Twilio's API does (e.g. 400 for an unreachable number).
+    """
+
+    def __init__(self):
+        super().__init__(logging.getLogger("twilio.http_client"), is_async=False)
+        self.requests: list[RestRequest] = []
+        self._failures: list[int] = []
+
+    def fail_next(self, status: int = 500) -> None:
+        self._failures.append(status)
+
+    def of(self, resource: str) -> list[RestRequest]:
+        return [r for r in self.requests if r.resource == resource]
+
+    def request(
+        self,
+        method,
+        url,
+        params=None,
+        data=None,
+        headers=None,
+        auth=None,
+        timeout=None,
+        allow_redirects=False,
+    ):
+        form = {
+            k: [str(x) for x in v] if isinstance(v, list | tuple) else str(v)
+            for k, v in dict(data or {}).items()
+        }
+        self.requests.append(RestRequest(method, url, form))
+        if self._failures:
+            status = self._failures.pop(0)
+            body = {"code": 21211, "message": "Twilio refused the request", "status": status}
+            return Response(status, json.dumps(body))
+        resource = url.rsplit("/", 1)[-1].removesuffix(".json")
+        prefix = {"Calls": "CA", "Messages": "SM"}.get(resource, "XX")
+        body = {
+            "sid": sid(prefix),
+            "status": "queued",
+            "to": form.get("To"),
+            "from": form.get("From"),
+            "body": form.get("Body"),
+        }
+        return Response(201, json.dumps(body))

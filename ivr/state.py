@@ -1,0 +1,61 @@
+"""What the IVR remembers about one call between webhooks: a plain, JSON-able record.
+
+It holds ids and masked names only; full names and numbers stay in SQL, except
+the policyholder's number on file, which the SMS link and the callback need.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+
+# Withheld caller IDs share one failure count (SPEC §4: limits per calling number).
+WITHHELD = "withheld"
+
+
+@dataclass
+class CallState:
+    call_sid: str
+    # E.164, or None when the caller ID is withheld; never proof of identity.
+    caller: str | None = None
+    # The hotline number the caller dialled: the sender of SMS and callbacks.
+    called: str | None = None
+    # The node waiting for the caller's answer (or the last one entered).
+    node: str = ""
+    # Numbers every gather action URL, so a retried webhook is answered from cache.
+    step: int = 0
+    tries: int = 0
+    invalid: int = 0
+    suffix: str | None = None
+    spoken_name: str | None = None
+    verified: bool = False
+    # Why a person takes an unverified call: operator, failed, locked, ambiguous, invalid, lost.
+    unverified_reason: str | None = None
+    policyholder_id: str | None = None
+    policyholder_phone: str | None = None
+    insured_id: str | None = None
+    insured_name: str | None = None  # masked
+    # The insured people offered, as [id, masked name], in key order.
+    choices: list[list[str]] = field(default_factory=list)
+    service: str | None = None
+    line: str | None = None
+    queue: str | None = None
+    # Unix time the caller was put in the queue, for waits and the service level.
+    enqueued_at: float | None = None
+    agent: str | None = None
+    # Set on a call the hotline placed to honour a callback.
+    callback_id: int | None = None
+
+    @property
+    def caller_key(self) -> str:
+        return self.caller or WITHHELD
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> CallState:
+        data = json.loads(raw)
+        known = {f.name for f in fields(cls)}
+        # Keys from an older release are dropped rather than failing a live call.
+        return cls(**{k: v for k, v in data.items() if k in known})

@@ -1,0 +1,91 @@
+"""Call state and the replies already given, in Redis with a time to live.
+
+A webhook costs two round trips here: ``begin`` (state, the cached reply for the
+step, and a claim on the step, pipelined) and ``finish`` (new state and reply).
+A retried webhook for a step already answered gets the same TwiML back and runs
+no effect twice.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from redis import Redis
+
+from ivr.state import CallState
+
+STATE = "hotline:ivr:call:{sid}"
+REPLY = "hotline:ivr:call:{sid}:reply:{step}"
+CLAIM = "hotline:ivr:call:{sid}:claim:{step}"
+AGENT_CALL = "hotline:ivr:agentcall:{sid}"
+# Longer than Twilio waits for a reply (15 s): a claim outlives the request holding it.
+CLAIM_SECONDS = 20
+# How long a retry waits for the first request's reply before answering itself.
+WAIT_FOR_FIRST = 3.0
+AGENT_CALL_SECONDS = 12 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class Begun:
+    state: CallState | None
+    reply: str | None
+    claimed: bool
+
+
+def _text(value) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def begin(redis: Redis, sid: str, step: int) -> Begun:
+    pipe = redis.pipeline(transaction=False)
+    pipe.get(STATE.format(sid=sid))
+    pipe.get(REPLY.format(sid=sid, step=step))
+    pipe.set(CLAIM.format(sid=sid, step=step), "1", nx=True, ex=CLAIM_SECONDS)
+    raw, reply, claimed = pipe.execute()
+    return Begun(
+        state=CallState.from_json(raw) if raw else None,
+        reply=_text(reply),
+        claimed=bool(claimed),
+    )
+
+
+def wait_for_reply(redis: Redis, sid: str, step: int, timeout: float = WAIT_FOR_FIRST):
+    """The reply another request is producing for this step, if it comes in time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        reply = redis.get(REPLY.format(sid=sid, step=step))
+        if reply is not None:
+            return _text(reply)
+        time.sleep(0.05)
+    return None
+
+
+def load(redis: Redis, sid: str) -> CallState | None:
+    raw = redis.get(STATE.format(sid=sid))
+    return CallState.from_json(raw) if raw else None
+
+
+def finish(
+    redis: Redis, state: CallState, step: int, reply: str | None, ttl: int, pipe=None
+) -> None:
+    """Save the state and the reply given for ``step`` (with ``pipe``: queued on it)."""
+    own = pipe is None
+    pipe = pipe if pipe is not None else redis.pipeline(transaction=False)
+    pipe.set(STATE.format(sid=state.call_sid), state.to_json(), ex=ttl)
+    if reply is not None:
+        pipe.set(REPLY.format(sid=state.call_sid, step=step), reply, ex=ttl)
+    if own:
+        pipe.execute()
+
+
+def save(redis: Redis, state: CallState, ttl: int) -> None:
+    redis.set(STATE.format(sid=state.call_sid), state.to_json(), ex=ttl)
+
+
+def remember_agent(redis: Redis, agent_call_sid: str, username: str) -> None:
+    redis.set(AGENT_CALL.format(sid=agent_call_sid), username, ex=AGENT_CALL_SECONDS)
+
+
+def agent_of(redis: Redis, agent_call_sid: str) -> str | None:
+    return _text(redis.get(AGENT_CALL.format(sid=agent_call_sid)))

@@ -1,0 +1,97 @@
+"""A feed of callers for the webhook tests, and short ways to put calls through.
+
+Imported as a plain module (``from ivr_calls import ...``); the fixtures
+(``app``, ``exchange``, ``import_feed``, ``clock``) are in conftest.py.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import flows
+from hotline import auth, db
+from ivr.softphone import Exchange, Softphone
+
+BASHI = "国宝人寿巴适一生终身重大疾病保险"
+FLOWS = flows.load()
+FLOW = FLOWS.call_flow
+
+# 张伟 holds policies for himself (豪华), his son 张小明 (安心) and 李娜, whose cover is
+# still in its waiting period on 2026-03-10; 王芳 (安心) has used her outpatient booking;
+# 单田芳 is 尊享; 赵强's only policy was surrendered.
+ZHANG = ("P1", "张伟", "+8613812345678", "345678")
+WANG = ("P4", "王芳", "+8613700001234", "001234")
+SHAN = ("P5", "单田芳", "+8613600002468", "002468")
+ZHAO = ("P6", "赵强", "+8613500003579", "003579")
+
+
+def person(pid: str, name: str, *phones: str) -> dict:
+    return {"id": pid, "name": name, "phones": list(phones)}
+
+
+def policy(no, holder, insured, sum_insured, cooling_off_end="2024-03-15", status="in_force"):
+    return {
+        "policy_no": no,
+        "product": BASHI,
+        "holder_id": holder,
+        "insured_id": insured,
+        "sum_insured": sum_insured,
+        "cooling_off_end": cooling_off_end,
+        "status": status,
+    }
+
+
+FAMILY = {
+    "people": [
+        person("P1", "张伟", ZHANG[2]),
+        person("P2", "张小明"),
+        person("P3", "李娜", "+8613900005555"),
+        person("P4", "王芳", WANG[2]),
+        person("P5", "单田芳", SHAN[2]),
+        person("P6", "赵强", ZHAO[2]),
+    ],
+    "policies": [
+        policy("A1", "P1", "P1", 600_000),
+        policy("A2", "P1", "P2", 200_000),
+        policy("A3", "P1", "P3", 200_000, cooling_off_end="2026-02-20"),
+        policy("B1", "P4", "P4", 200_000),
+        policy("C1", "P5", "P5", 400_000),
+        policy("D1", "P6", "P6", 200_000, status="surrendered"),
+    ],
+    "usage": [{"insured_id": "P4", "service": "outpatient_booking", "date": "2026-01-05"}],
+}
+
+
+def load(import_feed, doc: dict = FAMILY) -> None:
+    result = import_feed(doc)
+    assert result.exit_code == 0, result.output
+
+
+def message(message_name: str, /, **values) -> str:
+    return FLOW.messages[message_name].format(**values)
+
+
+def at(clock, hour: int, minute: int = 0, day: int = 10) -> None:
+    clock.set(datetime(2026, 3, day, hour, minute))
+
+
+def verified(exchange: Exchange, who=ZHANG, caller: str = "+8613900001111", name=None):
+    """A call that has passed authentication as ``who``."""
+    phone = exchange.call(caller).dial()
+    phone.press(who[3]).say(name or who[1])
+    assert message("verified") in phone.heard, phone.heard
+    return phone
+
+
+def as_zhang_wei(exchange: Exchange, caller: str = "+8613900001111") -> Softphone:
+    """张伟, verified, with himself chosen as the insured person (key 1)."""
+    phone = verified(exchange, ZHANG, caller)
+    phone.press("1")
+    return phone
+
+
+def add_agent(app, username: str, queues=("medical",)) -> None:
+    with app.app_context():
+        session = db.session()
+        auth.add_agent(session, username, "agent", list(queues), ["medical", "policy"])
+        session.commit()

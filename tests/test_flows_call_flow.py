@@ -1,0 +1,293 @@
+"""call_flow.toml as data: the shipped flow follows SPEC §4, and bad edits are refused by key."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import flows
+from flows import FlowError
+from flows.call_flow import Ask, Authenticate, Menu, ServiceNode, Transfer
+
+
+@pytest.fixture
+def flows_dir(tmp_path: Path) -> Path:
+    for source in flows.DEFAULT_DIRECTORY.glob("*.toml"):
+        shutil.copy(source, tmp_path / source.name)
+    return tmp_path
+
+
+def edit(directory: Path, old: str, new: str, name: str = "call_flow.toml") -> None:
+    path = directory / name
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{old!r} must occur exactly once in {name}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+FLOW = flows.load().call_flow
+
+
+def test_the_voice_is_mandarin_polly_and_speech_is_recognised_as_mandarin():
+    assert (FLOW.voice.language, FLOW.voice.voice) == ("cmn-CN", "Polly.Zhiyu")
+    assert FLOW.voice.speech_language == "cmn-Hans-CN"
+    assert FLOW.voice.hold_music.startswith("https://")
+
+
+def test_the_limits_of_spec_section_4_are_configured():
+    limits = FLOW.limits
+    assert limits.tries_per_call == 3
+    assert limits.failures_per_number == limits.failures_per_policyholder == 5
+    assert limits.failure_window_seconds == 24 * 3600
+    assert limits.service_level_seconds == 20
+
+
+def test_authentication_asks_six_digits_then_the_name_and_zero_reaches_a_person():
+    start = FLOW.node(FLOW.node(FLOW.call.start).next)
+    assert isinstance(start, Ask) and (start.input, start.num_digits) == ("digits", 6)
+    name = FLOW.node(start.next)
+    assert isinstance(name, Ask) and name.input == "speech"
+    assert start.operator == name.operator == "0"
+    check = FLOW.node(name.next)
+    assert isinstance(check, Authenticate)
+    person = FLOW.node(check.fallback)
+    assert isinstance(person, Transfer) and person.line == "medical"
+    assert FLOW.node(start.fallback) == FLOW.node(name.fallback) == person
+
+
+def walk(menu: str) -> dict[str, object]:
+    node = FLOW.node(menu)
+    assert isinstance(node, Menu)
+    return {option.key: FLOW.node(option.goto) for option in node.options}
+
+
+def test_the_main_menu_has_the_keys_of_spec_section_4():
+    main = FLOW.node("main_menu")
+    assert main.repeat == "9"
+    keys = walk("main_menu")
+    assert set(keys) == {"1", "2", "3", "4", "0"}
+    assert isinstance(keys["0"], Transfer) and keys["0"].line == "policy"
+    assert type(keys["4"]).__name__ == "Entitlements"
+
+    def services(key: str) -> dict[str, str]:
+        return {
+            k: node.service
+            for k, node in walk(keys[key].name).items()
+            if isinstance(node, ServiceNode)
+        }
+
+    assert services("1") == {"1": "online_consult", "2": "health_e_station"}
+    assert services("2") == {
+        "1": "outpatient_booking",
+        "2": "inpatient_fast_track",
+        "3": "surgery_fast_track",
+        "4": "escort",
+        "5": "nursing_carer",
+        "6": "transport",
+        "7": "second_opinion",
+    }
+    assert services("3") == {"1": "mdt", "2": "rehab_followup", "3": "care_planner"}
+
+
+def test_every_service_with_an_sms_link_has_its_link_text():
+    for code in ("online_consult", "health_e_station"):
+        link = FLOW.sms[code]
+        assert link.url in link.body()
+
+
+def test_a_copy_of_the_flow_can_be_changed_by_an_operator(flows_dir):
+    edit(flows_dir, "tries_per_call = 3", "tries_per_call = 2")
+    edit(flows_dir, 'goodbye = "感谢您的来电，再见。"', 'goodbye = "再见。"')
+    changed = flows.load(flows_dir).call_flow
+    assert changed.limits.tries_per_call == 2
+    assert changed.messages["goodbye"] == "再见。"
+
+
+BAD = [
+    (
+        'next = "ask_name"',
+        'next = "ask_nam"',
+        "call_flow.toml: nodes.ask_suffix.next: no node named 'ask_nam' in [nodes]",
+    ),
+    (
+        'goto = "svc_mdt"',
+        'goto = "svc_mtd"',
+        "call_flow.toml: nodes.care.options[0].goto: no node named 'svc_mtd'",
+    ),
+    (
+        'service = "mdt"',
+        'service = "mtd"',
+        "call_flow.toml: nodes.svc_mdt.service: unknown service 'mtd'",
+    ),
+    (
+        'line = "policy"',
+        'line = "billing"',
+        "call_flow.toml: nodes.policy_line.line: unknown line 'billing'",
+    ),
+    (
+        'start = "welcome"',
+        'start = "hello"',
+        "call_flow.toml: call.start: no node named 'hello'",
+    ),
+    (
+        'on_leave = "queue_callback"',
+        'on_leave = "queue_cb"',
+        "call_flow.toml: queue.on_leave: no node named 'queue_cb'",
+    ),
+    (
+        'line = "medical"\n# Seconds',
+        'line = "dental"\n# Seconds',
+        "call_flow.toml: call.line: unknown line 'dental'",
+    ),
+    (
+        'goodbye = "感谢您的来电，再见。"\n',
+        "",
+        "call_flow.toml: messages.goodbye: is required",
+    ),
+    (
+        "尾号{phone_tail}的手机",
+        "尾号{phone}的手机",
+        "call_flow.toml: messages.sms_sent: unknown placeholder {phone}",
+    ),
+    (
+        'welcome = "您好，',
+        'welcome = "{name}您好，',
+        "call_flow.toml: messages.welcome: unknown placeholder {name}",
+    ),
+    (
+        'emergency = "紧急情况请挂机拨打120。"',
+        'emergency = "紧急情况请挂机拨打{120。"',
+        "call_flow.toml: messages.emergency: not a valid template",
+    ),
+    (
+        'say = ["welcome"]',
+        'say = ["welcom"]',
+        "call_flow.toml: nodes.welcome.say[0]: no message named 'welcom'",
+    ),
+    (
+        'say = ["welcome"]',
+        'say = ["sms_sent"]',
+        "call_flow.toml: nodes.welcome.say[0]: 'sms_sent' is said by the code",
+    ),
+    (
+        'prompt = "ask_suffix"',
+        'prompt = "ask_digits"',
+        "call_flow.toml: nodes.ask_suffix.prompt: no message named 'ask_digits'",
+    ),
+    (
+        '{ key = "4", label = "权益查询"',
+        '{ key = "44", label = "权益查询"',
+        "call_flow.toml: nodes.main_menu.options[3].key: must be one telephone key",
+    ),
+    (
+        '{ key = "4", label = "权益查询"',
+        '{ key = "3", label = "权益查询"',
+        "call_flow.toml: nodes.main_menu.options[3].key: key 3 is used twice",
+    ),
+    (
+        '{ key = "4", label = "权益查询"',
+        '{ key = "9", label = "权益查询"',
+        "call_flow.toml: nodes.main_menu.repeat: key 9 is already an option",
+    ),
+    (
+        '[nodes.lost]\ntype = "say"\nsay = ["lost"]\nnext = "ask_suffix"',
+        '[nodes.lost]\ntype = "say"\nsay = ["lost"]\nnext = "lost"',
+        "call_flow.toml: nodes.lost: these nodes loop without waiting for the caller: lost → lost",
+    ),
+    (
+        '[nodes.book_callback]\ntype = "callback"\nnext = "goodbye"',
+        '[nodes.book_callback]\ntype = "callback"\nnext = "book_callback"',
+        "call_flow.toml: nodes.book_callback: these nodes loop without waiting for the caller: "
+        "book_callback → book_callback",
+    ),
+    ("tries_per_call = 3", "tries_per_call = 0", "call_flow.toml: limits.tries_per_call: must be"),
+    (
+        "failure_window_hours = 24",
+        'failure_window_hours = "a day"',
+        "call_flow.toml: limits.failure_window_hours: must be a whole number",
+    ),
+    (
+        'type = "authenticate"',
+        'type = "authenticat"',
+        "call_flow.toml: nodes.authenticate.type: must be one of: say, ask,",
+    ),
+    (
+        'verified = "choose_insured"',
+        'verifed = "choose_insured"',
+        "call_flow.toml: nodes.authenticate.verifed: unknown key",
+    ),
+    (
+        'hold_music = "https://',
+        'hold_music = "ftp://',
+        "call_flow.toml: voice.hold_music: must be an http(s) URL",
+    ),
+    (
+        'date = "{year}年{month}月{day}日"',
+        'date = "{year}年{month}月{day}日{weekday}"',
+        "call_flow.toml: speech.date: unknown placeholder {weekday}",
+    ),
+    (
+        'callback_suffix = "-callback"',
+        'callback_suffix = "' + "-" * 60 + '"',
+        "call_flow.toml: queue.callback_suffix: queue 'medical",
+    ),
+    (
+        "retry_minutes = [5, 15]",
+        "retry_minutes = []",
+        "call_flow.toml: callbacks.retry_minutes: must be a non-empty list",
+    ),
+    (
+        'closed = "policy_closed"',
+        'closed = "main_menu"',
+        "call_flow.toml: nodes.policy_line.closed: must name a callback_offer or hangup node",
+    ),
+    (
+        "[sms.health_e_station]",
+        "[sms.transport]",
+        "call_flow.toml: sms.transport: transport has no SMS link",
+    ),
+    (
+        'service = "health_e_station"\ntransfer = "medical_queue"\nrefused = "policy_or_menu"\n'
+        'sent = "after_sms"',
+        'service = "health_e_station"\ntransfer = "medical_queue"\nrefused = "policy_or_menu"',
+        "call_flow.toml: nodes.svc_health_e_station.sent: health_e_station is served by SMS link",
+    ),
+    (
+        'service = "mdt"\ntransfer = "medical_queue"\nrefused = "policy_or_menu"',
+        'service = "mdt"\ntransfer = "medical_queue"\nrefused = "policy_or_menu"\n'
+        'sent = "after_sms"',
+        "call_flow.toml: nodes.svc_mdt.sent: mdt has no SMS link",
+    ),
+    (
+        "num_digits = 6",
+        "num_digits = 0",
+        "call_flow.toml: nodes.ask_suffix.num_digits: must be a whole number ≥ 1",
+    ),
+    ('speech_timeout = "auto"', "speech_timeout = 0", "call_flow.toml: voice.speech_timeout:"),
+    ("[voice]", "[voices]", "call_flow.toml: voices: unknown key"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "message"), BAD, ids=[b[2].split(": ")[1] for b in BAD])
+def test_a_bad_call_flow_is_refused_naming_the_key(flows_dir, old, new, message):
+    edit(flows_dir, old, new)
+    with pytest.raises(FlowError) as caught:
+        flows.load(flows_dir)
+    assert str(caught.value).startswith(message), str(caught.value)
+
+
+def test_a_missing_call_flow_is_refused(flows_dir):
+    (flows_dir / "call_flow.toml").unlink()
+    with pytest.raises(FlowError, match=r"call_flow.toml: missing from"):
+        flows.load(flows_dir)
+
+
+def test_a_service_missing_from_the_catalogue_is_refused_in_the_menu(flows_dir):
+    # Removing a service from services.toml must not leave the menu pointing at it.
+    text = (flows_dir / "services.toml").read_text(encoding="utf-8")
+    start = text.index('[[services]]\ncode = "care_planner"')
+    end = text.index("# Menu groups")
+    (flows_dir / "services.toml").write_text(text[:start] + text[end:], encoding="utf-8")
+    with pytest.raises(FlowError, match=r"nodes.svc_care_planner.service: unknown service"):
+        flows.load(flows_dir)

@@ -1,0 +1,170 @@
+"""Live queue figures in Redis: idempotent updates, O(1) snapshots, wait estimates."""
+
+from __future__ import annotations
+
+import fakeredis
+import pytest
+from redis import Redis
+
+from hotline import queueboard
+
+DAY = "2026-03-10"
+T0 = 1_773_000_000.0
+SL = 20
+
+
+@pytest.fixture
+def redis(redis_url):
+    client = Redis.from_url(redis_url) if redis_url else fakeredis.FakeRedis()
+    client.flushdb()
+    yield client
+    client.flushdb()
+
+
+def snap(redis, queue="medical", now=T0) -> queueboard.QueueFigures:
+    (found,) = queueboard.snapshot(redis, [queue], now, DAY)
+    return found
+
+
+def answer(redis, sid, at, wait, queue="medical"):
+    return queueboard.answered(redis, queue, sid, at, DAY, wait, SL, 20)
+
+
+def test_an_empty_queue_has_no_figures_and_no_service_level(redis):
+    found = snap(redis)
+    assert (found.waiting, found.offered, found.longest_wait_seconds) == (0, 0, 0)
+    assert found.service_level is None and found.average_wait_seconds is None
+
+
+def test_waiting_callers_and_the_longest_wait(redis):
+    queueboard.enqueued(redis, "medical", "CA1", T0, DAY)
+    queueboard.enqueued(redis, "medical", "CA2", T0 + 30, DAY)
+    found = snap(redis, now=T0 + 90)
+    assert (found.waiting, found.offered, found.longest_wait_seconds) == (2, 2, 90)
+
+
+def test_a_call_is_offered_answered_or_abandoned_once_however_often_twilio_retries(redis):
+    for _ in range(3):
+        queueboard.enqueued(redis, "medical", "CA1", T0, DAY)
+        queueboard.enqueued(redis, "medical", "CA2", T0, DAY)
+        answer(redis, "CA1", T0 + 10, 10)
+        queueboard.left(redis, "medical", "CA2", "hangup", DAY)
+    found = snap(redis)
+    assert (found.offered, found.answered, found.answered_in_sl, found.abandoned) == (2, 1, 1, 1)
+    assert (found.waiting, found.wait_total_seconds) == (0, 10)
+
+
+def test_answered_within_the_service_level_counts_toward_it(redis):
+    for i, wait in enumerate((5, 20, 21, 60)):
+        queueboard.enqueued(redis, "medical", f"CA{i}", T0, DAY)
+        answer(redis, f"CA{i}", T0 + wait, wait)
+    found = snap(redis)
+    assert (found.answered, found.answered_in_sl, found.service_level) == (4, 2, 0.5)
+    assert found.average_wait_seconds == round((5 + 20 + 21 + 60) / 4)
+
+
+@pytest.mark.parametrize(
+    ("result", "counter"),
+    [("hangup", "abandoned"), ("leave", "left_for_callback"), ("queue-full", "failed")],
+)
+def test_how_a_caller_left_without_an_agent_is_counted(redis, result, counter):
+    queueboard.enqueued(redis, "medical", "CA1", T0, DAY)
+    queueboard.left(redis, "medical", "CA1", result, DAY)
+    assert getattr(snap(redis), counter) == 1 and snap(redis).waiting == 0
+
+
+def test_a_bridged_result_after_the_answer_changes_nothing(redis):
+    queueboard.enqueued(redis, "medical", "CA1", T0, DAY)
+    answer(redis, "CA1", T0 + 5, 5)
+    queueboard.left(redis, "medical", "CA1", "bridged", DAY)
+    found = snap(redis)
+    assert (found.answered, found.abandoned, found.failed) == (1, 0, 0)
+
+
+def test_a_call_that_ended_while_listed_as_waiting_is_abandoned(redis):
+    queueboard.enqueued(redis, "medical", "CA1", T0, DAY)
+    queueboard.gone(redis, ["policy", "medical"], "CA1", DAY)
+    queueboard.gone(redis, ["policy", "medical"], "CA1", DAY)
+    assert snap(redis).abandoned == 1 and snap(redis, "policy").abandoned == 0
+
+
+def test_callbacks_pending_are_counted_and_replaced_from_the_record(redis):
+    queueboard.callback_pending(redis, "medical-callback", 1)
+    queueboard.callback_pending(redis, "medical-callback", 1)
+    queueboard.callback_pending(redis, "medical-callback", 2)
+    assert snap(redis, "medical-callback").callbacks_pending == 2
+    queueboard.callback_settled(redis, "medical-callback", 1)
+    assert snap(redis, "medical-callback").callbacks_pending == 1
+    queueboard.set_callbacks(redis, {"medical-callback": [7, 8, 9], "policy-callback": []})
+    assert snap(redis, "medical-callback").callbacks_pending == 3
+
+
+class CountingPipeline:
+    def __init__(self, pipe):
+        self.pipe = pipe
+        self.commands = 0
+
+    def __getattr__(self, name):
+        attribute = getattr(self.pipe, name)
+        if name in ("execute", "reset"):
+            return attribute
+
+        def counted(*args, **kwargs):
+            self.commands += 1
+            return attribute(*args, **kwargs)
+
+        return counted
+
+
+def test_a_snapshot_costs_the_same_however_long_the_day(redis, monkeypatch):
+    def cost(queues) -> int:
+        made = []
+        original = redis.pipeline
+
+        def pipeline(*args, **kwargs):
+            made.append(CountingPipeline(original(*args, **kwargs)))
+            return made[-1]
+
+        monkeypatch.setattr(redis, "pipeline", pipeline)
+        queueboard.snapshot(redis, queues, T0, DAY)
+        monkeypatch.setattr(redis, "pipeline", original)
+        return len(made), sum(p.commands for p in made)
+
+    quiet = cost(["medical", "policy"])
+    for i in range(500):
+        queueboard.enqueued(redis, "medical", f"CA{i}", T0 + i, DAY)
+        if i % 2:
+            answer(redis, f"CA{i}", T0 + i + 3, 3)
+    assert cost(["medical", "policy"]) == quiet == (1, 8)
+
+
+def test_the_estimate_uses_the_interval_between_recent_answers(redis):
+    for i in range(5):
+        queueboard.enqueued(redis, "medical", f"CA{i}", T0, DAY)
+        answer(redis, f"CA{i}", T0 + 30 * i, 30 * i)
+    assert queueboard.estimated_wait(redis, ["medical"], 3, T0 + 130, 3600, 180) == 90
+
+
+def test_the_estimate_counts_answers_in_every_queue_of_the_line(redis):
+    answer(redis, "CA1", T0, 0, "medical")
+    answer(redis, "CA2", T0 + 40, 0, "medical-callback")
+    assert (
+        queueboard.estimated_wait(redis, ["medical", "medical-callback"], 2, T0 + 50, 3600, 180)
+        == 80
+    )
+
+
+def test_without_recent_answers_the_estimate_falls_back_to_the_configured_guess(redis):
+    assert queueboard.estimated_wait(redis, ["medical"], 2, T0, 3600, 180) == 360
+    answer(redis, "CA1", T0 - 7200, 0)
+    answer(redis, "CA2", T0 - 7100, 0)
+    assert queueboard.estimated_wait(redis, ["medical"], 2, T0, 3600, 180) == 360
+
+
+def test_heads_give_count_and_oldest_entry_per_queue(redis):
+    queueboard.enqueued(redis, "policy", "CA1", T0 + 5, DAY)
+    queueboard.enqueued(redis, "policy", "CA2", T0, DAY)
+    assert queueboard.heads(redis, ["policy", "medical"]) == {
+        "policy": (2, T0),
+        "medical": (0, None),
+    }
