@@ -54,11 +54,13 @@ def on_starting(server) -> None:
     """
     if not SHARED_STORE and os.environ.get("WEB_CONCURRENCY", "1") != "1":
         log.warning("REDIS_URL is unset: running one worker process, WEB_CONCURRENCY ignored")
-    subprocess.run(
-        [sys.executable, "-c", "from hotline.cli import main; main()", "db", "upgrade"],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    command = [sys.executable, "-c", "from hotline.cli import main; main()"]
+    subprocess.run([*command, "db", "upgrade"], check=True, stdout=subprocess.DEVNULL)
+    if SHARED_STORE:
+        # Start the recurring overdue-SLA sweep in rq (one job per slot, however many start it).
+        done = subprocess.run([*command, "cases", "sweep", "--schedule"], check=False)
+        if done.returncode:
+            log.warning("could not schedule the SLA sweep; run `hotline cases sweep --schedule`")
 
 
 def post_fork(server, worker) -> None:
