@@ -6,9 +6,10 @@
 - ``GET /api/cases/ID``; ``POST /api/cases/ID/steps`` records a milestone;
 - ``GET /api/agents`` (supervisors): agents with their live status, grouped counts.
 
-Agents see the cases they opened, or those of one insured person they ask for by
-``insured_id``; supervisors see every case. Requests riding on the session cookie
-must carry the CSRF token (``X-CSRF-Token``); Bearer requests need none.
+Agents list the cases they opened, or those of one insured person they ask for by
+``insured_id``, and may open any case by id; supervisors list every case. Requests
+riding on the session cookie must carry the CSRF token (``X-CSRF-Token``); Bearer
+requests need none.
 """
 
 from __future__ import annotations
@@ -186,7 +187,7 @@ def record_step(case_id: int):
 
 
 def _readable(case_id: int):
-    """The case, if this agent may see it (supervisors: any; agents: theirs or by insured)."""
+    """The case by id: any signed-in agent may work on any case (follow-ups change hands)."""
     try:
         case = cases.get(db.session(), case_id)
     except UnknownCase:
