@@ -29,15 +29,17 @@ DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout)
 class ApiError(Exception):
     """A request the API refuses, with the status and the code clients branch on."""
 
-    def __init__(self, status: int, code: str, message: str):
+    def __init__(self, status: int, code: str, message: str, **details):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        # Extra fields clients may branch on, e.g. ``reason`` of a refused case.
+        self.details = {k: v for k, v in details.items() if v is not None}
 
 
-def error_response(status: int, code: str, message: str, headers=None) -> Response:
-    response = jsonify({"error": {"code": code, "message": message}})
+def error_response(status: int, code: str, message: str, headers=None, **details) -> Response:
+    response = jsonify({"error": {"code": code, "message": message, **details}})
     response.status_code = status
     if headers:
         response.headers.update(headers)
@@ -78,7 +80,7 @@ def _code(exc: HTTPException) -> str:
 
 @bp.errorhandler(ApiError)
 def _api_error(exc: ApiError):
-    return error_response(exc.status, exc.code, exc.message)
+    return error_response(exc.status, exc.code, exc.message, **exc.details)
 
 
 @bp.errorhandler(HTTPException)

@@ -54,13 +54,18 @@ class UsageRule:
 
 @dataclass(frozen=True, slots=True)
 class Deadline:
-    """One service-level deadline: ``working_days`` after ``anchor`` (or ``hours``)."""
+    """One service-level deadline: ``working_days`` after ``anchor`` (or ``hours``).
+
+    ``met_by`` is the case milestone that fulfils it (``domain.cases.Milestone``);
+    None: only closing the case does.
+    """
 
     key: str
     label: str
     anchor: str
     working_days: int | None = None
     hours: int | None = None
+    met_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

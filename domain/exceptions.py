@@ -12,3 +12,12 @@ class UnknownTier(DomainError):
     def __init__(self, code: str):
         super().__init__(f"unknown tier {code!r}")
         self.code = code
+
+
+class UsageRefused(DomainError):
+    """A step the usage rules do not allow for a case (``code`` says which rule)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message

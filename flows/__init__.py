@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from domain.cases import ANCHORS as ANCHOR_MILESTONES
+from domain.cases import Milestone
 from domain.catalogue import (
     Deadline,
     Programme,
@@ -33,7 +35,8 @@ __all__ = ["DEFAULT_DIRECTORY", "CallFlow", "FlowError", "Flows", "load"]
 DEFAULT_DIRECTORY = Path(__file__).resolve().parent
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DESIGNATIONS = ("hospital", "doctor")
-ANCHORS = ("request", "materials_complete", "confirmed", "consultation")
+ANCHORS = tuple(ANCHOR_MILESTONES)
+MILESTONES = tuple(Milestone)
 
 
 @dataclass(frozen=True)
@@ -217,7 +220,7 @@ def _usage(node: Node) -> UsageRule:
 
 
 def _deadline(node: Node) -> Deadline:
-    node.only("key", "label", "anchor", "working_days", "hours")
+    node.only("key", "label", "anchor", "working_days", "hours", "met_by")
     if node.has("working_days") == node.has("hours"):
         raise node.error(None, "give exactly one of working_days or hours")
     return Deadline(
@@ -226,6 +229,7 @@ def _deadline(node: Node) -> Deadline:
         anchor=node.choice("anchor", ANCHORS),
         working_days=node.whole("working_days", minimum=0) if node.has("working_days") else None,
         hours=node.whole("hours", minimum=1) if node.has("hours") else None,
+        met_by=node.choice("met_by", MILESTONES) if node.has("met_by") else None,
     )
 
 

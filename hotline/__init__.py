@@ -41,9 +41,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     store.init_app(app)
 
-    from agent_assist import api
+    from agent_assist import (
+        api,
+        case_api,  # noqa: F401  (adds the case and agent views to api.bp)
+        desk,
+    )
 
     app.register_blueprint(api.bp)
+    app.register_blueprint(desk.bp)
 
     from ivr import views
 

@@ -46,6 +46,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(agent_group)
     app.cli.add_command(db_group)
     app.cli.add_command(serve_command)
+    app.cli.add_command(cases_group)
 
 
 def _reported(command):
@@ -233,6 +234,38 @@ def db_upgrade() -> None:
         click.echo(f"{url}: already at revision {after}.")
     else:
         click.echo(f"{url}: upgraded from {before or 'an empty database'} to revision {after}.")
+
+
+# -- cases ---------------------------------------------------------------------
+
+
+@click.group("cases")
+def cases_group() -> None:
+    """Service requests taken at the desk."""
+
+
+@cases_group.command("sweep")
+@click.option(
+    "--schedule",
+    is_flag=True,
+    help="Also schedule the recurring sweep in rq (every SLA_SWEEP_MINUTES; needs REDIS_URL).",
+)
+@with_appcontext
+@_reported
+def cases_sweep(schedule: bool) -> None:
+    """Flag service-level deadlines that have passed unmet (safe to run any time)."""
+    from agent_assist import jobs
+
+    _ensure_schema()
+    flagged = jobs.sweep_overdue_cases()
+    click.echo(f"{flagged} deadline(s) newly overdue.")
+    if schedule:
+        app = current_app._get_current_object()
+        job_id = jobs.schedule_sweeps(app, int(app.config["SLA_SWEEP_MINUTES"]))
+        if job_id is None:
+            click.echo("REDIS_URL is unset: the server sweeps in-process instead.")
+        else:
+            click.echo(f"Next sweep scheduled as rq job {job_id}.")
 
 
 # -- serve ---------------------------------------------------------------------------------

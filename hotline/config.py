@@ -18,6 +18,10 @@ ENVIRONMENT_KEYS = (
     "HOTLINE_TZ",
     "HOTLINE_FLOWS_DIR",
     "SECRET_KEY",
+    # The agents' browser phone (Twilio Voice access tokens).
+    "TWILIO_API_KEY",
+    "TWILIO_API_SECRET",
+    "TWILIO_TWIML_APP_SID",
 )
 
 
@@ -33,11 +37,29 @@ def base(instance_path: str) -> dict:
         "HOTLINE_TZ": defaults.TIMEZONE,
         "HOTLINE_FLOWS_DIR": None,
         "SECRET_KEY": None,
+        "TWILIO_API_KEY": None,
+        "TWILIO_API_SECRET": None,
+        "TWILIO_TWIML_APP_SID": None,
+        # The twilio library's HTTP client; tests hand in a fake one.
+        "TWILIO_HTTP_CLIENT": None,
+        # The desk's sign-in cookie: never readable by scripts, never sent cross-site.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": defaults.DESK_SESSION_SECONDS,
+        "SSE_HEARTBEAT_SECONDS": defaults.SSE_HEARTBEAT_SECONDS,
+        "SSE_BLOCK_MS": defaults.SSE_BLOCK_MS,
+        "SSE_MAX_SECONDS": defaults.SSE_MAX_SECONDS,
+        "SSE_RETRY_MS": defaults.SSE_RETRY_MS,
+        "SLA_SWEEP_MINUTES": defaults.SLA_SWEEP_MINUTES,
     }
 
 
 def from_environment() -> dict:
-    return {key: os.environ[key] for key in ENVIRONMENT_KEYS if os.environ.get(key)}
+    settings = {key: os.environ[key] for key in ENVIRONMENT_KEYS if os.environ.get(key)}
+    # Behind https the desk's cookie must not travel over plain http.
+    if os.environ.get("PUBLIC_BASE_URL", "").startswith("https://"):
+        settings["SESSION_COOKIE_SECURE"] = True
+    return settings
 
 
 def instance_secret(instance_path: str) -> str:

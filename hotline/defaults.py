@@ -11,3 +11,14 @@ IMPORT_BATCH_SIZE = 5000
 IMPORT_ERROR_LIMIT = 50
 # Agent passwords set from the CLI or the desk.
 PASSWORD_MIN_LENGTH = 8
+# Agent desk: a signed-in session lasts a long shift.
+DESK_SESSION_SECONDS = 12 * 3600
+# Server-sent events: a comment this often keeps proxies from closing an idle stream;
+# XREAD blocks this long per turn of the loop (a call is written the moment it arrives);
+# a stream is closed after this long and the browser reconnects with Last-Event-ID.
+SSE_HEARTBEAT_SECONDS = 15
+SSE_BLOCK_MS = 1000
+SSE_MAX_SECONDS = 3600
+SSE_RETRY_MS = 3000
+# The overdue-SLA sweep's interval.
+SLA_SWEEP_MINUTES = 15

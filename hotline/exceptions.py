@@ -21,3 +21,24 @@ class UnknownAgent(HotlineError, LookupError):
 
 class InvalidAgent(HotlineError, ValueError):
     """An agent account that cannot be created as asked (bad name, role or queues)."""
+
+
+class UnknownCase(HotlineError, LookupError):
+    def __init__(self, case_id: int):
+        super().__init__(f"no case {case_id}")
+        self.case_id = case_id
+
+
+class CaseRefused(HotlineError):
+    """A case request or step the rules refuse: ``status`` for HTTP, ``code`` for clients.
+
+    ``reason`` narrows ``code`` where clients branch further (``not_entitled``:
+    ``no_tier``, ``not_in_tier``, ``waiting_period``, ``quota_used``).
+    """
+
+    def __init__(self, status: int, code: str, message: str, reason: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.reason = reason

@@ -2,14 +2,18 @@
 (``gunicorn --config python:hotline.gunicorn_conf "hotline:create_app()"``).
 
 Without ``REDIS_URL`` the call state lives in an in-process store, which one
-process cannot share with another: then there is exactly one worker process,
-and threads give it concurrency. With Redis, ``WEB_CONCURRENCY`` workers.
+process cannot share with another: then there is exactly one worker process.
+With Redis, ``WEB_CONCURRENCY`` workers. Each is a gevent worker (greenlets, so
+hundreds of open event streams per process); ``HOTLINE_WORKER_CLASS=gthread``
+selects threads instead, ``GUNICORN_THREADS`` of them, one per open stream.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
 
 log = logging.getLogger("hotline.gunicorn")
 
@@ -24,9 +28,13 @@ def _whole(name: str, default: int) -> int:
 SHARED_STORE = bool(os.environ.get("REDIS_URL"))
 
 bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{os.environ.get('PORT', '8000')}"
-worker_class = "gthread"
-# Server-sent events (screen-pop, wallboard) hold a thread each while open.
-threads = _whole("GUNICORN_THREADS", 16)
+# Server-sent events (screen-pop, wallboard) hold their connection open for an hour.
+# gevent workers hold hundreds of them as cheap greenlets while webhooks stay fast;
+# gthread would need a thread per open stream (benchmarks/README.md has the figures).
+worker_class = os.environ.get("HOTLINE_WORKER_CLASS", "gevent")
+worker_connections = _whole("GUNICORN_WORKER_CONNECTIONS", 1000)
+# gthread workers only (HOTLINE_WORKER_CLASS=gthread): one per open stream, plus spares.
+threads = _whole("GUNICORN_THREADS", 256)
 workers = _whole("WEB_CONCURRENCY", 2) if SHARED_STORE else 1
 # Long enough for a slow database reconnect, short enough that a stuck worker is replaced.
 timeout = 60
@@ -39,11 +47,35 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
 
 def on_starting(server) -> None:
-    """Migrate once, in the master, before any worker takes a request."""
+    """Migrate once, before any worker takes a request, in a process of its own.
+
+    The master itself stays free of the app's imports, so that gevent workers patch
+    sockets and ssl before anything has taken a reference to them.
+    """
     if not SHARED_STORE and os.environ.get("WEB_CONCURRENCY", "1") != "1":
         log.warning("REDIS_URL is unset: running one worker process, WEB_CONCURRENCY ignored")
-    from hotline import create_app, db, schema
+    command = [sys.executable, "-c", "from hotline.cli import main; main()"]
+    subprocess.run([*command, "db", "upgrade"], check=True, stdout=subprocess.DEVNULL)
+    if SHARED_STORE:
+        # Start the recurring overdue-SLA sweep in rq (one job per slot, however many start it).
+        done = subprocess.run([*command, "cases", "sweep", "--schedule"], check=False)
+        if done.returncode:
+            log.warning("could not schedule the SLA sweep; run `hotline cases sweep --schedule`")
 
-    app = create_app()
-    schema.upgrade(db.engine(app))
-    db.engine(app).dispose()
+
+def post_fork(server, worker) -> None:
+    """Under gevent, psycopg2 must yield to the event loop while it waits on PostgreSQL."""
+    if worker_class == "gevent":
+        from psycogreen.gevent import patch_psycopg
+
+        patch_psycopg()
+
+
+def post_worker_init(worker) -> None:
+    """Without Redis there is no rq worker: this (only) worker process sweeps SLAs itself."""
+    if SHARED_STORE:
+        return
+    from agent_assist.jobs import InProcessSweeper
+
+    app = worker.wsgi
+    InProcessSweeper(app, int(app.config["SLA_SWEEP_MINUTES"])).start()

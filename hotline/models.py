@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -148,6 +149,97 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     agent: Mapped[Agent] = relationship(back_populates="tokens")
+
+
+class Case(Base):
+    """A service request taken by an agent (SPEC §1: "records the service request").
+
+    Times here are naive wall-clock times in ``HOTLINE_TZ``, as the SLA rules read
+    them; business dates (``visit_on``, event ``on``) are calendar dates there.
+    ``request_key`` makes a repeated submission of one form the same case.
+    """
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_key: Mapped[str] = mapped_column(String(64), unique=True)
+    insured_id: Mapped[str] = mapped_column(ForeignKey("people.id"), index=True)
+    service: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    opened_by: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    opened_at: Mapped[datetime] = mapped_column(DateTime)
+    call_sid: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    critical_illness_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    hospital: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    doctor: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    visit_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # Escort is served by the half-day: "am" or "pm" (split at 12:00).
+    visit_period: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    # E.164; only the authenticated API shows it unmasked.
+    contact_phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    # Units the booking draws from the quota (days for nursing_carer), fixed when opened.
+    units: Mapped[int] = mapped_column(Integer)
+    # domain.usage's decision after the latest step.
+    use_outcome: Mapped[str] = mapped_column(String(16))
+    use_reason: Mapped[str] = mapped_column(String(32))
+    counted_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    # The booking confirmation SMS: claimed by one job run, then its Twilio message SID.
+    confirmation_claimed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    confirmation_sid: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    confirmation_sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+    events: Mapped[list[CaseEvent]] = relationship(
+        order_by="CaseEvent.id", cascade="all, delete-orphan", passive_deletes=True
+    )
+    deadlines: Mapped[list[CaseDeadline]] = relationship(
+        order_by="CaseDeadline.id", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class CaseEvent(Base):
+    """One milestone of a case, in the order recorded."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    milestone: Mapped[str] = mapped_column(String(24))
+    # The day it happened (a cancellation phoned in yesterday is recorded for yesterday).
+    on: Mapped[date] = mapped_column("on_date", Date)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
+    agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL"), nullable=True
+    )
+    # Cancellations and reschedules: "customer" or "hospital".
+    by: Mapped[str | None] = mapped_column("by_party", String(16), nullable=True)
+    visit_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class CaseDeadline(Base):
+    """A service-level deadline of a case, dated once its anchor has happened."""
+
+    __tablename__ = "case_deadlines"
+    __table_args__ = (UniqueConstraint("case_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(32))
+    label: Mapped[str] = mapped_column(String(100))
+    anchor: Mapped[str] = mapped_column(String(32))
+    met_by: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    working_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    hours: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    anchored_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    due_on: Mapped[date | None] = mapped_column(Date, nullable=True, index=True)
+    due_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    met_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # Set by the overdue sweep, once, so dashboards can list breaches without recomputing.
+    overdue_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class Callback(Base):

@@ -141,6 +141,50 @@ def gone(redis: Redis, queues: Iterable[str], sid: str, day: str) -> None:
             left(redis, queue, sid, "hangup", day)
 
 
+# -- who is waiting (the agent desk's queue panel) -------------------------------------
+
+
+def describe(
+    redis: Redis, sid: str, name: str | None, service: str | None, tier: str | None
+) -> None:
+    """What an agent may see of a waiting caller: masked name, service, tier (never raw data)."""
+    key = CALL.format(sid=sid)
+    pipe = redis.pipeline(transaction=False)
+    pipe.hset(key, mapping={"name": name or "", "service": service or "", "tier": tier or ""})
+    pipe.expire(key, CALL_TTL)
+    pipe.execute()
+
+
+@dataclass(frozen=True)
+class Waiting:
+    queue: str
+    call_sid: str
+    entered_at: float
+    name: str
+    service: str | None
+    tier: str | None
+
+
+def waiting(redis: Redis, queues: Sequence[str], now: float) -> list[Waiting]:
+    """Everyone listed as waiting in ``queues``, longest wait first."""
+    pipe = redis.pipeline(transaction=False)
+    for queue in queues:
+        pipe.zrangebyscore(_key(queue, "waiting"), now - STALE_SECONDS, "+inf", withscores=True)
+    listed = [
+        (queue, sid.decode() if isinstance(sid, bytes) else sid, at)
+        for queue, entries in zip(queues, pipe.execute(), strict=True)
+        for sid, at in entries
+    ]
+    for _queue, sid, _at in listed:
+        pipe.hmget(CALL.format(sid=sid), "name", "service", "tier")
+    out = []
+    for (queue, sid, at), details in zip(listed, pipe.execute(), strict=True):
+        name, service, tier = (v.decode() if isinstance(v, bytes) else v for v in details)
+        out.append(Waiting(queue, sid, at, name or "", service or None, tier or None))
+    out.sort(key=lambda w: w.entered_at)
+    return out
+
+
 # -- callbacks -----------------------------------------------------------------------------
 
 

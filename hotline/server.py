@@ -15,6 +15,7 @@ def settings(**overrides) -> dict:
     names = (
         "bind",
         "worker_class",
+        "worker_connections",
         "threads",
         "workers",
         "timeout",
@@ -23,6 +24,8 @@ def settings(**overrides) -> dict:
         "forwarded_allow_ips",
         "control_socket_disable",
         "on_starting",
+        "post_fork",
+        "post_worker_init",
     )
     options = {name: getattr(gunicorn_conf, name) for name in names}
     options.update({k: v for k, v in overrides.items() if v is not None})

@@ -26,3 +26,18 @@ def init_app(app: Flask) -> None:
 
 def redis(app: Flask | None = None) -> Redis:
     return (app or current_app).extensions[EXTENSION]
+
+
+def dedicated(app: Flask | None = None) -> Redis:
+    """A client with a connection of its own, for a long blocking read (an event stream).
+
+    Hundreds of open streams would otherwise drain the shared pool. The in-process
+    store has no connections to run out of: it is shared. Close it when done.
+    """
+    app = app or current_app
+    url = app.config.get("REDIS_URL")
+    if not url:
+        return redis(app)
+    return Redis.from_url(
+        url, socket_connect_timeout=1, socket_timeout=5, single_connection_client=True
+    )

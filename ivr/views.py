@@ -203,6 +203,8 @@ def _effects(state: CallState, reply: replies.Reply, step: int, pipe) -> None:
     if isinstance(reply.wait, replies.Enqueue):
         state.enqueued_at = now.timestamp()
         queueboard.enqueued(redis, reply.wait.queue, state.call_sid, state.enqueued_at, _day())
+        # What the agents' queue panel may show of this caller (the name is masked already).
+        queueboard.describe(redis, state.call_sid, state.insured_name, state.service, None)
 
 
 def _log_turn(state: CallState, reply: replies.Reply) -> None:

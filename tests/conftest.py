@@ -246,6 +246,78 @@ def auth_headers(token) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
+# -- the agent side: people, agents, signed-in desks ------------------------------------
+
+
+@pytest.fixture
+def people(import_feed):
+    """desk_fixtures.FEED: insured people of every tier, one in the waiting period."""
+    from desk_fixtures import FEED
+
+    result = import_feed(FEED)
+    assert result.exit_code == 0, result.output
+
+
+@pytest.fixture
+def agent_tokens() -> dict:
+    return {}
+
+
+@pytest.fixture
+def make_agent(app, clock, agent_tokens):
+    """Add an agent with desk_fixtures.PASSWORD; returns a fresh API token of theirs."""
+    from desk_fixtures import PASSWORD
+
+    def make(username, role="agent", queues=("medical",), password=PASSWORD) -> str:
+        """An agent already made gets another token."""
+        with app.app_context():
+            session = db.session()
+            if username in agent_tokens:
+                agent = auth.find_agent(session, username)
+            else:
+                agent = auth.add_agent(
+                    session, username, role, list(queues), ["medical", "policy"], password=password
+                )
+            issued = auth.issue_token(session, agent, clock.now())
+            session.commit()
+        agent_tokens[username] = issued
+        return issued
+
+    return make
+
+
+@pytest.fixture
+def auth_for(agent_tokens):
+    """Bearer headers of an agent made with ``make_agent``."""
+    return lambda username: {"Authorization": f"Bearer {agent_tokens[username]}"}
+
+
+@pytest.fixture
+def client_for(app, make_agent):
+    """A new test client signed in to the desk as ``username`` (who must exist)."""
+    from desk_fixtures import sign_in
+
+    def signed_in(username):
+        client = app.test_client()
+        response = sign_in(client, username)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return client
+
+    return signed_in
+
+
+@pytest.fixture
+def desk(app, client, make_agent):
+    """``client``, signed in to the desk as agent "ann" (queue medical); quick SSE timings."""
+    from desk_fixtures import sign_in
+
+    app.config.update(SSE_HEARTBEAT_SECONDS=0.3, SSE_BLOCK_MS=50, SSE_MAX_SECONDS=20)
+    make_agent("ann")
+    response = sign_in(client, "ann")
+    assert response.status_code == 302
+    return client
+
+
 # -- the telephone side --------------------------------------------------------------------
 
 TWILIO_ACCOUNT_SID = "AC" + "0" * 32

@@ -182,9 +182,11 @@ def test_serve_starts_gunicorn_with_one_worker_without_redis(runner, served):
     assert result.exit_code == 0, result.output
     options = served["options"]
     assert options["bind"] == "0.0.0.0:8123"
-    assert options["worker_class"] == "gthread"
+    # gevent: hundreds of open event streams per worker (benchmarks/README.md).
+    assert options["worker_class"] == "gevent"
+    assert options["worker_connections"] >= 500
     assert options["workers"] == 1
-    assert options["threads"] > 1
+    assert options["post_fork"] is gunicorn_conf.post_fork
     assert "Serving on http://127.0.0.1:8123" in result.stdout
 
 
@@ -232,6 +234,29 @@ def test_gunicorn_settings_follow_redis_url(monkeypatch):
         importlib.reload(gunicorn_conf)
         assert gunicorn_conf.workers == 4
         assert server.settings(workers=3)["workers"] == 3
+    finally:
+        monkeypatch.undo()
+        importlib.reload(gunicorn_conf)
+
+
+def test_gevent_workers_let_psycopg2_yield_while_it_waits(monkeypatch):
+    import psycopg2.extensions
+
+    monkeypatch.setattr(gunicorn_conf, "worker_class", "gevent")
+    before = psycopg2.extensions.get_wait_callback()
+    try:
+        gunicorn_conf.post_fork(None, None)
+        assert psycopg2.extensions.get_wait_callback() is not None
+    finally:
+        psycopg2.extensions.set_wait_callback(before)
+
+
+def test_gthread_can_still_be_chosen(monkeypatch):
+    try:
+        monkeypatch.setenv("HOTLINE_WORKER_CLASS", "gthread")
+        importlib.reload(gunicorn_conf)
+        assert server.settings()["worker_class"] == "gthread"
+        assert server.settings()["threads"] >= 200
     finally:
         monkeypatch.undo()
         importlib.reload(gunicorn_conf)

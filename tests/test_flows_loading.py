@@ -322,6 +322,12 @@ BAD = [
     ),
     (
         "services.toml",
+        'met_by = "contacted", anchor = "request", hours = 1 }',
+        'met_by = "phoned", anchor = "request", hours = 1 }',
+        "services.toml: services[5].deadlines[0].met_by: must be one of: requested,",
+    ),
+    (
+        "services.toml",
         'care = "关怀服务"',
         'care = ""',
         "services.toml: categories.care: must be a non-empty string",

@@ -38,7 +38,7 @@ def test_the_comparison_notices_a_column_the_migrations_lack(database_url):
 
 def test_the_database_is_at_the_head_revision(database_url):
     engine = make_engine(database_url)
-    assert schema.current(engine) == schema.head() == "0002"
+    assert schema.current(engine) == schema.head() == "0003"
     engine.dispose()
 
 
@@ -61,9 +61,9 @@ def test_db_upgrade_creates_the_tables_once_and_then_has_nothing_to_do(tmp_path,
     runner = app.test_cli_runner()
     first = runner.invoke(args=["db", "upgrade"])
     assert first.exit_code == 0, first.output
-    assert "upgraded from an empty database to revision 0002" in first.output
+    assert "upgraded from an empty database to revision 0003" in first.output
     second = runner.invoke(args=["db", "upgrade"])
-    assert "already at revision 0002" in second.output
+    assert "already at revision 0003" in second.output
     with app.app_context():
         assert set(Base.metadata.tables) <= set(inspect(db.engine()).get_table_names())
         db.engine().dispose()

@@ -1,0 +1,224 @@
+"""JSON API for cases and agents, on the API blueprint (``/api/...``).
+
+- ``POST /api/cases`` opens a case (``Idempotency-Key`` header or ``request_key``:
+  the same key twice is the same case, answered 200 instead of 201);
+- ``GET /api/cases?sla=at_risk|overdue|due_today|on_track|pending|met&status=&insured_id=``;
+- ``GET /api/cases/ID``; ``POST /api/cases/ID/steps`` records a milestone;
+- ``GET /api/agents`` (supervisors): agents with their live status, grouped counts.
+
+Agents list the cases they opened, or those of one insured person they ask for by
+``insured_id``, and may open any case by id; supervisors list every case. Requests
+riding on the session cookie must carry the CSRF token (``X-CSRF-Token``); Bearer
+requests need none.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import current_app, request
+from redis import RedisError
+from sqlalchemy import select
+
+from agent_assist import csrf
+from agent_assist.api import ApiError, bp
+from agent_assist.jobs import send_booking_confirmation
+from domain.cases import Milestone
+from hotline import auth, cases, current_clock, current_flows, db, presence, queueing, store
+from hotline.exceptions import CaseRefused, UnknownCase
+from hotline.models import Agent
+
+SUPERVISOR = "supervisor"
+
+
+def _csrf_for_cookie_sessions() -> None:
+    try:
+        csrf.check()
+    except csrf.CSRFError:
+        raise ApiError(
+            403,
+            "csrf_token_missing",
+            "a request signed in by cookie must send the X-CSRF-Token header",
+        ) from None
+
+
+def _body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "the body must be a JSON object")
+    return body
+
+
+def _date(body: dict, name: str) -> date | None:
+    value = body.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        if isinstance(value, str) and len(value) == 10:
+            return date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise ApiError(400, "invalid_date", f'{name}: "{value}" is not a date (YYYY-MM-DD)')
+
+
+def _text(body: dict, name: str) -> str | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ApiError(400, f"invalid_{name}", f"{name} must be a string")
+    return value.strip() or None
+
+
+def _refused(exc: CaseRefused) -> ApiError:
+    return ApiError(exc.status, exc.code, exc.message, reason=exc.reason)
+
+
+@bp.post("/cases")
+@auth.login_required()
+def create_case():
+    _csrf_for_cookie_sessions()
+    body = _body()
+    agent = auth.current_agent()
+    confirmed = body.get("critical_illness_confirmed", False)
+    if not isinstance(confirmed, bool):
+        raise ApiError(400, "invalid_critical_illness_confirmed", "must be true or false")
+    case_request = cases.CaseRequest(
+        insured_id=_text(body, "insured_id") or "",
+        service=_text(body, "service") or "",
+        critical_illness_confirmed=confirmed,
+        hospital=_text(body, "hospital"),
+        doctor=_text(body, "doctor"),
+        visit_on=_date(body, "visit_on"),
+        visit_period=_text(body, "visit_period"),
+        contact_phone=_text(body, "contact_phone"),
+        call_sid=_text(body, "call_sid"),
+        notes=_text(body, "notes") or "",
+    )
+    if not case_request.insured_id or not case_request.service:
+        raise ApiError(400, "missing_fields", "insured_id and service are required")
+    key = request.headers.get("Idempotency-Key") or _text(body, "request_key")
+    if key:
+        case_request.request_key = key
+    try:
+        case, created = cases.open_case(
+            db.session(), current_flows(), current_clock().now(), agent.id, case_request
+        )
+    except CaseRefused as exc:
+        raise _refused(exc) from None
+    case = cases.get(db.session(), case.id)
+    data = cases.as_dict(case, current_flows(), current_clock().now(), full=True, events=True)
+    return data, 201 if created else 200
+
+
+@bp.get("/cases")
+@auth.login_required()
+def list_cases():
+    agent = auth.current_agent()
+    insured_id = request.args.get("insured_id") or None
+    opened_by = None
+    if agent.role != SUPERVISOR and insured_id is None:
+        opened_by = agent.id
+    if request.args.get("mine") in ("1", "true"):
+        opened_by = agent.id
+    try:
+        limit = min(500, max(1, int(request.args.get("limit", 200))))
+    except ValueError:
+        raise ApiError(400, "invalid_limit", "limit must be a whole number") from None
+    now = current_clock().now()
+    try:
+        found = cases.find(
+            db.session(),
+            now,
+            sla_filter=request.args.get("sla") or None,
+            status=request.args.get("status") or None,
+            insured_id=insured_id,
+            opened_by=opened_by,
+            limit=limit,
+        )
+    except CaseRefused as exc:
+        raise _refused(exc) from None
+    flows = current_flows()
+    return {"cases": [cases.as_dict(c, flows, now) for c in found], "as_of": now.isoformat()}
+
+
+@bp.get("/cases/<int:case_id>")
+@auth.login_required()
+def get_case(case_id: int):
+    case = _readable(case_id)
+    return cases.as_dict(case, current_flows(), current_clock().now(), full=True, events=True)
+
+
+@bp.post("/cases/<int:case_id>/steps")
+@auth.login_required()
+def record_step(case_id: int):
+    _csrf_for_cookie_sessions()
+    body = _body()
+    _readable(case_id)
+    milestone = _text(body, "milestone")
+    if not milestone:
+        raise ApiError(400, "missing_fields", "milestone is required")
+    step = cases.Step(
+        milestone=milestone,
+        on=_date(body, "on"),
+        visit_on=_date(body, "visit_on"),
+        visit_period=_text(body, "visit_period"),
+        by=_text(body, "by"),
+        note=_text(body, "note") or "",
+    )
+    try:
+        case, changed = cases.record(
+            db.session(),
+            current_flows(),
+            current_clock().now(),
+            auth.current_agent().id,
+            case_id,
+            step,
+        )
+    except UnknownCase:
+        raise ApiError(404, "unknown_case", f"no case {case_id}") from None
+    except CaseRefused as exc:
+        raise _refused(exc) from None
+    if changed and milestone == Milestone.BOOKED.value:
+        queueing.enqueue(current_app._get_current_object(), send_booking_confirmation, case.id)
+    data = cases.as_dict(case, current_flows(), current_clock().now(), full=True, events=True)
+    data["changed"] = changed
+    return data
+
+
+def _readable(case_id: int):
+    """The case by id: any signed-in agent may work on any case (follow-ups change hands)."""
+    try:
+        case = cases.get(db.session(), case_id)
+    except UnknownCase:
+        raise ApiError(404, "unknown_case", f"no case {case_id}") from None
+    return case
+
+
+@bp.get("/agents")
+@auth.login_required(SUPERVISOR)
+def agents():
+    now = current_clock().now()
+    try:
+        statuses = presence.all_statuses(store.redis())
+    except RedisError:
+        raise ApiError(503, "store_unavailable", "agent status cannot be read right now") from None
+    rows = db.session().scalars(select(Agent).order_by(Agent.username)).all()
+    out = []
+    counts = {str(s): 0 for s in presence.Status}
+    for agent in rows:
+        status = statuses.get(agent.username) or presence.AgentStatus(
+            agent.username, presence.Status.OFFLINE, None
+        )
+        counts[str(status.status)] += 1
+        out.append(
+            {
+                **status.as_dict(now),
+                "role": agent.role,
+                "queues": agent.queue_list,
+            }
+        )
+    wanted = request.args.get("status")
+    if wanted:
+        out = [a for a in out if a["status"] == wanted]
+    return {"agents": out, "counts": counts, "as_of": now.isoformat()}

@@ -1,0 +1,154 @@
+"""Jobs of the agent side: the booking confirmation SMS and the overdue-SLA sweep.
+
+Both are idempotent, so rq's retries and a job enqueued twice do no harm:
+- the SMS is claimed in the database before it is sent and its Twilio message
+  SID recorded after, so one case gets one confirmation;
+- the sweep only flags deadlines not flagged yet.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, update
+
+from hotline import cases, current_clock, current_flows, db, queueing, sms
+from hotline.models import Case
+
+log = logging.getLogger(__name__)
+
+# A claim older than this is taken to belong to a run that died before sending.
+CLAIM_TIMEOUT = timedelta(minutes=10)
+PERIOD_NAMES = {"am": "上午", "pm": "下午"}
+
+
+def confirmation_text(case: Case, flows) -> str:
+    service = flows.programme.service(case.service)
+    rule = service.usage
+    when = ""
+    if case.visit_on:
+        when = f"{case.visit_on.month}月{case.visit_on.day}日"
+        when += PERIOD_NAMES.get(case.visit_period or "", "")
+    where = f"，{case.hospital}" if case.hospital else ""
+    line = flows.line("medical").phone
+    if rule.counted_when_booked:
+        terms = "预约成功即视为服务已使用，不可取消"
+    elif rule.cancel_notice_working_days:
+        terms = (
+            f"如需取消或改期，请至少提前{rule.cancel_notice_working_days}个工作日来电，"
+            "否则视为服务已使用"
+        )
+    else:
+        terms = "如需取消请来电"
+    booked = f"已预约成功：{when}{where}" if when or where else "已预约成功"
+    return f"【重疾管家】您的{service.name}{booked}。{terms}。服务热线{line}。"
+
+
+def send_booking_confirmation(case_id: int) -> str | None:
+    """Text the customer that case ``case_id`` is booked; returns the message SID.
+
+    Sent once: a second run finds the SID (or a live claim) and sends nothing.
+    """
+    app = queueing.job_app()
+    with app.app_context():
+        session = db.session()
+        case = session.get(Case, case_id)
+        if case is None or case.confirmation_sid:
+            return case.confirmation_sid if case else None
+        if not case.contact_phone:
+            log.warning("case %s has no contact phone: no booking confirmation sent", case_id)
+            return None
+        missing = sms.missing_settings(app)
+        if missing:
+            log.warning("case %s: SMS not configured (%s), not sent", case_id, ", ".join(missing))
+            return None
+        now = current_clock().local()
+        claimed = session.execute(
+            update(Case)
+            .where(
+                Case.id == case_id,
+                Case.confirmation_sid.is_(None),
+                or_(
+                    Case.confirmation_claimed_at.is_(None),
+                    Case.confirmation_claimed_at < now - CLAIM_TIMEOUT,
+                ),
+            )
+            .values(confirmation_claimed_at=now)
+        ).rowcount
+        session.commit()
+        if not claimed:
+            log.info("case %s: confirmation already being sent by another run", case_id)
+            return None
+        try:
+            sid = sms.send(app, case.contact_phone, confirmation_text(case, current_flows()))
+        except Exception:
+            # Let a retry send it: release the claim, then fail the job for rq to retry.
+            session.rollback()
+            session.execute(
+                update(Case).where(Case.id == case_id).values(confirmation_claimed_at=None)
+            )
+            session.commit()
+            raise
+        session.execute(
+            update(Case)
+            .where(Case.id == case_id)
+            .values(confirmation_sid=sid, confirmation_sent_at=current_clock().local())
+        )
+        session.commit()
+        return sid
+
+
+def sweep_overdue_cases() -> int:
+    """Flag the deadlines that passed unmet; returns how many were newly flagged."""
+    app = queueing.job_app()
+    with app.app_context():
+        flagged = cases.sweep_overdue(db.session(), current_clock().now())
+    if flagged:
+        log.warning("SLA sweep: %d deadline(s) newly overdue", flagged)
+    return flagged
+
+
+def sweep_and_schedule_next(every_minutes: int) -> int:
+    """The recurring sweep: sweep now, then schedule the next run (one job per slot)."""
+    flagged = sweep_overdue_cases()
+    schedule_sweeps(queueing.job_app(), every_minutes)
+    return flagged
+
+
+def schedule_sweeps(app, every_minutes: int) -> str | None:
+    """Schedule the next recurring sweep in rq; safe to call from every process at start."""
+    if queueing.in_process(app):
+        return None
+    with app.app_context():
+        now = current_clock().now()
+    slot = next_slot(now, every_minutes)
+    job_id = f"hotline-sla-sweep-{slot:%Y%m%d%H%M}"
+    queueing.enqueue_at(app, slot, sweep_and_schedule_next, every_minutes, job_id=job_id)
+    return job_id
+
+
+def next_slot(now: datetime, every_minutes: int) -> datetime:
+    """The next whole multiple of ``every_minutes`` past midnight after ``now``."""
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    elapsed = int((now - midnight).total_seconds() // 60)
+    return midnight + timedelta(minutes=(elapsed // every_minutes + 1) * every_minutes)
+
+
+class InProcessSweeper(threading.Thread):
+    """The demo's sweeper (no REDIS_URL, so no rq worker): a daemon thread in the web process."""
+
+    def __init__(self, app, every_minutes: int):
+        super().__init__(name="hotline-sla-sweeper", daemon=True)
+        self.app = app
+        self.every = every_minutes * 60
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.every):
+            try:
+                with self.app.app_context():
+                    sweep_overdue_cases()
+            except Exception:
+                log.exception("in-process SLA sweep failed")

@@ -1,0 +1,263 @@
+"""Jobs: the booking confirmation SMS (sent once) and the overdue-SLA sweep (flags once).
+
+Twilio is reached through a fake ``http_client`` that records the exact REST request
+and answers with Twilio's documented Message resource.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+
+import pytest
+from rq import Queue, SimpleWorker
+from sqlalchemy import select
+from twilio.http import HttpClient
+from twilio.http.response import Response
+
+from agent_assist import jobs
+from hotline import db, queueing, store
+from hotline.models import Case, CaseDeadline
+
+ACCOUNT = "AC" + "0" * 32
+
+
+class FakeTwilio(HttpClient):
+    """Answers POST .../Messages.json like Twilio; can be told to fail the next requests."""
+
+    def __init__(self):
+        super().__init__(logging.getLogger(__name__), is_async=False)
+        self.requests = []
+        self.fail_next = 0
+
+    def request(
+        self,
+        method,
+        uri,
+        params=None,
+        data=None,
+        headers=None,
+        auth=None,
+        timeout=None,
+        allow_redirects=False,
+    ):
+        self.requests.append({"method": method, "uri": uri, "data": dict(data or {}), "auth": auth})
+        if self.fail_next:
+            self.fail_next -= 1
+            return Response(500, json.dumps({"code": 20500, "message": "Internal Server Error"}))
+        sid = f"SM{len(self.requests):032d}"
+        body = {
+            "sid": sid,
+            "account_sid": ACCOUNT,
+            "to": (data or {}).get("To"),
+            "from": (data or {}).get("From"),
+            "body": (data or {}).get("Body"),
+            "status": "queued",
+            "num_segments": "1",
+            "direction": "outbound-api",
+            "api_version": "2010-04-01",
+            "uri": f"/2010-04-01/Accounts/{ACCOUNT}/Messages/{sid}.json",
+        }
+        return Response(201, json.dumps(body))
+
+
+@pytest.fixture
+def twilio(app):
+    fake = FakeTwilio()
+    app.config.update(
+        TWILIO_ACCOUNT_SID=ACCOUNT,
+        TWILIO_AUTH_TOKEN="secret",
+        TWILIO_CALLER_ID="+8640060580560",
+        TWILIO_HTTP_CLIENT=fake,
+    )
+    return fake
+
+
+@pytest.fixture
+def api(client, make_agent, people):
+    headers = {"Authorization": f"Bearer {make_agent('ann')}"}
+
+    def post(path, body):
+        response = client.post(path, json=body, headers=headers)
+        assert response.status_code in (200, 201), response.get_json()
+        return response.get_json()
+
+    return post
+
+
+def booked_case(api, **changes) -> int:
+    body = {
+        "insured_id": "P1",
+        "service": "outpatient_booking",
+        "critical_illness_confirmed": True,
+        "hospital": "四川大学华西医院",
+        "contact_phone": "13912345678",
+        **changes,
+    }
+    case = api("/api/cases", body)
+    api(
+        f"/api/cases/{case['id']}/steps",
+        {"milestone": "booked", "visit_on": "2026-03-16", "visit_period": "am"},
+    )
+    return case["id"]
+
+
+def run_jobs(app):
+    """Run what is queued, as ``rq worker --burst`` would, inside the test's app."""
+    with app.app_context():
+        worker = SimpleWorker([queueing.queue(app)], connection=store.redis(app))
+        worker.work(burst=True)
+
+
+def sms_requests(fake):
+    return [r for r in fake.requests if r["uri"].endswith("/Messages.json")]
+
+
+def needs_redis(app):
+    if not app.config.get("REDIS_URL"):
+        pytest.skip("needs a real Redis for rq")
+
+
+def test_booking_a_case_texts_the_customer_once(app, twilio, api):
+    needs_redis(app)
+    case_id = booked_case(api)
+    run_jobs(app)
+    sent = sms_requests(twilio)
+    assert len(sent) == 1
+    request = sent[0]
+    assert request["method"] == "POST"
+    assert request["uri"] == f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
+    assert request["data"]["To"] == "+8613912345678"
+    assert request["data"]["From"] == "+8640060580560"
+    assert "门诊预约" in request["data"]["Body"]
+    assert "3月16日上午" in request["data"]["Body"]
+    assert "至少提前1个工作日" in request["data"]["Body"]
+    with app.app_context():
+        case = db.session().get(Case, case_id)
+        assert case.confirmation_sid == "SM" + "1".zfill(32)
+
+
+def test_the_confirmation_job_run_twice_sends_one_sms(app, twilio, api):
+    needs_redis(app)
+    case_id = booked_case(api)
+    queueing.queue(app).enqueue(jobs.send_booking_confirmation, case_id)
+    run_jobs(app)
+    with app.app_context():
+        assert jobs.send_booking_confirmation(case_id) == "SM" + "1".zfill(32)
+    assert len(sms_requests(twilio)) == 1
+
+
+def test_a_twilio_failure_is_retried_and_the_sms_still_goes_once(app, twilio, api):
+    twilio.fail_next = 1
+    app.config["REDIS_URL"] = None  # in-process: the failure is logged, not retried
+    case_id = booked_case(api)
+    with app.app_context():
+        assert db.session().get(Case, case_id).confirmation_claimed_at is None
+        sid = jobs.send_booking_confirmation(case_id)  # the retry
+        again = jobs.send_booking_confirmation(case_id)
+    assert sid == again
+    assert len(sms_requests(twilio)) == 2  # the failed attempt and the one that went
+
+
+def test_without_redis_the_sms_is_sent_in_process_at_once(app, twilio, api):
+    app.config["REDIS_URL"] = None
+    booked_case(api)
+    assert len(sms_requests(twilio)) == 1
+
+
+def test_without_twilio_settings_nothing_is_sent_and_nothing_is_claimed(app, api):
+    app.config["REDIS_URL"] = None
+    case_id = booked_case(api)
+    with app.app_context():
+        case = db.session().get(Case, case_id)
+        assert case.confirmation_sid is None
+        assert case.confirmation_claimed_at is None
+
+
+def test_a_booked_is_used_service_is_confirmed_without_cancellation_terms(app, twilio, api):
+    app.config["REDIS_URL"] = None
+    case = api(
+        "/api/cases",
+        {"insured_id": "P1", "service": "second_opinion", "critical_illness_confirmed": True},
+    )
+    api(f"/api/cases/{case['id']}/steps", {"milestone": "booked"})
+    body = sms_requests(twilio)[0]["data"]["Body"]
+    assert "国内二次诊疗已预约成功" in body
+    assert "不可取消" in body
+
+
+# -- the overdue sweep ----------------------------------------------------------------------
+
+
+def test_the_sweep_flags_passed_deadlines_once(app, api, clock):
+    api(
+        "/api/cases",
+        {"insured_id": "P1", "service": "outpatient_booking", "critical_illness_confirmed": True},
+    )
+    with app.app_context():
+        assert jobs.sweep_overdue_cases() == 0  # due tomorrow
+    clock.set(datetime(2026, 3, 12, 0, 0))
+    with app.app_context():
+        assert jobs.sweep_overdue_cases() == 1
+        assert jobs.sweep_overdue_cases() == 0
+        flagged = db.session().scalars(select(CaseDeadline.overdue_at)).all()
+    assert datetime(2026, 3, 12, 0, 0) in flagged
+
+
+def test_the_sweep_leaves_met_and_closed_cases_alone(app, api, clock):
+    met = api(
+        "/api/cases",
+        {"insured_id": "P1", "service": "outpatient_booking", "critical_illness_confirmed": True},
+    )
+    api(f"/api/cases/{met['id']}/steps", {"milestone": "contacted"})
+    closed = api(
+        "/api/cases", {"insured_id": "P3", "service": "escort", "critical_illness_confirmed": True}
+    )
+    api(f"/api/cases/{closed['id']}/steps", {"milestone": "cancelled"})
+    clock.set(datetime(2026, 3, 20, 9, 0))
+    with app.app_context():
+        assert jobs.sweep_overdue_cases() == 0
+
+
+def test_the_sweep_runs_by_hand_from_the_cli(app, runner, api, clock):
+    api("/api/cases", {"insured_id": "P1", "service": "escort", "critical_illness_confirmed": True})
+    clock.set(datetime(2026, 3, 10, 12, 0))
+    result = runner.invoke(args=["cases", "sweep"])
+    assert result.exit_code == 0, result.output
+    assert "1 deadline(s) newly overdue" in result.output
+    assert "0 deadline(s)" in runner.invoke(args=["cases", "sweep"]).output
+
+
+def test_the_recurring_sweep_is_scheduled_once_per_slot(app, clock):
+    needs_redis(app)
+    first = jobs.schedule_sweeps(app, 15)
+    again = jobs.schedule_sweeps(app, 15)
+    assert first == again == "hotline-sla-sweep-202603101045"
+    scheduled = Queue(queueing.QUEUE, connection=store.redis(app)).scheduled_job_registry
+    assert scheduled.get_job_ids() == [first]
+
+
+def test_the_next_sweep_slot_is_the_next_whole_interval():
+    at = datetime(2026, 3, 10, 10, 30)
+    assert jobs.next_slot(at, 15) == datetime(2026, 3, 10, 10, 45)
+    assert jobs.next_slot(datetime(2026, 3, 10, 23, 59), 15) == datetime(2026, 3, 11, 0, 0)
+
+
+def test_a_job_outside_a_request_builds_its_own_app(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    monkeypatch.setattr(queueing, "_worker_app", None)
+    built = queueing.job_app()
+    assert built is queueing.job_app()
+    assert built.config["DATABASE_URL"].endswith("x.sqlite3")
+
+
+def test_confirmation_texts_carry_the_rules_notice_in_working_days(app, api, twilio):
+    app.config["REDIS_URL"] = None
+    case = api(
+        "/api/cases",
+        {"insured_id": "P1", "service": "nursing_carer", "critical_illness_confirmed": True},
+    )
+    api(f"/api/cases/{case['id']}/steps", {"milestone": "booked", "visit_on": "2026-03-25"})
+    body = sms_requests(twilio)[0]["data"]["Body"]
+    assert "至少提前3个工作日" in body
