@@ -14,8 +14,15 @@ import sys
 
 def main() -> None:
     if sys.argv[1:2] == ["serve"] and os.environ.get("HOTLINE_WORKER_CLASS", "gevent") == "gevent":
+        import warnings
+
         from gevent import monkey
 
+        # Importing this package (hotline/__init__ -> flask -> http.client) has
+        # already imported ssl, so gevent warns; the only module it names as
+        # holding unpatched references is redis.asyncio, which the hotline never
+        # uses. A newcomer's first screen should not open with that warning.
+        warnings.filterwarnings("ignore", category=monkey.MonkeyPatchWarning)
         monkey.patch_all()
     from hotline.cli import main as cli_main
 
