@@ -16,7 +16,7 @@ from functools import wraps
 from typing import TypeVar
 
 from flask import g, request, session
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Forbidden, Unauthorized
@@ -100,12 +100,16 @@ def issue_token(db_session: Session, agent: Agent, now: datetime) -> str:
     return token
 
 
+_AGENT_FOR_TOKEN = (
+    select(Agent)
+    .join(ApiToken, ApiToken.agent_id == Agent.id)
+    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
+)
+
+
 def agent_for_token(db_session: Session, token: str) -> Agent | None:
-    return db_session.scalar(
-        select(Agent)
-        .join(ApiToken, ApiToken.agent_id == Agent.id)
-        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
-    )
+    """The agent whose live (unrevoked) token this is, read from the database each time."""
+    return db_session.scalar(_AGENT_FOR_TOKEN, {"token_hash": hash_token(token)})
 
 
 def revoke_token(db_session: Session, token: str, now: datetime) -> bool:

@@ -210,8 +210,7 @@ class _Writer:
         db.upsert(c, people_table, rows, ("id",), ("name", "updated_at"))
         if replace:
             c.execute(delete(phones_table).where(phones_table.c.person_id.in_(replace)))
-        if phone_rows:
-            c.execute(phones_table.insert(), phone_rows)
+        db.insert_rows(c, phones_table, phone_rows)
         self.summary.phones_written += len(phone_rows)
 
     def policies(self, batch: list[PolicyRecord]) -> None:
@@ -308,8 +307,7 @@ class _Writer:
         )
         if replace:
             c.execute(delete(events_table).where(events_table.c.policy_no.in_(replace)))
-        if event_rows:
-            c.execute(events_table.insert(), event_rows)
+        db.insert_rows(c, events_table, event_rows)
         self.summary.events_written += len(event_rows)
 
     def usage(self, batch: list[tuple[UsageKey, int]]) -> None:

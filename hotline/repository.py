@@ -2,7 +2,11 @@
 
 This is the hot path of the eligibility API, the IVR and the screen-pop: one
 insured person costs two queries (the person with their policies and events,
-then their uses), whatever the number of policies.
+then their uses), whatever the number of policies. Both are built once, with
+bound parameters, and run as Core statements on the session's connection: the
+ORM would only add per-request work (statement building, cache keys, result
+set-up) for rows that are read as plain values anyway. Each is an index look-up:
+``policies.insured_id``, ``policy_events (policy_no, seq)``, ``service_uses.insured_id``.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from domain.catalogue import Programme
@@ -33,28 +37,40 @@ class Insured:
         return assess(programme, self.policies, self.uses, on)
 
 
-_POLICY_AND_EVENTS = (
+_people = Person.__table__.c
+_policies = PolicyRow.__table__.c
+_events = EventRow.__table__.c
+_uses = ServiceUse.__table__.c
+
+_POLICIES_AND_EVENTS = (
     select(
-        Person.id,
-        Person.name,
-        PolicyRow.policy_no,
-        PolicyRow.product,
-        PolicyRow.sum_insured,
-        PolicyRow.cooling_off_end,
-        PolicyRow.status,
-        EventRow.on,
-        EventRow.sum_insured.label("event_sum_insured"),
-        EventRow.status.label("event_status"),
+        _people.id,
+        _people.name,
+        _policies.policy_no,
+        _policies.product,
+        _policies.sum_insured,
+        _policies.cooling_off_end,
+        _policies.status,
+        _events.on_date.label("on"),
+        _events.sum_insured.label("event_sum_insured"),
+        _events.status.label("event_status"),
     )
-    .outerjoin(PolicyRow, PolicyRow.insured_id == Person.id)
-    .outerjoin(EventRow, EventRow.policy_no == PolicyRow.policy_no)
-    .order_by(PolicyRow.policy_no, EventRow.seq)
+    .select_from(Person.__table__)
+    .outerjoin(PolicyRow.__table__, _policies.insured_id == _people.id)
+    .outerjoin(EventRow.__table__, _events.policy_no == _policies.policy_no)
+    .where(_people.id == bindparam("insured_id"))
+    .order_by(_policies.policy_no, _events.seq)
+)
+_USES = select(_uses.service, _uses.on_date.label("on"), _uses.count).where(
+    _uses.insured_id == bindparam("insured_id")
 )
 
 
 def insured(session: Session, insured_id: str) -> Insured:
     """The insured person with every policy on their life and every recorded use."""
-    rows = session.execute(_POLICY_AND_EVENTS.where(Person.id == insured_id)).all()
+    connection = session.connection()
+    key = {"insured_id": insured_id}
+    rows = connection.execute(_POLICIES_AND_EVENTS, key).all()
     if not rows:
         raise UnknownPerson(insured_id)
     policies: list[Policy] = []
@@ -78,11 +94,7 @@ def insured(session: Session, insured_id: str) -> Insured:
     if current is not None:
         policies.append(_policy(current, events))
 
-    uses = session.execute(
-        select(ServiceUse.service, ServiceUse.on, ServiceUse.count).where(
-            ServiceUse.insured_id == insured_id
-        )
-    ).all()
+    uses = connection.execute(_USES, key).all()
     return Insured(
         id=rows[0].id,
         name=rows[0].name,
