@@ -13,14 +13,15 @@ from datetime import UTC, datetime
 
 import rq
 
+from hotline import queueing
 from ivr import jobs
 
 
 class Worker(rq.Worker):
     def work(self, *args, **kwargs):
-        jobs.schedule_reconcile(self.connection, datetime.now(UTC))
+        jobs.schedule_reconcile(queueing.job_app(), datetime.now(UTC))
         return super().work(*args, **kwargs)
 
     def run_maintenance_tasks(self):
         super().run_maintenance_tasks()
-        jobs.schedule_reconcile(self.connection, datetime.now(UTC))
+        jobs.schedule_reconcile(queueing.job_app(), datetime.now(UTC))
