@@ -114,23 +114,16 @@ def sweep_overdue_cases() -> int:
 def sweep_and_schedule_next(every_minutes: int) -> int:
     """The recurring sweep: sweep now, then schedule the next run (one job per slot)."""
     flagged = sweep_overdue_cases()
-    schedule_next_sweep(queueing.job_app(), every_minutes)
+    schedule_sweeps(queueing.job_app(), every_minutes)
     return flagged
 
 
-def schedule_sweeps(app, every_minutes: int) -> str | None:
-    """Schedule the next recurring sweep in rq; safe to call from every process at start.
+def schedule_sweeps(app, every_minutes: int) -> str:
+    """Schedule the next recurring sweep; safe to call from every process at start.
 
-    Without Redis a process has only its own queue: the web process starts its
-    sweeps itself (``gunicorn_conf.post_worker_init``), and this does nothing.
+    One job per slot, however many ask. Without Redis only the web process's
+    runner (``gunicorn_conf.in_process_runner``) can run it.
     """
-    if queueing.in_process(app):
-        return None
-    return schedule_next_sweep(app, every_minutes)
-
-
-def schedule_next_sweep(app, every_minutes: int) -> str:
-    """Schedule the sweep of the next slot (one job per slot, however many ask)."""
     with app.app_context():
         now = current_clock().now()
     slot = next_slot(now, every_minutes)

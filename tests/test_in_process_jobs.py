@@ -149,3 +149,10 @@ def api_case(client, make_agent, people):
     body = {"insured_id": "P1", "service": "outpatient_booking", "critical_illness_confirmed": True}
     response = client.post("/api/cases", json=body, headers=headers)
     assert response.status_code == 201, response.get_json()
+
+
+def test_in_the_demo_the_cli_leaves_the_recurring_sweep_to_the_server(app, runner):
+    result = runner.invoke(args=["cases", "sweep", "--schedule"])
+    assert result.exit_code == 0, result.output
+    assert "REDIS_URL is unset: the server sweeps in-process instead." in result.output
+    assert queueing.queue(app).scheduled_job_registry.get_job_ids() == []
