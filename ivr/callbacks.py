@@ -49,6 +49,16 @@ def local_to_utc(local: datetime, tz: ZoneInfo) -> datetime:
     return local.replace(tzinfo=tz).astimezone(UTC)
 
 
+def open_from(flows: Flows, callback: Callback, at: datetime, tz: ZoneInfo) -> datetime | None:
+    """``at`` if the callback's line is open then, else its next opening (UTC); None: never."""
+    line = flows.line(callback.line)
+    local = at.astimezone(tz).replace(tzinfo=None)  # the line's hours are wall-clock times
+    if line.is_open(local):
+        return at
+    opening = line.next_opening(local)
+    return None if opening is None else local_to_utc(opening, tz)
+
+
 def job_id(callback: Callback) -> str:
     # One job per attempt and due time: a retry or a new due time is a new job,
     # the same attempt scheduled again (reconcile) is the same one.
@@ -139,13 +149,11 @@ def dial(app: Flask, callback_id: int, now: datetime) -> str:
     if utc(callback.due_at) > now + timedelta(seconds=5):
         schedule(callback)
         return "not yet due"
-    line = flows.line(callback.line)
-    local = now.astimezone(clock.tz).replace(tzinfo=None)
-    if not line.is_open(local):
-        opening = line.next_opening(local)
-        if opening is None:
-            return _give_up(session, redis, flows, callback, "line never opens")
-        callback.due_at = local_to_utc(opening, clock.tz)
+    opens = open_from(flows, callback, now, clock.tz)
+    if opens is None:
+        return _give_up(session, redis, flows, callback, "line never opens")
+    if opens is not now:
+        callback.due_at = opens
         session.commit()
         schedule(callback)
         return "waiting for the line to open"
@@ -194,14 +202,10 @@ def unreached(
     callback.last_result = result
     if callback.attempts >= settings.max_attempts:
         return _give_up(session, redis, flows, callback, result)
-    line = flows.line(callback.line)
     later = utc(now) + timedelta(minutes=settings.retry_delay_minutes(callback.attempts))
-    local = later.astimezone(tz).replace(tzinfo=None)
-    if not line.is_open(local):
-        opening = line.next_opening(local)
-        if opening is None:
-            return _give_up(session, redis, flows, callback, result)
-        later = local_to_utc(opening, tz)
+    later = open_from(flows, callback, later, tz)
+    if later is None:
+        return _give_up(session, redis, flows, callback, result)
     callback.status = PENDING
     callback.due_at = later
     session.commit()
