@@ -9,12 +9,11 @@ Both are idempotent, so rq's retries and a job enqueued twice do no harm:
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, update
 
-from hotline import cases, current_clock, current_flows, db, queueing, sms
+from hotline import cases, current_clock, current_flows, db, queueing, twilio_rest
 from hotline.models import Case
 
 log = logging.getLogger(__name__)
@@ -60,7 +59,7 @@ def send_booking_confirmation(case_id: int) -> str | None:
         if not case.contact_phone:
             log.warning("case %s has no contact phone: no booking confirmation sent", case_id)
             return None
-        missing = sms.missing_settings(app)
+        missing = twilio_rest.missing_for_sms(app)
         if missing:
             log.warning("case %s: SMS not configured (%s), not sent", case_id, ", ".join(missing))
             return None
@@ -82,7 +81,9 @@ def send_booking_confirmation(case_id: int) -> str | None:
             log.info("case %s: confirmation already being sent by another run", case_id)
             return None
         try:
-            sid = sms.send(app, case.contact_phone, confirmation_text(case, current_flows()))
+            sid = twilio_rest.send_sms(
+                app, case.contact_phone, confirmation_text(case, current_flows())
+            )
         except Exception:
             # Let a retry send it: release the claim, then fail the job for rq to retry.
             session.rollback()
@@ -117,10 +118,12 @@ def sweep_and_schedule_next(every_minutes: int) -> int:
     return flagged
 
 
-def schedule_sweeps(app, every_minutes: int) -> str | None:
-    """Schedule the next recurring sweep in rq; safe to call from every process at start."""
-    if queueing.in_process(app):
-        return None
+def schedule_sweeps(app, every_minutes: int) -> str:
+    """Schedule the next recurring sweep; safe to call from every process at start.
+
+    One job per slot, however many ask. Without Redis only the web process's
+    runner (``gunicorn_conf.in_process_runner``) can run it.
+    """
     with app.app_context():
         now = current_clock().now()
     slot = next_slot(now, every_minutes)
@@ -134,21 +137,3 @@ def next_slot(now: datetime, every_minutes: int) -> datetime:
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     elapsed = int((now - midnight).total_seconds() // 60)
     return midnight + timedelta(minutes=(elapsed // every_minutes + 1) * every_minutes)
-
-
-class InProcessSweeper(threading.Thread):
-    """The demo's sweeper (no REDIS_URL, so no rq worker): a daemon thread in the web process."""
-
-    def __init__(self, app, every_minutes: int):
-        super().__init__(name="hotline-sla-sweeper", daemon=True)
-        self.app = app
-        self.every = every_minutes * 60
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        while not self.stopped.wait(self.every):
-            try:
-                with self.app.app_context():
-                    sweep_overdue_cases()
-            except Exception:
-                log.exception("in-process SLA sweep failed")

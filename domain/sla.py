@@ -53,21 +53,7 @@ class Due:
     def state(
         self, now: datetime, met_at: datetime | None = None, closed: bool = False
     ) -> SlaState:
-        if met_at is not None:
-            return SlaState.MET
-        if closed:
-            return SlaState.VOID
-        if self.due_on is None:
-            return SlaState.PENDING
-        if self.due_at is not None:
-            # Hour deadlines are always urgent until met: there is no "later today" for them.
-            return SlaState.OVERDUE if now > self.due_at else SlaState.DUE_TODAY
-        today = now.date()
-        if today > self.due_on:
-            return SlaState.OVERDUE
-        if today == self.due_on:
-            return SlaState.DUE_TODAY
-        return SlaState.ON_TRACK
+        return state(self.due_on, self.due_at, now, met_at, closed)
 
     def met_in_time(self, met_at: datetime) -> bool:
         if self.due_at is not None:
@@ -87,6 +73,31 @@ class Due:
             "due_on": self.due_on.isoformat() if self.due_on else None,
             "due_at": self.due_at.isoformat() if self.due_at else None,
         }
+
+
+def state(
+    due_on: date | None,
+    due_at: datetime | None,
+    now: datetime,
+    met_at: datetime | None = None,
+    closed: bool = False,
+) -> SlaState:
+    """Where a deadline due on ``due_on`` (hour deadlines: at ``due_at``) stands at ``now``."""
+    if met_at is not None:
+        return SlaState.MET
+    if closed:
+        return SlaState.VOID
+    if due_on is None:
+        return SlaState.PENDING
+    if due_at is not None:
+        # Hour deadlines are always urgent until met: there is no "later today" for them.
+        return SlaState.OVERDUE if now > due_at else SlaState.DUE_TODAY
+    today = now.date()
+    if today > due_on:
+        return SlaState.OVERDUE
+    if today == due_on:
+        return SlaState.DUE_TODAY
+    return SlaState.ON_TRACK
 
 
 def due(deadline: Deadline, anchored_at: datetime | None, calendar: WorkingDays) -> Due:

@@ -468,20 +468,8 @@ def get(db_session: Session, case_id: int) -> Case:
 
 
 def deadline_state(row: CaseDeadline, case: Case, now: datetime) -> SlaState:
-    local = _local(now)
     closed = case.status not in OPEN_STATUSES
-    if row.met_at is not None:
-        return SlaState.MET
-    if closed:
-        return SlaState.VOID
-    if row.due_on is None:
-        return SlaState.PENDING
-    if row.due_at is not None:
-        return SlaState.OVERDUE if local > row.due_at else SlaState.DUE_TODAY
-    today = local.date()
-    if today > row.due_on:
-        return SlaState.OVERDUE
-    return SlaState.DUE_TODAY if today == row.due_on else SlaState.ON_TRACK
+    return sla.state(row.due_on, row.due_at, _local(now), row.met_at, closed)
 
 
 def case_sla(case: Case, now: datetime) -> SlaState | None:

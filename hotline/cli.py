@@ -255,16 +255,17 @@ def cases_group() -> None:
 def cases_sweep(schedule: bool) -> None:
     """Flag service-level deadlines that have passed unmet (safe to run any time)."""
     from agent_assist import jobs
+    from hotline import queueing
 
     _ensure_schema()
     flagged = jobs.sweep_overdue_cases()
     click.echo(f"{flagged} deadline(s) newly overdue.")
     if schedule:
         app = current_app._get_current_object()
-        job_id = jobs.schedule_sweeps(app, int(app.config["SLA_SWEEP_MINUTES"]))
-        if job_id is None:
+        if queueing.in_process(app):
             click.echo("REDIS_URL is unset: the server sweeps in-process instead.")
         else:
+            job_id = jobs.schedule_sweeps(app, int(app.config["SLA_SWEEP_MINUTES"]))
             click.echo(f"Next sweep scheduled as rq job {job_id}.")
 
 

@@ -42,3 +42,11 @@ class CaseRefused(HotlineError):
         self.code = code
         self.message = message
         self.reason = reason
+
+
+class NotConfigured(HotlineError, RuntimeError):
+    """A feature needs settings that are unset (Twilio's credentials, sender, public URL)."""
+
+    def __init__(self, what: str, missing: list[str] | tuple[str, ...]):
+        self.missing = tuple(missing)
+        super().__init__(f"{what} is not configured: set {', '.join(self.missing)}")

@@ -72,10 +72,22 @@ def post_fork(server, worker) -> None:
 
 
 def post_worker_init(worker) -> None:
-    """Without Redis there is no rq worker: this (only) worker process sweeps SLAs itself."""
-    if SHARED_STORE:
-        return
-    from agent_assist.jobs import InProcessSweeper
+    """Without Redis there is no rq worker: this (only) worker process runs the jobs itself."""
+    if not SHARED_STORE:
+        in_process_runner(worker.wsgi).start()
 
-    app = worker.wsgi
-    InProcessSweeper(app, int(app.config["SLA_SWEEP_MINUTES"])).start()
+
+def in_process_runner(app):
+    """The runner that stands in for rq's worker and scheduler in a server without Redis.
+
+    It keeps the recurring SLA sweep and callback reconcile going (with Redis,
+    ``on_starting`` and the Procfile's worker do) and runs what is due: the sweeps,
+    the reconciles and the callbacks they dispatch.
+    """
+    from agent_assist.jobs import schedule_sweeps
+    from hotline.queueing import InProcessRunner
+    from ivr.jobs import schedule_reconcile
+
+    minutes = int(app.config["SLA_SWEEP_MINUTES"])
+    recurring = (lambda: schedule_sweeps(app, minutes), lambda: schedule_reconcile(app))
+    return InProcessRunner(app, recurring)

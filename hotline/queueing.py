@@ -1,64 +1,183 @@
 """Background jobs: rq with Redis, or in-process when REDIS_URL is unset.
 
 With ``REDIS_URL`` set, jobs go to the ``hotline`` rq queue (``rq worker
---with-scheduler hotline``), with retries, and run in the worker process, which
-builds its own app (``job_app``). Without it — the one-process demo on the
-embedded store — there is no worker to hand them to: jobs run at once, in the
-process that asked for them, and a failure is logged instead of retried.
+--with-scheduler hotline``, Procfile), with retries, and run in the worker
+process, which builds its own app (``job_app``). Without it — the one-process
+demo on the embedded store — there is no worker to hand them to: a job runs at
+once, in the process that asked for it (rq's synchronous queue), and a failure
+is logged instead of retried; a job scheduled for later waits in rq's scheduled
+registry until the web process's ``InProcessRunner`` finds it due.
+
+Either way a job given a ``job_id`` is not added twice: a job under that id
+already in Redis (waiting, running, or kept a while after it ended) stands.
+Functions may be given by import path (``"ivr.jobs.send_sms"``), as the worker
+finds them.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from flask import Flask, current_app, has_app_context
 from rq import Queue, Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 
 from hotline import store
+from hotline.exceptions import HotlineError
 
 log = logging.getLogger(__name__)
 
 QUEUE = "hotline"
-RETRY = Retry(max=3, interval=[10, 60, 300])
+# Twilio's API or the database may be briefly unreachable: tried again, then left failed.
+RETRY_INTERVALS = (10, 60, 300)
+# A job in one of these states will still run: scheduling it again would run it twice.
+LIVE = frozenset({JobStatus.SCHEDULED, JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED})
+# How often the in-process runner looks for due jobs (rq's scheduler: every second).
+POLL_SECONDS = 5
 
 _worker_app: Flask | None = None
 
 
-def queue(app: Flask) -> Queue:
-    return Queue(QUEUE, connection=store.redis(app))
+class InProcessJob(Job):
+    """A job run by the process that asked for it: nothing retries it, so its failure is logged."""
+
+    def perform(self):
+        try:
+            return super().perform()
+        except HotlineError as exc:
+            # Expected and explained (e.g. SMS not configured in the demo): no traceback.
+            log.warning("job %s not done: %s", self.func_name, exc)
+            raise
+        except Exception:
+            log.exception("in-process job %s failed (not retried without Redis)", self.func_name)
+            raise
 
 
 def in_process(app: Flask) -> bool:
     return not app.config.get("REDIS_URL")
 
 
-def enqueue(app: Flask, func: Callable, *args, job_id: str | None = None, **kwargs):
-    """Run ``func(*args, **kwargs)`` in the background (in-process without Redis)."""
+def queue(app: Flask) -> Queue:
     if in_process(app):
-        with app.app_context():
-            try:
-                return func(*args, **kwargs)
-            except Exception:
-                log.exception("in-process job %s failed", func.__name__)
-                return None
-    return queue(app).enqueue_call(func, args=args, kwargs=kwargs, retry=RETRY, job_id=job_id)
+        return Queue(QUEUE, connection=store.redis(app), is_async=False, job_class=InProcessJob)
+    return Queue(QUEUE, connection=store.redis(app))
 
 
-def enqueue_at(app: Flask, when: datetime, func: Callable, *args, job_id: str | None = None):
-    """Schedule ``func`` for ``when``; a job already scheduled under ``job_id`` is kept."""
-    from rq.exceptions import NoSuchJobError
-    from rq.job import Job
+def _retry(app: Flask, intervals: Sequence[int]) -> Retry | None:
+    if in_process(app) or not intervals:
+        return None
+    return Retry(max=len(intervals), interval=list(intervals))
+
+
+def _taken(q: Queue, job_id: str | None, again_if_ended: bool) -> bool:
+    """Whether a job under ``job_id`` stands; an ended one is cleared if ``again_if_ended``."""
+    if job_id is None:
+        return False
+    try:
+        job = q.job_class.fetch(job_id, connection=q.connection)
+    except NoSuchJobError:
+        return False
+    if again_if_ended and job.get_status(refresh=False) not in LIVE:
+        job.delete()
+        return False
+    return True
+
+
+def enqueue(
+    app: Flask,
+    func: Callable | str,
+    *args,
+    job_id: str | None = None,
+    retry: Sequence[int] = RETRY_INTERVALS,
+    **kwargs,
+) -> Job | None:
+    """Run ``func(*args, **kwargs)`` in the background (at once, in-process, without Redis).
+
+    Returns the job, or None when a job under ``job_id`` already stands.
+    """
+    q = queue(app)
+    if _taken(q, job_id, again_if_ended=False):
+        return None
+    with app.app_context():
+        return q.enqueue_call(
+            func, args=args, kwargs=kwargs, job_id=job_id, retry=_retry(app, retry)
+        )
+
+
+def enqueue_at(
+    app: Flask,
+    when: datetime,
+    func: Callable | str,
+    *args,
+    job_id: str | None = None,
+    retry: Sequence[int] = RETRY_INTERVALS,
+    again_if_ended: bool = False,
+) -> Job | None:
+    """Schedule ``func(*args)`` for ``when``; None when a job under ``job_id`` already stands.
+
+    ``again_if_ended``: a job under ``job_id`` that ran (or failed) without settling
+    what it was for is replaced, so the work is dispatched again.
+    """
+    q = queue(app)
+    if _taken(q, job_id, again_if_ended):
+        return None
+    return q.enqueue_at(when, func, *args, job_id=job_id, retry=_retry(app, retry))
+
+
+def run_due(app: Flask) -> int:
+    """Run, here, the scheduled jobs due by the app's clock (rq's scheduler does it with Redis)."""
+    from hotline import current_clock
 
     q = queue(app)
-    if job_id is not None:
-        try:
-            Job.fetch(job_id, connection=q.connection)
-            return None
-        except NoSuchJobError:
-            pass
-    return q.enqueue_at(when, func, *args, job_id=job_id, retry=RETRY)
+    registry = q.scheduled_job_registry
+    with app.app_context():
+        now = current_clock().now()
+        due = registry.get_jobs_to_schedule(int(now.timestamp()))
+        for job_id in due:
+            registry.remove(job_id)
+            try:
+                job = q.job_class.fetch(job_id, connection=q.connection)
+            except NoSuchJobError:
+                continue
+            q.enqueue_job(job)  # a synchronous queue runs it now
+    return len(due)
+
+
+class InProcessRunner(threading.Thread):
+    """The demo's scheduler (no REDIS_URL, so no rq worker): a daemon thread in the web process.
+
+    Every few seconds it restarts the ``recurring`` chains (each job schedules its own
+    next run under an id of its slot, so this does nothing while a chain is alive, as
+    the worker's maintenance does with Redis), then runs the jobs that are due.
+    """
+
+    def __init__(
+        self,
+        app: Flask,
+        recurring: Sequence[Callable[[], object]] = (),
+        every_seconds: float = POLL_SECONDS,
+    ):
+        super().__init__(name="hotline-jobs", daemon=True)
+        self.app = app
+        self.recurring = tuple(recurring)
+        self.every = every_seconds
+        self.stopped = threading.Event()
+
+    def tick(self) -> int:
+        for start in self.recurring:
+            start()
+        return run_due(self.app)
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.every):
+            try:
+                self.tick()
+            except Exception:
+                log.exception("in-process jobs: could not run the due jobs")
 
 
 def job_app() -> Flask:

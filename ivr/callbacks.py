@@ -18,36 +18,26 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Flask
+from flask import Flask, current_app
 from redis import Redis
-from rq import Queue
-from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from twilio.base.exceptions import TwilioException
 
 from domain.masking import mask_phone
 from flows import Flows
-from hotline import db, queueboard, store
+from hotline import db, queueboard, queueing, store, twilio_rest
 from hotline.models import Callback
-from ivr import replies, rest
+from ivr import replies
 
 log = logging.getLogger(__name__)
 
-# The rq queue the worker listens on (Procfile).
-RQ_QUEUE = "hotline"
 PENDING, DIALLING, CONNECTED, DONE, FAILED = "pending", "dialling", "connected", "done", "failed"
 OPEN = (PENDING, DIALLING, CONNECTED)
-LIVE = frozenset({JobStatus.SCHEDULED, JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED})
 # Outbound call outcomes (Twilio CallStatus) that mean nobody was reached.
 UNREACHED = frozenset({"busy", "no-answer", "failed", "canceled"})
 # A dialled callback without any status after this long is taken as unanswered.
 DIAL_GRACE = timedelta(minutes=10)
-
-
-def rq_queue(redis: Redis) -> Queue:
-    return Queue(RQ_QUEUE, connection=redis)
 
 
 def utc(value: datetime) -> datetime:
@@ -57,6 +47,16 @@ def utc(value: datetime) -> datetime:
 
 def local_to_utc(local: datetime, tz: ZoneInfo) -> datetime:
     return local.replace(tzinfo=tz).astimezone(UTC)
+
+
+def open_from(flows: Flows, callback: Callback, at: datetime, tz: ZoneInfo) -> datetime | None:
+    """``at`` if the callback's line is open then, else its next opening (UTC); None: never."""
+    line = flows.line(callback.line)
+    local = at.astimezone(tz).replace(tzinfo=None)  # the line's hours are wall-clock times
+    if line.is_open(local):
+        return at
+    opening = line.next_opening(local)
+    return None if opening is None else local_to_utc(opening, tz)
 
 
 def job_id(callback: Callback) -> str:
@@ -108,7 +108,7 @@ def book(
             callback.due_at.isoformat(),
         )
     try:
-        schedule(redis, callback)
+        schedule(callback)
         queueboard.callback_pending(redis, queue_of(flows, callback), callback.id)
     except Exception:
         # Kept in SQL: reconcile schedules it once Redis answers again.
@@ -116,23 +116,21 @@ def book(
     return callback
 
 
-def schedule(redis: Redis, callback: Callback) -> bool:
+def schedule(callback: Callback) -> bool:
     """Schedule the callback's next attempt unless a live job for it already exists."""
     if callback.status != PENDING:
         return False
-    jid = job_id(callback)
-    try:
-        job = Job.fetch(jid, connection=redis)
-    except NoSuchJobError:
-        job = None
-    if job is not None:
-        if job.get_status(refresh=False) in LIVE:
-            return False
-        job.delete()  # ran (or failed) without settling the callback: dispatch it again
-    rq_queue(redis).enqueue_at(
-        utc(callback.due_at), "ivr.jobs.dial_callback", callback.id, job_id=jid
+    # A job that ran (or failed) without settling the callback is replaced: dispatched again.
+    job = queueing.enqueue_at(
+        current_app._get_current_object(),
+        utc(callback.due_at),
+        "ivr.jobs.dial_callback",
+        callback.id,
+        job_id=job_id(callback),
+        retry=(),
+        again_if_ended=True,
     )
-    return True
+    return job is not None
 
 
 # -- dialling ------------------------------------------------------------------------------
@@ -149,17 +147,15 @@ def dial(app: Flask, callback_id: int, now: datetime) -> str:
     if callback is None or callback.status != PENDING:
         return "skipped"
     if utc(callback.due_at) > now + timedelta(seconds=5):
-        schedule(redis, callback)
+        schedule(callback)
         return "not yet due"
-    line = flows.line(callback.line)
-    local = now.astimezone(clock.tz).replace(tzinfo=None)
-    if not line.is_open(local):
-        opening = line.next_opening(local)
-        if opening is None:
-            return _give_up(session, redis, flows, callback, "line never opens")
-        callback.due_at = local_to_utc(opening, clock.tz)
+    opens = open_from(flows, callback, now, clock.tz)
+    if opens is None:
+        return _give_up(session, redis, flows, callback, "line never opens")
+    if opens is not now:
+        callback.due_at = opens
         session.commit()
-        schedule(redis, callback)
+        schedule(callback)
         return "waiting for the line to open"
 
     callback.status = DIALLING
@@ -168,17 +164,17 @@ def dial(app: Flask, callback_id: int, now: datetime) -> str:
     session.commit()
     settings = flows.call_flow.callbacks
     try:
-        call = rest.client(app).calls.create(
+        call = twilio_rest.client(app).calls.create(
             to=callback.number,
-            from_=callback.from_number or app.config.get("TWILIO_CALLER_ID"),
-            url=rest.public_url(app, f"/ivr/callback/answer?id={callback.id}"),
+            from_=twilio_rest.sender(app, callback.from_number),
+            url=twilio_rest.public_url(app, f"/ivr/callback/answer?id={callback.id}"),
             method="POST",
-            status_callback=rest.public_url(app, f"/ivr/status?callback={callback.id}"),
+            status_callback=twilio_rest.public_url(app, f"/ivr/status?callback={callback.id}"),
             status_callback_method="POST",
             status_callback_event=["completed"],
             timeout=settings.ring_seconds,
         )
-    except rest.NotConfigured:
+    except twilio_rest.NotConfigured:
         # Not the customer's fault: keep the attempt for when the hotline is configured.
         callback.status = PENDING
         callback.attempts -= 1
@@ -206,18 +202,14 @@ def unreached(
     callback.last_result = result
     if callback.attempts >= settings.max_attempts:
         return _give_up(session, redis, flows, callback, result)
-    line = flows.line(callback.line)
     later = utc(now) + timedelta(minutes=settings.retry_delay_minutes(callback.attempts))
-    local = later.astimezone(tz).replace(tzinfo=None)
-    if not line.is_open(local):
-        opening = line.next_opening(local)
-        if opening is None:
-            return _give_up(session, redis, flows, callback, result)
-        later = local_to_utc(opening, tz)
+    later = open_from(flows, callback, later, tz)
+    if later is None:
+        return _give_up(session, redis, flows, callback, result)
     callback.status = PENDING
     callback.due_at = later
     session.commit()
-    schedule(redis, callback)
+    schedule(callback)
     return "retry"
 
 
@@ -295,7 +287,7 @@ def reconcile(app: Flask, now: datetime) -> dict[str, int]:
         select(Callback).where(Callback.status.in_(OPEN)).order_by(Callback.id)
     ):
         pending[queue_of(flows, callback)].append(callback.id)
-        if schedule(redis, callback):
+        if schedule(callback):
             counts["scheduled"] += 1
     queueboard.set_callbacks(redis, pending)
     return counts

@@ -26,6 +26,8 @@ from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 
 API_VERSION = "2010-04-01"
+TWILIO_API = "https://api.twilio.com"
+RESOURCE_PREFIXES = {"Calls": "CA", "Messages": "SM"}
 DEFAULT_BASE_URL = "https://hotline.example.com"
 
 
@@ -447,7 +449,9 @@ class RecordingTwilio(HttpClient):
     """Twilio's REST API as a pluggable HTTP client: records requests, answers like Twilio.
 
     Give it as ``TWILIO_HTTP_CLIENT``. ``fail_next(status)`` makes the next request
-    fail the way Twilio's API does (e.g. 400 for an unreachable number).
+    fail the way Twilio's API does (e.g. 400 for an unreachable number, 500 for an
+    outage); call it again to fail more. Resource SIDs count the requests made
+    (``SM000…001`` for the first), so a test can name the one it expects.
     """
 
     def __init__(self):
@@ -476,18 +480,24 @@ class RecordingTwilio(HttpClient):
             k: [str(x) for x in v] if isinstance(v, list | tuple) else str(v)
             for k, v in dict(data or {}).items()
         }
-        self.requests.append(RestRequest(method, url, form))
+        made = RestRequest(method, url, form)
+        self.requests.append(made)
         if self._failures:
             status = self._failures.pop(0)
-            body = {"code": 21211, "message": "Twilio refused the request", "status": status}
+            code = 21211 if status < 500 else 20500
+            body = {"code": code, "message": "Twilio refused the request", "status": status}
             return Response(status, json.dumps(body))
-        resource = url.rsplit("/", 1)[-1].removesuffix(".json")
-        prefix = {"Calls": "CA", "Messages": "SM"}.get(resource, "XX")
+        sid = f"{RESOURCE_PREFIXES.get(made.resource, 'XX')}{len(self.requests):032d}"
+        account = url.split("/Accounts/", 1)[-1].split("/", 1)[0]
         body = {
-            "sid": sid(prefix),
+            "sid": sid,
+            "account_sid": account,
             "status": "queued",
             "to": form.get("To"),
             "from": form.get("From"),
             "body": form.get("Body"),
+            "direction": "outbound-api",
+            "api_version": API_VERSION,
+            "uri": url.removeprefix(TWILIO_API).removesuffix(".json") + f"/{sid}.json",
         }
         return Response(201, json.dumps(body))

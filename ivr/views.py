@@ -194,7 +194,11 @@ def _effects(state: CallState, reply: replies.Reply, step: int, pipe) -> None:
             )
         elif isinstance(effect, replies.SendSmsLink):
             jobs.enqueue_sms(
-                redis, effect.to, effect.body, state.called, ref=f"{state.call_sid}-{step}"
+                current_app._get_current_object(),
+                effect.to,
+                effect.body,
+                state.called,
+                ref=f"{state.call_sid}-{step}",
             )
         elif isinstance(effect, replies.RequestCallback):
             callbacks.book(

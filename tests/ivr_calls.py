@@ -90,6 +90,17 @@ def as_zhang_wei(exchange: Exchange, caller: str = "+8613900001111") -> Softphon
     return phone
 
 
+def book_after_hours(exchange: Exchange, clock, caller: str = "+8613900000071") -> Softphone:
+    """张伟 asks for an outpatient booking at 22:30: the medical line is closed."""
+    at(clock, 22, 30)
+    phone = as_zhang_wei(exchange, caller).press("2").press("1")
+    assert phone.heard[-1] == message("callback_offer", next_opening="明天8点", key="1")
+    phone.press("1")
+    assert message("callback_booked", when="明天8点", phone_tail="5678") in phone.heard
+    assert phone.ended
+    return phone
+
+
 def add_agent(app, username: str, queues=("medical",)) -> None:
     with app.app_context():
         session = db.session()

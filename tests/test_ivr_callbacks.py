@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from ivr_calls import FLOW, ZHANG, add_agent, as_zhang_wei, at, load, message
+from ivr_calls import FLOW, ZHANG, add_agent, as_zhang_wei, at, book_after_hours, load, message
 from rq import SimpleWorker
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
-from hotline import calls, db, queueboard, store
+from hotline import calls, db, queueboard, queueing, store
 from hotline.models import Callback
 from ivr import callbacks, jobs
 from ivr.worker import Worker
@@ -27,17 +27,6 @@ def family(import_feed):
     load(import_feed)
 
 
-def book_after_hours(exchange, clock, caller="+8613900000071"):
-    """张伟 asks for an outpatient booking at 22:30: the medical line is closed."""
-    at(clock, 22, 30)
-    phone = as_zhang_wei(exchange, caller).press("2").press("1")
-    assert phone.heard[-1] == message("callback_offer", next_opening="明天8点", key="1")
-    phone.press("1")
-    assert message("callback_booked", when="明天8点", phone_tail="5678") in phone.heard
-    assert phone.ended
-    return phone
-
-
 def the_callback(app) -> Callback:
     with app.app_context():
         (callback,) = db.session().scalars(select(Callback)).all()
@@ -46,7 +35,7 @@ def the_callback(app) -> Callback:
 
 def scheduled(app) -> dict[str, datetime]:
     with app.app_context():
-        registry = ScheduledJobRegistry(queue=callbacks.rq_queue(store.redis()))
+        registry = ScheduledJobRegistry(queue=queueing.queue(app))
         return {
             job_id: datetime.fromtimestamp(score, UTC)
             for job_id, score in store.redis().zrange(registry.key, 0, -1, withscores=True)
@@ -309,7 +298,7 @@ def test_the_worker_reconciles_as_it_starts(app, exchange, clock, family):
     with app.app_context():
         redis = store.redis()
         redis.flushdb()
-        worker = InProcessWorker([callbacks.rq_queue(redis)], connection=redis)
+        worker = InProcessWorker([queueing.queue(app)], connection=redis)
         worker.work(burst=True, with_scheduler=True)
     jobs_now = scheduled(app)
     assert callbacks.job_id(the_callback(app)) in jobs_now

@@ -317,8 +317,7 @@ def test_an_sms_link_is_sent_at_three_in_the_morning_to_the_number_on_file(
 def run_jobs(app) -> None:
     from rq import SimpleWorker
 
-    from ivr import callbacks
+    from hotline import queueing
 
     with app.app_context():
-        queue = callbacks.rq_queue(store.redis())
-        SimpleWorker([queue], connection=store.redis()).work(burst=True)
+        SimpleWorker([queueing.queue(app)], connection=store.redis()).work(burst=True)

@@ -1,77 +1,27 @@
 """Jobs: the booking confirmation SMS (sent once) and the overdue-SLA sweep (flags once).
 
-Twilio is reached through a fake ``http_client`` that records the exact REST request
-and answers with Twilio's documented Message resource.
+Twilio is reached through ``ivr.softphone.RecordingTwilio``, an ``http_client`` that
+records the exact REST request and answers with Twilio's documented Message resource.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 from datetime import datetime
 
 import pytest
+from conftest import TWILIO_ACCOUNT_SID as ACCOUNT
 from rq import Queue, SimpleWorker
 from sqlalchemy import select
-from twilio.http import HttpClient
-from twilio.http.response import Response
 
 from agent_assist import jobs
 from hotline import db, queueing, store
 from hotline.models import Case, CaseDeadline
 
-ACCOUNT = "AC" + "0" * 32
-
-
-class FakeTwilio(HttpClient):
-    """Answers POST .../Messages.json like Twilio; can be told to fail the next requests."""
-
-    def __init__(self):
-        super().__init__(logging.getLogger(__name__), is_async=False)
-        self.requests = []
-        self.fail_next = 0
-
-    def request(
-        self,
-        method,
-        uri,
-        params=None,
-        data=None,
-        headers=None,
-        auth=None,
-        timeout=None,
-        allow_redirects=False,
-    ):
-        self.requests.append({"method": method, "uri": uri, "data": dict(data or {}), "auth": auth})
-        if self.fail_next:
-            self.fail_next -= 1
-            return Response(500, json.dumps({"code": 20500, "message": "Internal Server Error"}))
-        sid = f"SM{len(self.requests):032d}"
-        body = {
-            "sid": sid,
-            "account_sid": ACCOUNT,
-            "to": (data or {}).get("To"),
-            "from": (data or {}).get("From"),
-            "body": (data or {}).get("Body"),
-            "status": "queued",
-            "num_segments": "1",
-            "direction": "outbound-api",
-            "api_version": "2010-04-01",
-            "uri": f"/2010-04-01/Accounts/{ACCOUNT}/Messages/{sid}.json",
-        }
-        return Response(201, json.dumps(body))
-
 
 @pytest.fixture
-def twilio(app):
-    fake = FakeTwilio()
-    app.config.update(
-        TWILIO_ACCOUNT_SID=ACCOUNT,
-        TWILIO_AUTH_TOKEN="secret",
-        TWILIO_CALLER_ID="+8640060580560",
-        TWILIO_HTTP_CLIENT=fake,
-    )
-    return fake
+def twilio(app, twilio_rest):
+    app.config["TWILIO_CALLER_ID"] = "+8640060580560"
+    return twilio_rest
 
 
 @pytest.fixture
@@ -111,7 +61,7 @@ def run_jobs(app):
 
 
 def sms_requests(fake):
-    return [r for r in fake.requests if r["uri"].endswith("/Messages.json")]
+    return fake.of("Messages")
 
 
 def needs_redis(app):
@@ -126,13 +76,13 @@ def test_booking_a_case_texts_the_customer_once(app, twilio, api):
     sent = sms_requests(twilio)
     assert len(sent) == 1
     request = sent[0]
-    assert request["method"] == "POST"
-    assert request["uri"] == f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
-    assert request["data"]["To"] == "+8613912345678"
-    assert request["data"]["From"] == "+8640060580560"
-    assert "门诊预约" in request["data"]["Body"]
-    assert "3月16日上午" in request["data"]["Body"]
-    assert "至少提前1个工作日" in request["data"]["Body"]
+    assert request.method == "POST"
+    assert request.url == f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
+    assert request.data["To"] == "+8613912345678"
+    assert request.data["From"] == "+8640060580560"
+    assert "门诊预约" in request.data["Body"]
+    assert "3月16日上午" in request.data["Body"]
+    assert "至少提前1个工作日" in request.data["Body"]
     with app.app_context():
         case = db.session().get(Case, case_id)
         assert case.confirmation_sid == "SM" + "1".zfill(32)
@@ -149,7 +99,7 @@ def test_the_confirmation_job_run_twice_sends_one_sms(app, twilio, api):
 
 
 def test_a_twilio_failure_is_retried_and_the_sms_still_goes_once(app, twilio, api):
-    twilio.fail_next = 1
+    twilio.fail_next()
     app.config["REDIS_URL"] = None  # in-process: the failure is logged, not retried
     case_id = booked_case(api)
     with app.app_context():
@@ -182,7 +132,7 @@ def test_a_booked_is_used_service_is_confirmed_without_cancellation_terms(app, t
         {"insured_id": "P1", "service": "second_opinion", "critical_illness_confirmed": True},
     )
     api(f"/api/cases/{case['id']}/steps", {"milestone": "booked"})
-    body = sms_requests(twilio)[0]["data"]["Body"]
+    body = sms_requests(twilio)[0].data["Body"]
     assert "国内二次诊疗已预约成功" in body
     assert "不可取消" in body
 
@@ -259,5 +209,5 @@ def test_confirmation_texts_carry_the_rules_notice_in_working_days(app, api, twi
         {"insured_id": "P1", "service": "nursing_carer", "critical_illness_confirmed": True},
     )
     api(f"/api/cases/{case['id']}/steps", {"milestone": "booked", "visit_on": "2026-03-25"})
-    body = sms_requests(twilio)[0]["data"]["Body"]
+    body = sms_requests(twilio)[0].data["Body"]
     assert "至少提前3个工作日" in body

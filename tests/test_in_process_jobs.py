@@ -1,0 +1,158 @@
+"""Jobs without Redis (the one-process demo): run at once, or by the web process's runner.
+
+Here the app is made as ``hotline serve`` makes it with REDIS_URL unset: on the
+embedded store, with no rq worker. SMS links are sent while the webhook is
+answered; callbacks wait in rq's scheduled registry until the runner that
+``gunicorn_conf`` starts finds them due by the app's clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import pytest
+from ivr_calls import FLOW, ZHANG, as_zhang_wei, at, book_after_hours, load, message
+from sqlalchemy import select
+
+from hotline import db, gunicorn_conf, queueing, store
+from hotline.models import Callback, CaseDeadline
+from ivr import jobs
+
+
+@pytest.fixture
+def redis_url():
+    """No REDIS_URL: the app keeps its own in-process store, as the demo does."""
+    return None
+
+
+@pytest.fixture
+def family(import_feed):
+    load(import_feed)
+
+
+@pytest.fixture
+def runner_of_jobs(app):
+    return gunicorn_conf.in_process_runner(app)
+
+
+def the_callback(app) -> Callback:
+    with app.app_context():
+        return db.session().scalars(select(Callback)).one()
+
+
+def ask_for_the_online_consult_link(exchange, clock):
+    at(clock, 3)
+    phone = as_zhang_wei(exchange, caller="+8613900007777").press("1").press("1")
+    assert message("sms_sent", service="线上问诊", phone_tail="5678") in phone.heard
+    return phone
+
+
+def test_the_demo_runs_on_the_embedded_store(app):
+    assert queueing.in_process(app)
+    assert type(store.redis(app)).__module__.startswith("fakeredis")
+
+
+def test_in_the_demo_an_sms_link_is_sent_while_the_call_goes_on(
+    app, exchange, twilio_rest, clock, family
+):
+    ask_for_the_online_consult_link(exchange, clock)
+    (sms,) = twilio_rest.of("Messages")  # no worker ran: it went in-process
+    assert sms.data["To"] == ZHANG[2]
+    assert sms.data["From"] == exchange.number
+    assert FLOW.sms["online_consult"].url in sms.data["Body"]
+
+
+def test_in_the_demo_an_sms_asked_for_twice_by_the_same_step_is_sent_once(app, twilio_rest):
+    for _ in range(2):
+        jobs.enqueue_sms(app, ZHANG[2], "链接", "+861058001234", ref="CA1-3")
+    jobs.enqueue_sms(app, ZHANG[2], "链接", "+861058001234", ref="CA1-4")
+    assert len(twilio_rest.of("Messages")) == 2
+
+
+def test_in_the_demo_without_twilio_the_link_is_logged_as_not_configured(
+    app, exchange, twilio_rest, clock, family, caplog
+):
+    app.config["TWILIO_ACCOUNT_SID"] = None  # the auth token still signs the webhooks
+    with caplog.at_level(logging.WARNING, logger="hotline.queueing"):
+        phone = ask_for_the_online_consult_link(exchange, clock)
+    assert not phone.ended  # the caller goes on in the menu
+    assert twilio_rest.requests == []
+    (record,) = [r for r in caplog.records if r.name == "hotline.queueing"]
+    assert record.levelno == logging.WARNING and record.exc_info is None
+    assert "SMS is not configured: set TWILIO_ACCOUNT_SID" in record.getMessage()
+    assert "ivr.jobs.send_sms" in record.getMessage()
+
+
+def test_in_the_demo_a_twilio_outage_is_logged_and_the_call_goes_on(
+    app, exchange, twilio_rest, clock, family, caplog
+):
+    twilio_rest.fail_next(500)
+    with caplog.at_level(logging.ERROR, logger="hotline.queueing"):
+        phone = ask_for_the_online_consult_link(exchange, clock)
+    assert not phone.ended
+    assert len(twilio_rest.of("Messages")) == 1
+    (record,) = [r for r in caplog.records if r.name == "hotline.queueing"]
+    assert "ivr.jobs.send_sms failed" in record.getMessage() and record.exc_info
+
+
+def test_in_the_demo_a_callback_is_dialled_by_the_runner_when_due(
+    app, exchange, twilio_rest, clock, family, runner_of_jobs
+):
+    book_after_hours(exchange, clock)
+    runner_of_jobs.tick()
+    assert twilio_rest.of("Calls") == []  # 22:31: not due until the line opens at 08:00
+    assert the_callback(app).status == "pending"
+    at(clock, 8, 0, day=11)
+    runner_of_jobs.tick()
+    (request,) = twilio_rest.of("Calls")
+    assert request.data["To"] == ZHANG[2]
+    callback = the_callback(app)
+    assert (callback.status, callback.attempts) == ("dialling", 1)
+    runner_of_jobs.tick()
+    assert len(twilio_rest.of("Calls")) == 1
+
+
+def test_in_the_demo_a_callback_the_store_forgot_is_dialled_after_a_restart(
+    app, exchange, twilio_rest, clock, family, runner_of_jobs
+):
+    book_after_hours(exchange, clock)
+    with app.app_context():
+        store.redis().flushdb()  # the embedded store does not outlive the process
+    at(clock, 8, 0, day=11)
+    runner_of_jobs.tick()  # reconciles from SQL, which schedules the callback, due now
+    runner_of_jobs.tick()
+    assert len(twilio_rest.of("Calls")) == 1
+    assert the_callback(app).status == "dialling"
+
+
+def test_in_the_demo_the_runner_sweeps_slas_on_their_slots(app, api_case, clock, runner_of_jobs):
+    runner_of_jobs.tick()
+    clock.set(datetime(2026, 3, 12, 0, 0))  # the first deadline has passed
+    runner_of_jobs.tick()
+    with app.app_context():
+        flagged = db.session().scalars(select(CaseDeadline.overdue_at)).all()
+    assert datetime(2026, 3, 12, 0, 0) in flagged
+
+
+def test_a_scheduled_job_not_yet_due_waits(app, clock):
+    with app.app_context():
+        later = clock.now().astimezone(UTC).replace(year=2027)
+    assert queueing.enqueue_at(app, later, "ivr.jobs.reconcile", job_id="later") is not None
+    assert queueing.run_due(app) == 0
+    assert queueing.enqueue_at(app, later, "ivr.jobs.reconcile", job_id="later") is None
+
+
+@pytest.fixture
+def api_case(client, make_agent, people):
+    headers = {"Authorization": f"Bearer {make_agent('ann')}"}
+    body = {"insured_id": "P1", "service": "outpatient_booking", "critical_illness_confirmed": True}
+    response = client.post("/api/cases", json=body, headers=headers)
+    assert response.status_code == 201, response.get_json()
+
+
+def test_in_the_demo_the_cli_leaves_the_recurring_sweep_to_the_server(app, runner):
+    result = runner.invoke(args=["cases", "sweep", "--schedule"])
+    assert result.exit_code == 0, result.output
+    assert "REDIS_URL is unset: the server sweeps in-process instead." in result.output
+    assert queueing.queue(app).scheduled_job_registry.get_job_ids() == []
