@@ -156,3 +156,13 @@ def test_in_the_demo_the_cli_leaves_the_recurring_sweep_to_the_server(app, runne
     assert result.exit_code == 0, result.output
     assert "REDIS_URL is unset: the server sweeps in-process instead." in result.output
     assert queueing.queue(app).scheduled_job_registry.get_job_ids() == []
+
+
+def test_the_real_twilio_client_gives_up_before_twilio_abandons_the_webhook():
+    from hotline import create_app, twilio_rest
+
+    app = create_app(
+        {"TESTING": True, "TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "t"}
+    )
+    http_client = twilio_rest.client(app).http_client
+    assert 0 < http_client.timeout < 15
