@@ -19,7 +19,7 @@ import secrets
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Protocol
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from twilio.http import HttpClient
 from twilio.http.response import Response
@@ -45,6 +45,29 @@ class FlaskTransport:
     def post(self, url: str, form: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
         response = self.client.post(url, data=form, headers=headers)
         return response.status_code, response.get_data(as_text=True)
+
+
+class HttpTransport:
+    """Posts over HTTP to a running server, as Twilio's webhooks do.
+
+    ``base_url`` is where the server really listens; the URLs signed and posted are
+    the Exchange's (its ``base_url`` is the server's ``PUBLIC_BASE_URL``), so the path
+    and query are kept and the origin is replaced.
+    """
+
+    def __init__(self, base_url: str, timeout: float = 15.0):
+        import requests  # twilio's own dependency; only this transport needs it
+
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.session = requests.Session()
+
+    def post(self, url: str, form: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
+        parts = urlsplit(url)
+        target = self.base_url + parts.path + ("?" + parts.query if parts.query else "")
+        response = self.session.post(target, data=form, headers=headers, timeout=self.timeout)
+        response.encoding = response.encoding or "utf-8"
+        return response.status_code, response.text
 
 
 class HangUp(Exception):
