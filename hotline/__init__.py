@@ -54,6 +54,13 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.register_blueprint(views.bp)
 
+    from ivr import simulator
+
+    if simulator.enabled(app):
+        from ivr import simulator_views
+
+        app.register_blueprint(simulator_views.bp)
+
     from hotline import cli
 
     cli.init_app(app)

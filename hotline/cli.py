@@ -9,6 +9,8 @@ separate migration step.
 from __future__ import annotations
 
 import functools
+import os
+import secrets
 import shlex
 from pathlib import Path
 
@@ -17,7 +19,17 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from hotline import auth, current_clock, current_flows, db, defaults, demo, importer, schema
+from hotline import (
+    auth,
+    config,
+    current_clock,
+    current_flows,
+    db,
+    defaults,
+    demo,
+    importer,
+    schema,
+)
 from hotline.exceptions import HotlineError
 from hotline.feed import FeedError
 
@@ -47,6 +59,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(serve_command)
     app.cli.add_command(cases_group)
+    app.cli.add_command(call_command)
 
 
 def _reported(command):
@@ -269,6 +282,120 @@ def cases_sweep(schedule: bool) -> None:
             click.echo(f"Next sweep scheduled as rq job {job_id}.")
 
 
+# -- a call from the terminal -----------------------------------------------------------------
+
+
+@click.command("call")
+@click.option(
+    "--url",
+    default="http://127.0.0.1:8000",
+    show_default=True,
+    help="The running hotline (`hotline serve --demo`).",
+)
+@click.option(
+    "--from", "caller", default="+8613900000606", show_default=True, help="The caller's number."
+)
+@click.option(
+    "--script",
+    help='Answers in order, comma-separated: digits are keys, other text is speech, "" silence '
+    '(e.g. "000606,张伟,1,2,1"); without it, answers are typed.',
+)
+@click.option(
+    "--auth-token",
+    help="The server's TWILIO_AUTH_TOKEN (default: the environment's, else the demo's "
+    "instance/demo_twilio_auth_token).",
+)
+@click.option(
+    "--in-process", is_flag=True, help="Run the hotline inside this command instead of a server."
+)
+@click.option("--demo", is_flag=True, help="With --in-process: load the demo data first.")
+@click.option(
+    "--max-wait",
+    type=click.FloatRange(0),
+    help="Hang up after waiting this many seconds in a queue (default: until answered).",
+)
+@click.option(
+    "--every",
+    "wait_every",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(0.1),
+    help="Seconds between the queue's announcements (Twilio re-requesting the waitUrl).",
+)
+@click.option("--hold", is_flag=True, help="Stay on the line once an agent answers.")
+@with_appcontext
+def call_command(
+    url: str,
+    caller: str,
+    script: str | None,
+    auth_token: str | None,
+    in_process: bool,
+    demo: bool,
+    max_wait: float | None,
+    wait_every: float,
+    hold: bool,
+) -> None:
+    """Place a call to the hotline from the terminal, as Twilio would (signed webhooks).
+
+    Prints what the caller hears, asks for keys or speech, waits in the queue with
+    the simulator (on with `hotline serve --demo`) until an agent takes the call.
+    """
+    from ivr import terminal
+    from ivr.softphone import Exchange, FlaskTransport, HttpTransport
+
+    token = auth_token or current_app.config.get("TWILIO_AUTH_TOKEN") or _demo_auth_token()
+    if in_process:
+        app = _in_process_app(token or secrets.token_hex(16), demo)
+        transport = FlaskTransport(app.test_client())
+        base = app.config.get("PUBLIC_BASE_URL") or "http://localhost"
+        token = app.config["TWILIO_AUTH_TOKEN"]
+    else:
+        if not token:
+            raise click.ClickException(terminal.NO_TOKEN)
+        transport = HttpTransport(url)
+        base = current_app.config.get("PUBLIC_BASE_URL") or url
+    exchange = Exchange(transport, token, base_url=base.rstrip("/"))
+    answers = terminal.Answers(terminal.script(script), terminal.stdin_or_none())
+    phone = terminal.Terminal(
+        exchange,
+        answers,
+        caller=caller,
+        echo=click.echo,
+        wait_every=wait_every,
+        max_wait=max_wait,
+        hold=hold,
+    )
+    try:
+        status = phone.run()
+    except terminal.CallFailed as exc:
+        raise click.ClickException(str(exc)) from None
+    raise SystemExit(status)
+
+
+def _demo_auth_token() -> str | None:
+    path = Path(current_app.instance_path) / defaults.DEMO_AUTH_TOKEN_FILENAME
+    try:
+        return path.read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def _in_process_app(token: str, load_demo: bool) -> Flask:
+    """The hotline in this process, with this command's settings and the simulator on."""
+    from hotline import create_app
+
+    kept = ("DATABASE_URL", "REDIS_URL", "HOTLINE_TZ", "HOTLINE_FLOWS_DIR", "SECRET_KEY")
+    settings = {key: current_app.config[key] for key in kept if current_app.config.get(key)}
+    if current_app.config.get("CLOCK") is not None:
+        settings["CLOCK"] = current_app.config["CLOCK"]
+    app = create_app({**settings, "HOTLINE_SIMULATOR": True, "TWILIO_AUTH_TOKEN": token})
+    schema.upgrade(db.engine(app))
+    if load_demo:
+        with app.app_context():
+            demo.load(db.engine(app), current_flows().programme, current_clock().now())
+    return app
+
+
 # -- serve ---------------------------------------------------------------------------------
 
 
@@ -290,12 +417,34 @@ def serve_command(
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     if demo:
         _load_demo(base)
+        _demo_simulator(base)
     db.engine().dispose()  # the workers open their own connections
     options = server.settings(bind=f"{host}:{port}", workers=workers, threads=threads)
     if workers and workers > options["workers"]:
         click.echo("REDIS_URL is unset: one worker process (the in-process store is not shared).")
     click.echo(f"Serving on {base} (Ctrl-C to stop).")
     server.Server(create_app, options).run()
+
+
+def _demo_simulator(base: str) -> None:
+    """The demo answers ``hotline call`` without a Twilio account: the simulator, signed webhooks.
+
+    The workers read both from the environment they inherit. Webhooks stay
+    signature-checked: without TWILIO_AUTH_TOKEN the demo signs with a token of its
+    own, made once and kept in the instance folder, where ``hotline call`` finds it.
+    """
+    os.environ.setdefault("HOTLINE_SIMULATOR", "1")
+    if not current_app.config.get("TWILIO_AUTH_TOKEN"):
+        os.environ["TWILIO_AUTH_TOKEN"] = config.instance_secret(
+            current_app.instance_path, defaults.DEMO_AUTH_TOKEN_FILENAME
+        )
+        where = Path(current_app.instance_path) / defaults.DEMO_AUTH_TOKEN_FILENAME
+        click.echo(f"Webhooks are signed with the demo token in {where} (hotline call reads it).")
+    if os.environ["HOTLINE_SIMULATOR"] != "0":
+        click.echo("Place a call without Twilio (in another terminal), then take it at the desk:")
+        click.echo(f"  hotline call --url {base} --script 000606,张伟,1,2,1")
+        click.echo(f"  {base}/agent/  (sign in as demo-agent, press 接听下一个来电（模拟）)")
+        click.echo("")
 
 
 def _load_demo(base: str) -> None:

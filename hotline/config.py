@@ -22,6 +22,8 @@ ENVIRONMENT_KEYS = (
     "TWILIO_API_KEY",
     "TWILIO_API_SECRET",
     "TWILIO_TWIML_APP_SID",
+    # Twilio's queues simulated for ``hotline call`` and the desk (``/simulator``).
+    "HOTLINE_SIMULATOR",
 )
 
 
@@ -40,6 +42,7 @@ def base(instance_path: str) -> dict:
         "TWILIO_API_KEY": None,
         "TWILIO_API_SECRET": None,
         "TWILIO_TWIML_APP_SID": None,
+        "HOTLINE_SIMULATOR": False,
         # The twilio library's HTTP client; tests hand in a fake one.
         "TWILIO_HTTP_CLIENT": None,
         # The desk's sign-in cookie: never readable by scripts, never sent cross-site.
@@ -62,9 +65,9 @@ def from_environment() -> dict:
     return settings
 
 
-def instance_secret(instance_path: str) -> str:
+def instance_secret(instance_path: str, filename: str = defaults.SECRET_KEY_FILENAME) -> str:
     """A secret kept in the instance folder, so every worker process signs cookies alike."""
-    path = Path(instance_path) / defaults.SECRET_KEY_FILENAME
+    path = Path(instance_path) / filename
     try:
         return path.read_text().strip()
     except FileNotFoundError:

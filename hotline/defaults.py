@@ -3,6 +3,9 @@
 TIMEZONE = "Asia/Shanghai"
 SQLITE_FILENAME = "hotline.sqlite3"
 SECRET_KEY_FILENAME = "secret_key"
+# `hotline serve --demo` without TWILIO_AUTH_TOKEN: the token webhooks are signed with,
+# kept here so `hotline call` finds it (the signature check is never switched off).
+DEMO_AUTH_TOKEN_FILENAME = "demo_twilio_auth_token"
 # API tokens: bytes of randomness; only their SHA-256 is stored.
 TOKEN_BYTES = 32
 # Feed import: rows per INSERT batch, which bounds memory on large feeds.

@@ -7,8 +7,11 @@ the TwiML that comes back (``xml.etree``), "hears" ``<Say>``, answers
 queue result to the Enqueue's action; agents ``<Dial><Queue>`` and take the
 front caller of a queue. Tests use it, and so does the ``hotline call`` terminal.
 
-Transport is anything with ``post(url, form, headers) -> (status, body)``:
-``FlaskTransport`` wraps an app's test client.
+Transport is anything with ``post(url, form, headers) -> (status, body)`` (and
+``get`` for the simulator's JSON): ``FlaskTransport`` wraps an app's test client,
+``HttpTransport`` reaches a running server. The queues are the Exchange's
+``QueueHolder``: in memory for tests, the app's store for the simulator
+(``ivr.simulator``), the simulator's endpoints for the terminal (``ivr.terminal``).
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ class Transport(Protocol):
     def post(self, url: str, form: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
         """POST ``form`` to the absolute ``url``; the status code and body."""
 
+    def get(self, url: str, headers: dict[str, str]) -> tuple[int, str]:
+        """GET the absolute ``url`` (the simulator's JSON); the status code and body."""
+
 
 class FlaskTransport:
     """Posts through a Flask test client (no network)."""
@@ -44,6 +50,10 @@ class FlaskTransport:
 
     def post(self, url: str, form: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
         response = self.client.post(url, data=form, headers=headers)
+        return response.status_code, response.get_data(as_text=True)
+
+    def get(self, url: str, headers: dict[str, str]) -> tuple[int, str]:
+        response = self.client.get(url, headers=headers)
         return response.status_code, response.get_data(as_text=True)
 
 
@@ -62,12 +72,57 @@ class HttpTransport:
         self.timeout = timeout
         self.session = requests.Session()
 
-    def post(self, url: str, form: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
+    def _target(self, url: str) -> str:
         parts = urlsplit(url)
-        target = self.base_url + parts.path + ("?" + parts.query if parts.query else "")
-        response = self.session.post(target, data=form, headers=headers, timeout=self.timeout)
+        return self.base_url + parts.path + ("?" + parts.query if parts.query else "")
+
+    def post(self, url: str, form: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
+        response = self.session.post(
+            self._target(url), data=form, headers=headers, timeout=self.timeout
+        )
         response.encoding = response.encoding or "utf-8"
         return response.status_code, response.text
+
+    def get(self, url: str, headers: dict[str, str]) -> tuple[int, str]:
+        response = self.session.get(self._target(url), headers=headers, timeout=self.timeout)
+        response.encoding = response.encoding or "utf-8"
+        return response.status_code, response.text
+
+
+class QueueHolder(Protocol):
+    """Where Twilio keeps the callers of each named queue, first come first served."""
+
+    def join(self, queue: str, phone: Softphone) -> None:
+        """``phone`` was enqueued in ``queue`` (its ``wait_url`` and ``queue_action`` are set)."""
+
+    def leave(self, phone: Softphone) -> None:
+        """``phone`` is no longer waiting (hung up, left, or taken)."""
+
+    def position(self, phone: Softphone) -> tuple[int, int]:
+        """(1-based position or 0 when not waiting, callers in its queue)."""
+
+    def pop(self, queue: str, exchange: Exchange) -> Softphone | None:
+        """Take the head of ``queue`` out for an agent; None when nobody waits."""
+
+
+class MemoryQueues(dict):
+    """Queues in this process: the callers' own Softphones, by queue name."""
+
+    def join(self, queue: str, phone: Softphone) -> None:
+        self.setdefault(queue, []).append(phone)
+
+    def leave(self, phone: Softphone) -> None:
+        waiting = self.get(phone.queue or "", [])
+        if phone in waiting:
+            waiting.remove(phone)
+
+    def position(self, phone: Softphone) -> tuple[int, int]:
+        waiting = self.get(phone.queue or "", [])
+        return (waiting.index(phone) + 1 if phone in waiting else 0), len(waiting)
+
+    def pop(self, queue: str, exchange: Exchange) -> Softphone | None:
+        waiting = self.get(queue, [])
+        return waiting.pop(0) if waiting else None
 
 
 class HangUp(Exception):
@@ -91,7 +146,8 @@ class Exchange:
     base_url: str = DEFAULT_BASE_URL
     account_sid: str = "AC" + "0" * 32
     number: str = "+861058001234"
-    queues: dict[str, list[Softphone]] = field(default_factory=dict)
+    # The callers waiting in each queue; tests keep them in memory (``MemoryQueues``).
+    queues: QueueHolder = field(default_factory=MemoryQueues)
     # Every webhook posted, as (url, form, status): what a test may inspect.
     log: list[tuple[str, dict, int]] = field(default_factory=list)
 
@@ -106,6 +162,13 @@ class Exchange:
             )
         status, body = self.transport.post(url, form, headers)
         self.log.append((url, dict(form), status))
+        return status, body
+
+    def get(self, url: str) -> tuple[int, str]:
+        """A signed GET (Twilio signs the URL alone when there is no form)."""
+        signature = RequestValidator(self.auth_token).compute_signature(url, {})
+        status, body = self.transport.get(url, {"X-Twilio-Signature": signature})
+        self.log.append((url, {}, status))
         return status, body
 
     def call(self, caller: str | None = "+8613900001111", **kwargs) -> Softphone:
@@ -124,8 +187,7 @@ class Exchange:
         return phone
 
     def position(self, phone: Softphone) -> tuple[int, int]:
-        queue = self.queues.get(phone.queue or "", [])
-        return (queue.index(phone) + 1 if phone in queue else 0), len(queue)
+        return self.queues.position(phone)
 
 
 class Softphone:
@@ -310,7 +372,7 @@ class Softphone:
         self.queue = (verb.text or "").strip()
         self.wait_url = self.exchange.url(verb.get("waitUrl"), url) if verb.get("waitUrl") else None
         self.queue_action = self.exchange.url(verb.get("action") or url, url)
-        self.exchange.queues.setdefault(self.queue, []).append(self)
+        self.exchange.queues.join(self.queue, self)
         self.wait()
 
     def wait(self, queue_time: int = 0) -> list[str]:
@@ -341,9 +403,8 @@ class Softphone:
         return self
 
     def _leave_exchange_queue(self) -> None:
-        queue = self.exchange.queues.get(self.queue or "", [])
-        if self in queue:
-            queue.remove(self)
+        if self.queue is not None and self.agent is None:
+            self.exchange.queues.leave(self)
 
     def _leave_queue(self, result: str, queue_time: int = 0) -> None:
         self._leave_exchange_queue()
@@ -430,10 +491,9 @@ class AgentPhone:
 
     def take(self, queue_time: int = 10) -> Softphone | None:
         """Twilio bridges the front caller of the dialled queue to this agent."""
-        waiting = self.exchange.queues.get(self.queue or "", [])
-        if not waiting:
+        caller = self.exchange.queues.pop(self.queue or "", self.exchange)
+        if caller is None:
             return None
-        caller = waiting.pop(0)
         caller.agent = self
         caller.wait_gather = None
         self.caller = caller

@@ -49,15 +49,20 @@ def public_url() -> str:
     return base.rstrip("/") + request.path + ("?" + query if query else "")
 
 
-@bp.before_request
-def check_signature() -> None:
+def signed_by_twilio() -> bool:
+    """The request carries a valid ``X-Twilio-Signature`` (never true without a token)."""
     token = current_app.config.get("TWILIO_AUTH_TOKEN")
     signature = request.headers.get("X-Twilio-Signature", "")
-    if (
-        not token
-        or not signature
-        or not RequestValidator(token).validate(public_url(), request.form, signature)
-    ):
+    return bool(
+        token
+        and signature
+        and RequestValidator(token).validate(public_url(), request.form, signature)
+    )
+
+
+@bp.before_request
+def check_signature() -> None:
+    if not signed_by_twilio():
         log.warning("refused an unsigned or badly signed request to %s", request.path)
         raise Forbidden("invalid Twilio signature")
 

@@ -1,0 +1,183 @@
+"""``/simulator``: the queues of a hotline without Twilio, for ``hotline call`` and the desk.
+
+Registered only when ``HOTLINE_SIMULATOR`` is on (``hotline serve --demo`` turns it
+on). Two kinds of client, each with the credentials it would have with Twilio:
+
+- the ``hotline call`` terminal, standing in for Twilio's side of a caller: it signs
+  every request like a Twilio webhook (``X-Twilio-Signature`` with the auth token),
+  registers its caller when the TwiML enqueues it, asks where the caller is, and
+  takes it out when it hangs up or leaves;
+- a signed-in agent (the desk's session cookie with its CSRF token, or a Bearer
+  token), who takes the next call: ``ivr.simulator.take_next``.
+
+Every answer is JSON; the desk's plain form gets a flashed message and its page back.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, request, url_for
+from redis.exceptions import RedisError
+from werkzeug.exceptions import HTTPException
+
+from agent_assist import csrf
+from domain.masking import mask_phone
+from hotline import auth
+from ivr import simulator
+from ivr.softphone import WebhookFailed
+from ivr.views import signed_by_twilio
+
+log = logging.getLogger(__name__)
+bp = Blueprint("simulator", __name__, url_prefix="/simulator")
+
+
+def _error(status: int, code: str, message: str):
+    response = jsonify({"error": {"code": code, "message": message}})
+    response.status_code = status
+    return response
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    return _error(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"), exc.description)
+
+
+@bp.errorhandler(RedisError)
+def _store_down(exc: RedisError):
+    log.warning("simulator: store unavailable: %s", exc)
+    return _error(503, "store_unavailable", "the simulator's store is unavailable")
+
+
+def _twilio_side() -> None:
+    if not signed_by_twilio():
+        abort(403, "invalid Twilio signature: sign with the server's TWILIO_AUTH_TOKEN")
+
+
+# -- the caller's side (signed like Twilio) ------------------------------------------------
+
+
+@bp.get("/")
+def status():
+    """Is the simulator on, and who waits where (the terminal asks before it dials)."""
+    _twilio_side()
+    holder = simulator.queues()
+    return jsonify({"simulator": "on", "queues": holder.sizes()})
+
+
+@bp.post("/callers")
+def register():
+    """The TwiML enqueued a caller: ``CallSid``, ``From``, ``To``, ``Queue``, ``Action``."""
+    _twilio_side()
+    form = request.form
+    sid, queue = (form.get("CallSid") or "").strip(), (form.get("Queue") or "").strip()
+    if not sid or not queue or len(queue) > 64:
+        abort(400, "CallSid and Queue (at most 64 characters) are required")
+    holder = simulator.queues()
+    holder.add(
+        simulator.SimulatedCall(
+            call_sid=sid,
+            queue=queue,
+            caller=(form.get("From") or "").strip(),
+            called=(form.get("To") or "").strip(),
+            action=(form.get("Action") or "").strip(),
+            wait_url=(form.get("WaitUrl") or "").strip() or None,
+            enqueued_at=holder.now,
+        )
+    )
+    return _state(holder, sid, 201)
+
+
+@bp.get("/callers/<sid>")
+def caller_state(sid: str):
+    """Where the caller is: waiting (position, size), bridged (to which agent) or left."""
+    _twilio_side()
+    return _state(simulator.queues(), sid)
+
+
+@bp.post("/callers/<sid>/leave")
+def leave(sid: str):
+    """The caller hung up or left the queue (e.g. pressed 1 for a callback)."""
+    _twilio_side()
+    holder = simulator.queues()
+    holder.remove(sid)
+    return _state(holder, sid)
+
+
+def _state(holder: simulator.StoreQueues, sid: str, status: int = 200):
+    call = holder.get(sid)
+    if call is None:
+        abort(404, f"no simulated call {sid}")
+    response = jsonify(call.as_dict(*holder.place(call)))
+    response.status_code = status
+    return response
+
+
+# -- the agent's side ------------------------------------------------------------------------
+
+
+@bp.post("/take")
+def take():
+    """Take the next call for the signed-in agent (optionally only from ``queue``)."""
+    csrf.check()
+    agent = auth.current_agent()
+    if agent is None:
+        return _answer(401, "unauthorized", "sign in at /agent/ or send a Bearer token")
+    wanted = (
+        request.form.get("queue") or (request.get_json(silent=True) or {}).get("queue") or ""
+    ).strip()
+    if wanted and wanted not in agent.queue_list:
+        return _answer(403, "not_your_queue", f"{agent.username} does not serve the {wanted} queue")
+    if not current_app.config.get("TWILIO_AUTH_TOKEN"):
+        return _answer(
+            503,
+            "no_signing_token",
+            "TWILIO_AUTH_TOKEN is unset: webhooks cannot be signed (hotline serve --demo sets one)",
+        )
+    try:
+        taken = simulator.take_next(agent.username)
+    except WebhookFailed as exc:
+        log.error("simulator: taking a call for %s failed: %s", agent.username, exc)
+        return _answer(502, "webhook_failed", "the hotline refused the simulated Twilio request")
+    if taken.queue is None:
+        return _answer(422, "agent_refused", " ".join(taken.heard) or "no queue to serve")
+    if wanted and taken.queue != wanted:
+        # /ivr/agent chooses the queue, as it does for a real browser phone.
+        log.info(
+            "simulator: %s asked for %s, /ivr/agent dialled %s", agent.username, wanted, taken.queue
+        )
+    if taken.call is None:
+        return _answer(
+            409,
+            "queue_empty",
+            f"没有来电在 {taken.queue} 队列等待 (nobody is waiting in the {taken.queue} queue)",
+        )
+    call = taken.call
+    body = {
+        "taken": True,
+        "call_sid": call.call_sid,
+        "queue": call.queue,
+        "agent": agent.username,
+        "caller": mask_phone(call.caller) or "withheld",
+    }
+    message = f"已接通 {body['caller']}（{call.queue}）：来电信息已推送 (screen-pop sent)"
+    return _answer(200, None, message, body)
+
+
+def _answer(status: int, code: str | None, message: str, body: dict | None = None):
+    """JSON for scripts and fetch; a flashed message and the desk for its plain form."""
+    if _wants_json():
+        if code is not None:
+            return _error(status, code, message)
+        response = jsonify({**(body or {}), "message": message})
+        response.status_code = status
+        return response
+    flash(message, "error" if code else "success")
+    return redirect(url_for("desk.home"))
+
+
+def _wants_json() -> bool:
+    if request.is_json or request.headers.get("Authorization"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"

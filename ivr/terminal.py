@@ -1,0 +1,315 @@
+"""``hotline call``: a telephone in the terminal, for newcomers and operators.
+
+It plays one call against the hotline the way Twilio would: every webhook signed
+with the auth token, each ``<Say>`` printed as the caller hears it, each
+``<Gather>`` answered from the keyboard or from ``--script`` (digits are keys,
+anything else is speech, an empty answer is silence). In a queue it registers
+with the server's simulator (``/simulator``), hears its position again every few
+seconds as Twilio re-requests the waitUrl, may press 1 for a callback, and ends
+when an agent takes the call. The telephone itself is ``ivr.softphone``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import queue
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TextIO
+
+from ivr.softphone import AgentPhone, Exchange, Softphone, WebhookFailed
+
+DIGITS = re.compile(r"[0-9*#]+")
+BRIDGED = "bridged"
+
+
+class CallFailed(Exception):
+    """The call could not be placed or went wrong; the message says what to do."""
+
+
+class SimulatorQueues:
+    """``ivr.softphone.QueueHolder`` kept by the server's simulator, over signed requests."""
+
+    def __init__(self, exchange: Exchange):
+        self.exchange = exchange
+
+    def _json(self, status: int, body: str, url: str) -> dict:
+        if status == 404 and "/simulator/callers/" not in url:
+            raise CallFailed(SIMULATOR_OFF)
+        if status == 403:
+            raise CallFailed(SIGNATURE_REFUSED)
+        try:
+            found = json.loads(body)
+        except ValueError:
+            raise CallFailed(f"{url} answered {status} without JSON: {body[:120]}") from None
+        if status >= 400:
+            message = (found.get("error") or {}).get("message", body[:120])
+            raise CallFailed(f"{url} answered {status}: {message}")
+        return found
+
+    def check(self) -> dict:
+        """The simulator is on, and takes our signature."""
+        url = self.exchange.url("/simulator/")
+        return self._json(*self.exchange.get(url), url)
+
+    def state(self, phone: Softphone) -> dict:
+        url = self.exchange.url(f"/simulator/callers/{phone.call_sid}")
+        status, body = self.exchange.get(url)
+        if status == 404:
+            return {"state": "unknown", "position": 0, "size": 0}
+        return self._json(status, body, url)
+
+    # -- QueueHolder -------------------------------------------------------------------------
+
+    def join(self, queue_name: str, phone: Softphone) -> None:
+        url = self.exchange.url("/simulator/callers")
+        form = {
+            "CallSid": phone.call_sid,
+            "From": phone.caller,
+            "To": phone.called,
+            "Queue": queue_name,
+            "Action": phone.queue_action or "",
+            "WaitUrl": phone.wait_url or "",
+        }
+        self._json(*self.exchange.post(url, form), url)
+
+    def leave(self, phone: Softphone) -> None:
+        url = self.exchange.url(f"/simulator/callers/{phone.call_sid}/leave")
+        self._json(*self.exchange.post(url, {}), url)
+
+    def position(self, phone: Softphone) -> tuple[int, int]:
+        found = self.state(phone)
+        return int(found.get("position") or 0), int(found.get("size") or 0)
+
+    def pop(self, queue_name: str, exchange: Exchange) -> Softphone | None:
+        raise NotImplementedError("agents take calls on the server (/simulator/take)")
+
+
+NO_TOKEN = (
+    "no auth token to sign the call with: start the server with `hotline serve --demo` "
+    "(it keeps one in instance/), or give the server's token with --auth-token or "
+    "TWILIO_AUTH_TOKEN"
+)
+SIMULATOR_OFF = (
+    "the hotline's simulator is off, so nobody could take the call: start the server with "
+    "`hotline serve --demo`, or set HOTLINE_SIMULATOR=1 in its environment"
+)
+SIGNATURE_REFUSED = (
+    "the hotline refused the request's signature: give the server's TWILIO_AUTH_TOKEN "
+    "(--auth-token, or the TWILIO_AUTH_TOKEN environment variable; `hotline serve --demo` "
+    "keeps its own in instance/demo_twilio_auth_token, which `hotline call` reads by itself)"
+)
+
+
+class Answers:
+    """What the caller says or presses: from ``--script``, else typed lines (none without stdin)."""
+
+    def __init__(self, script: Iterable[str] | None = None, stdin: TextIO | None = None):
+        self.script = list(script) if script is not None else None
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        if self.script is None and stdin is not None:
+            threading.Thread(target=self._read, args=(stdin,), daemon=True).start()
+        elif self.script is None:
+            self.lines.put(None)
+
+    def _read(self, stdin: TextIO) -> None:
+        for line in stdin:
+            self.lines.put(line.rstrip("\r\n"))
+        self.lines.put(None)  # end of input
+
+    @property
+    def scripted(self) -> bool:
+        return self.script is not None
+
+    def next(self) -> str | None:
+        """The next answer; None when there are no more (the caller hangs up)."""
+        if self.script is not None:
+            return self.script.pop(0).strip() if self.script else None
+        answer = self.lines.get()
+        if answer is None:
+            self.lines.put(None)  # stays at the end
+        return answer
+
+    def poll(self, timeout: float) -> str | None:
+        """A key pressed while on hold, if any within ``timeout`` seconds."""
+        if self.script is not None:
+            if self.script:
+                return self.script.pop(0).strip()
+            time.sleep(timeout)
+            return None
+        try:
+            answer = self.lines.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        if answer is None:
+            self.lines.put(None)
+            time.sleep(timeout)
+        return answer or None
+
+
+@dataclass
+class Terminal:
+    """One call, played out loud: ``run()`` returns the exit status."""
+
+    exchange: Exchange
+    answers: Answers
+    caller: str = "+8613900000606"
+    echo: Callable[[str], None] = print
+    # Twilio re-requests the waitUrl when its document has played; the terminal every this often.
+    wait_every: float = 5.0
+    poll_every: float = 1.0
+    # Hang up after waiting this long in a queue (None: wait until an agent answers).
+    max_wait: float | None = None
+    hold: bool = False
+
+    def __post_init__(self):
+        self.queues = SimulatorQueues(self.exchange)
+        self.exchange.queues = self.queues
+        self.phone: Softphone | None = None
+        self._printed = 0
+
+    def run(self) -> int:
+        try:
+            self.queues.check()
+            self.phone = self.exchange.call(self.caller)
+            self.echo(f"拨打 {self.exchange.number}，来电号码 {self.caller}")
+            self._play(self.phone.dial)
+            while not self.phone.ended:
+                if self.phone.gather is not None:
+                    if not self._answer():
+                        self.echo("（挂机 hung up）")
+                        self._play(self.phone.hang_up)
+                elif self.phone.in_queue:
+                    self._wait_in_queue()
+                elif self.phone.agent is not None:
+                    self._talk()
+                else:
+                    self._play(self.phone.hang_up)
+        except KeyboardInterrupt:
+            if self.phone is not None and not self.phone.ended:
+                self._play(self.phone.hang_up)
+            self.echo("（挂机 hung up）")
+            return 130
+        except CallFailed:
+            raise
+        except WebhookFailed as exc:
+            if " answered 403" in str(exc):
+                raise CallFailed(SIGNATURE_REFUSED) from None
+            raise CallFailed(
+                f"the hotline answered something Twilio would not accept: {exc}"
+            ) from None
+        except OSError as exc:  # requests' connection errors are OSErrors too
+            raise CallFailed(
+                f"cannot reach the hotline at {self.exchange.base_url}: {exc}; "
+                "is `hotline serve --demo` running there?"
+            ) from None
+        self.echo("通话结束 call ended")
+        return 0
+
+    # -- what the caller hears ------------------------------------------------------------------
+
+    def _play(self, action: Callable, *args) -> None:
+        action(*args)
+        self._flush()
+
+    def _flush(self) -> None:
+        heard = self.phone.heard
+        for line in heard[self._printed :]:
+            if line:
+                self.echo(f"  热线: {line}")
+        self._printed = len(heard)
+
+    # -- answering a Gather ---------------------------------------------------------------------
+
+    def _answer(self) -> bool:
+        gather = self.phone.gather
+        kinds = (gather.get("input") or "dtmf").split()
+        hint = " / ".join(
+            ("按键 keys" if kind == "dtmf" else "说话 speech") for kind in kinds if kind
+        )
+        if not self.answers.scripted:
+            self.echo(f"  [{hint}; 回车 = 不出声 Enter = silence]")
+        answer = self.answers.next()
+        if answer is None:
+            return False
+        if self.answers.scripted:
+            self.echo(f"  我: {answer}" if answer else "  我: （不出声 silence）")
+        if not answer:
+            self._play(self.phone.silence)
+        elif DIGITS.fullmatch(answer) and "dtmf" in kinds:
+            self._play(self.phone.press, answer)
+        elif "speech" in kinds:
+            self._play(self.phone.say, answer)
+        else:
+            self._play(self.phone.press, answer)
+        return True
+
+    # -- the queue --------------------------------------------------------------------------------
+
+    def _wait_in_queue(self) -> None:
+        phone = self.phone
+        self.echo(f"（排队中 in the {phone.queue} queue：按 1 留下回电 press 1 for a callback）")
+        started = last_wait = time.monotonic()
+        # Enqueue has already played the wait document once.
+        last_heard = phone.heard[self._printed :]
+        self._flush()
+        while phone.in_queue:
+            now = time.monotonic()
+            found = self.queues.state(phone)
+            if found.get("state") == BRIDGED:
+                self._bridged(found)
+                return
+            if found.get("state") != "waiting":
+                self.echo("（已不在队列中 no longer in the queue）")
+                self._play(phone.hang_up)
+                return
+            if self.max_wait is not None and now - started >= self.max_wait:
+                self.echo(f"（等待 {round(now - started)} 秒后挂机 hung up after waiting）")
+                self._play(phone.hang_up)
+                return
+            if now - last_wait >= self.wait_every:
+                last_wait = now
+                before = len(phone.heard)
+                phone.wait(queue_time=round(now - started))
+                heard = phone.heard[before:]
+                if heard != last_heard:
+                    self._flush()
+                else:
+                    self._printed = len(phone.heard)  # the same words again: not reprinted
+                last_heard = heard
+                continue
+            key = self.answers.poll(self.poll_every)
+            if key and phone.in_queue and phone.wait_gather is not None:
+                self.echo(f"  我: {key}")
+                self._play(phone.press_in_queue, key[:1])
+
+    def _bridged(self, found: dict) -> None:
+        phone = self.phone
+        phone.agent = AgentPhone(self.exchange, found.get("agent") or "?")
+        phone.wait_gather = None
+        for line in found.get("heard") or []:
+            self.echo(f"  热线: {line}")
+        self.echo(f"已接通坐席 {found.get('agent')}")
+
+    def _talk(self) -> None:
+        if self.hold:
+            self.echo("（通话中 talking：回车或 Ctrl-C 挂机 Enter or Ctrl-C hangs up）")
+            with contextlib.suppress(KeyboardInterrupt):
+                self.answers.next()
+        self._play(self.phone.hang_up)
+
+
+def script(text: str | None) -> list[str] | None:
+    """``--script "000606,张伟,1,2"``: answers in order (an empty item is silence)."""
+    if text is None:
+        return None
+    return [item.strip() for item in text.split(",")]
+
+
+def stdin_or_none() -> TextIO | None:
+    return None if sys.stdin is None or sys.stdin.closed else sys.stdin
