@@ -211,6 +211,8 @@ def home():
         my_cases=[cases.as_dict(c, flows, now) for c in mine],
         request_key=cases.CaseRequest(insured_id="", service="").request_key,
         phone_configured=not phone.missing_settings(current_app),
+        # Without Twilio, the simulator (HOTLINE_SIMULATOR) bridges calls to the desk.
+        simulator="simulator" in current_app.blueprints,
     )
 
 

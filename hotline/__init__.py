@@ -54,12 +54,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.register_blueprint(views.bp)
 
-    from ivr import simulator
+    from ivr import simulator_views
 
-    if simulator.enabled(app):
-        from ivr import simulator_views
-
-        app.register_blueprint(simulator_views.bp)
+    simulator_views.init_app(app)
 
     from hotline import cli
 

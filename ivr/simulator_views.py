@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, request, url_for
+from flask import Blueprint, Flask, abort, current_app, flash, jsonify, redirect, request, url_for
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
@@ -30,6 +30,12 @@ from ivr.views import signed_by_twilio
 
 log = logging.getLogger(__name__)
 bp = Blueprint("simulator", __name__, url_prefix="/simulator")
+
+
+def init_app(app: Flask) -> None:
+    """Only with ``HOTLINE_SIMULATOR`` on: otherwise ``/simulator`` does not exist (404)."""
+    if simulator.enabled(app):
+        app.register_blueprint(bp)
 
 
 def _error(status: int, code: str, message: str):
@@ -119,10 +125,10 @@ def _state(holder: simulator.StoreQueues, sid: str, status: int = 200):
 @bp.post("/take")
 def take():
     """Take the next call for the signed-in agent (optionally only from ``queue``)."""
-    csrf.check()
     agent = auth.current_agent()
     if agent is None:
         return _answer(401, "unauthorized", "sign in at /agent/ or send a Bearer token")
+    csrf.check()  # a session cookie alone is not enough: the desk's token must come too
     wanted = (
         request.form.get("queue") or (request.get_json(silent=True) or {}).get("queue") or ""
     ).strip()

@@ -192,6 +192,28 @@
   }
   setInterval(tick, 1000);
 
+  // -- the simulator's "take the next call" (only without Twilio: HOTLINE_SIMULATOR) ------------
+  // The screen-pop itself arrives through the event stream, like a real call's.
+
+  var takeForm = $("take-form");
+  if (takeForm) {
+    takeForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      $("take-next").disabled = true;
+      fetch(takeForm.action, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { Accept: "application/json", "X-CSRF-Token": csrf },
+      }).then(function (r) { return r.json(); }).then(function (body) {
+        var result = $("take-result");
+        result.setAttribute("data-outcome", body.error ? body.error.code : "taken");
+        text("take-result", body.error ? body.error.message : body.message);
+      }).catch(function () {
+        text("take-result", "接听失败 could not take a call");
+      }).then(function () { $("take-next").disabled = false; });
+    });
+  }
+
   // -- the event stream -------------------------------------------------------------------------
 
   var source = null;
