@@ -1,0 +1,323 @@
+"""``hotline call``: a call played in the terminal, in process and against a running server."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from ivr_calls import message
+
+from hotline import cli, current_flows, db, defaults, demo
+from ivr import simulator_views
+from ivr.softphone import Exchange, FlaskTransport, HttpTransport
+from ivr.terminal import SIGNATURE_REFUSED, Answers, CallFailed, Terminal, script
+
+D06 = "000606,张伟"  # the demo's 张伟 (D06), by the last six digits of his phone
+TO_THE_MEDICAL_QUEUE = f"{D06},1,2,1"  # himself, 精准诊疗, 门诊预约
+
+
+@pytest.fixture
+def simulated(app):
+    """The app with HOTLINE_SIMULATOR on (as ``hotline serve --demo`` starts it)."""
+    app.config["HOTLINE_SIMULATOR"] = True
+    simulator_views.init_app(app)
+    return app
+
+
+@pytest.fixture
+def people_of_the_demo(app, clock):
+    """The demo data set (D06 张伟, ...), as ``hotline serve --demo`` loads it."""
+    with app.app_context():
+        demo.load(db.engine(), current_flows().programme, clock.now())
+
+
+def call(runner, *args):
+    return runner.invoke(args=["call", "--in-process", "--demo", *args])
+
+
+def terminal(app, answers: str | None, token: str = "test-auth-token", **options) -> Terminal:
+    """A terminal phone over ``app``'s test client, printing into ``.lines``."""
+    app.config["TWILIO_AUTH_TOKEN"] = "test-auth-token"
+    exchange = Exchange(FlaskTransport(app.test_client()), token, base_url="http://localhost")
+    lines: list[str] = []
+    phone = Terminal(exchange, Answers(script(answers)), echo=lines.append, **options)
+    phone.lines = lines
+    return phone
+
+
+# -- in process ---------------------------------------------------------------------------------
+
+
+def test_a_scripted_call_in_process_reaches_the_medical_queue(runner):
+    result = call(runner, "--script", TO_THE_MEDICAL_QUEUE, "--max-wait", "0")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert out.index("  我: 000606") < out.index("  我: 张伟") < out.index("身份验证成功")
+    assert "为张*办理请按1" in out  # the insured people's names are masked
+    assert message("queue_head") in out
+    assert "排队中 in the medical queue" in out
+    assert out.rstrip().endswith("通话结束 call ended")
+
+
+def test_three_wrong_answers_go_to_a_person_unverified(runner):
+    result = call(runner, "--script", "111111,张伟,222222,张伟,333333,张伟", "--max-wait", "0")
+    assert result.exit_code == 0, result.output
+    assert result.output.count(message("not_verified")) == 2
+    assert message("verify_gave_up") in result.output
+    assert "排队中 in the medical queue" in result.output
+
+
+def test_pressing_1_on_hold_leaves_a_callback_instead(runner):
+    result = call(runner, "--script", f"{TO_THE_MEDICAL_QUEUE},1", "--every", "0.1")
+    assert result.exit_code == 0, result.output
+    on_hold = result.output.split("排队中", 1)[1]
+    assert "  我: 1" in on_hold
+    assert "已为您预约回电" in on_hold
+
+
+def test_with_no_input_the_caller_hangs_up_at_the_first_question(simulated, people_of_the_demo):
+    phone = terminal(simulated, None)
+    assert phone.run() == 0
+    assert phone.lines[-2:] == ["（挂机 hung up）", "通话结束 call ended"]
+    assert phone.phone.ended
+
+
+def test_the_caller_hears_the_agent_take_the_call(
+    simulated, people_of_the_demo, make_agent, auth_for
+):
+    make_agent("ann")
+    phone = terminal(simulated, TO_THE_MEDICAL_QUEUE, wait_every=0.2, poll_every=0.05)
+    done: list[int] = []
+    caller = threading.Thread(target=lambda: done.append(phone.run()))
+    caller.start()
+    client = simulated.test_client()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and "排队中" not in "".join(phone.lines):
+        time.sleep(0.05)
+    taken = client.post(
+        "/simulator/take", headers={"Accept": "application/json", **auth_for("ann")}
+    )
+    caller.join(20)
+    assert taken.status_code == 200, taken.get_data(as_text=True)
+    assert done == [0], phone.lines
+    assert phone.lines[-3:] == [
+        f"  热线: {message('queue_connecting')}",
+        "已接通坐席 ann",
+        "通话结束 call ended",
+    ]
+    results = [form.get("QueueResult") for _, form, _ in phone.exchange.log]
+    assert results.count("bridged") == 1
+
+
+# -- clear errors -------------------------------------------------------------------------------
+
+
+def test_without_the_simulator_the_terminal_says_how_to_turn_it_on(app, people_of_the_demo):
+    with pytest.raises(CallFailed, match="HOTLINE_SIMULATOR=1") as failed:
+        terminal(app, TO_THE_MEDICAL_QUEUE).run()
+    assert "hotline serve --demo" in str(failed.value)
+
+
+def test_a_wrong_token_is_refused_and_the_terminal_says_which_token_to_give(simulated):
+    with pytest.raises(CallFailed) as failed:
+        terminal(simulated, TO_THE_MEDICAL_QUEUE, token="not-the-token").run()
+    assert str(failed.value) == SIGNATURE_REFUSED
+
+
+def test_an_unreachable_server_is_one_clear_line_and_exit_status_1(runner):
+    port = free_port()
+    result = runner.invoke(
+        args=["call", "--url", f"http://127.0.0.1:{port}", "--auth-token", "t", "--script", "1"]
+    )
+    assert result.exit_code == 1
+    assert f"cannot reach the hotline at http://127.0.0.1:{port}" in result.output
+
+
+# -- the demo's signing token -------------------------------------------------------------------
+
+
+def test_the_demo_makes_a_signing_token_once_and_keeps_it_in_the_instance_folder(
+    app, tmp_path, monkeypatch
+):
+    for name in ("TWILIO_AUTH_TOKEN", "HOTLINE_SIMULATOR"):
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)  # restored (unset) after the test
+    app.instance_path = str(tmp_path)
+    app.config["TWILIO_AUTH_TOKEN"] = None
+    with app.app_context():
+        cli._demo_simulator("http://127.0.0.1:8000")
+        first = os.environ["TWILIO_AUTH_TOKEN"]
+        cli._demo_simulator("http://127.0.0.1:8000")
+        assert cli._demo_auth_token() == first
+    assert (tmp_path / defaults.DEMO_AUTH_TOKEN_FILENAME).read_text() == first
+    assert len(first) >= 32 and os.environ["TWILIO_AUTH_TOKEN"] == first
+    assert os.environ["HOTLINE_SIMULATOR"] == "1"
+
+
+def test_a_token_in_the_environment_is_kept_and_nothing_is_written(app, tmp_path, monkeypatch):
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "from-twilio")
+    monkeypatch.setenv("HOTLINE_SIMULATOR", "1")
+    app.instance_path = str(tmp_path)
+    app.config["TWILIO_AUTH_TOKEN"] = "from-twilio"
+    with app.app_context():
+        cli._demo_simulator("http://127.0.0.1:8000")
+    assert os.environ["TWILIO_AUTH_TOKEN"] == "from-twilio"
+    assert not (tmp_path / defaults.DEMO_AUTH_TOKEN_FILENAME).exists()
+
+
+# -- against a running server ------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Server:
+    """``hotline serve --demo`` in a process group of its own, its output collected."""
+
+    def __init__(self, tmp_path: Path, token: str):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("REDIS_URL", "PUBLIC_BASE_URL", "HOTLINE_SIMULATOR", "CI")
+        }
+        env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'e2e.sqlite3'}", TWILIO_AUTH_TOKEN=token)
+        self.env = env
+        hotline = Path(sys.executable).parent / "hotline"
+        self.process = subprocess.Popen(
+            [str(hotline), "serve", "--demo", "--port", str(self.port)],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.output: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.output.append(line.rstrip("\n"))
+
+    def wait_until_up(self, seconds: float = 60) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, "\n".join(self.output)
+            try:
+                if requests.get(self.url + "/agent/signin", timeout=1).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        pytest.fail("the server did not come up:\n" + "\n".join(self.output))
+
+    def token_of(self, username: str) -> str:
+        text = "\n".join(self.output)
+        found = re.search(rf"{re.escape(username)} .*\n\s+token:\s+(\S+)", text)
+        assert found, text
+        return found.group(1)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=5)
+
+
+def screen_pop(url: str, token: str, found: list, ready: threading.Event) -> None:
+    """Read the agent's event stream until a screen_pop arrives."""
+    headers = {"Authorization": f"Bearer {token}"}
+    with requests.get(url + "/agent/events", headers=headers, stream=True, timeout=30) as stream:
+        ready.set()
+        event = None
+        for line in stream.iter_lines(decode_unicode=True):
+            if line.startswith("event: "):
+                event = line[len("event: ") :]
+            elif line.startswith("data: ") and event == "screen_pop":
+                found.append(json.loads(line[len("data: ") :]))
+                return
+
+
+@pytest.mark.slow
+def test_a_newcomer_calls_the_demo_server_and_the_agents_take_pops_the_callers_eligibility(
+    tmp_path,
+):
+    server = Server(tmp_path, token="e2e-token")
+    try:
+        server.wait_until_up()
+        agent_token = server.token_of("demo-agent")
+        lines: list[str] = []
+        exchange = Exchange(HttpTransport(server.url), "e2e-token", base_url=server.url)
+        phone = Terminal(
+            exchange,
+            Answers(script(TO_THE_MEDICAL_QUEUE)),
+            echo=lines.append,
+            wait_every=0.5,
+            poll_every=0.1,
+            max_wait=60,
+        )
+        done: list[int] = []
+        caller = threading.Thread(target=lambda: done.append(phone.run()), daemon=True)
+        pops: list[dict] = []
+        listening = threading.Event()
+        reader = threading.Thread(
+            target=screen_pop, args=(server.url, agent_token, pops, listening), daemon=True
+        )
+        reader.start()
+        assert listening.wait(20)
+        caller.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and "排队中" not in "".join(lines):
+            time.sleep(0.1)
+        taken = requests.post(
+            server.url + "/simulator/take",
+            headers={"Authorization": f"Bearer {agent_token}"},
+            timeout=20,
+        )
+        assert taken.status_code == 200, taken.text
+        caller.join(30)
+        reader.join(30)
+        assert done == [0], lines
+        assert "已接通坐席 demo-agent" in lines
+        (pop,) = pops
+        assert pop["call_sid"] == phone.phone.call_sid == taken.json()["call_sid"]
+        assert (pop["verified"], pop["insured_id"], pop["service"]) == (
+            True,
+            "D06",
+            "outpatient_booking",
+        )
+        assert pop["policyholder"]["name"] == "张*"
+        assert pop["eligibility"]["tier"] == "zunxiang"
+
+        wrong = subprocess.run(
+            [
+                *(str(Path(sys.executable).parent / "hotline"), "call", "--url", server.url),
+                *("--auth-token", "wrong", "--script", TO_THE_MEDICAL_QUEUE),
+            ],
+            cwd=tmp_path,
+            env=server.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert wrong.returncode == 1
+        assert "refused the request's signature" in wrong.stderr
+    finally:
+        server.stop()
