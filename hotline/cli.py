@@ -33,6 +33,9 @@ from hotline import (
 from hotline.exceptions import HotlineError
 from hotline.feed import FeedError
 
+# Where `hotline serve` listens by default, and so where `hotline call` phones.
+DEFAULT_CALL_URL = "http://127.0.0.1:8000"
+
 
 def make_cli() -> FlaskGroup:
     """The ``hotline`` group: the app's commands, plus Flask's ``shell`` and ``routes``."""
@@ -288,7 +291,7 @@ def cases_sweep(schedule: bool) -> None:
 @click.command("call")
 @click.option(
     "--url",
-    default="http://127.0.0.1:8000",
+    default=DEFAULT_CALL_URL,
     show_default=True,
     help="The running hotline (`hotline serve --demo`).",
 )
@@ -442,7 +445,8 @@ def _demo_simulator(base: str) -> None:
         click.echo(f"Webhooks are signed with the demo token in {where} (hotline call reads it).")
     if os.environ["HOTLINE_SIMULATOR"] != "0":
         click.echo("Place a call without Twilio (in another terminal), then take it at the desk:")
-        click.echo(f"  hotline call --url {base} --script 000606,张伟,1,2,1")
+        url = "" if base == DEFAULT_CALL_URL else f"--url {base} "
+        click.echo(f"  hotline call {url}--script 000606,张伟,1,2,1")
         click.echo(f"  {base}/agent/  (sign in as demo-agent, press 接听下一个来电（模拟）)")
         click.echo("")
 

@@ -255,8 +255,6 @@ class Terminal:
         phone = self.phone
         self.echo(f"（排队中 in the {phone.queue} queue：按 1 留下回电 press 1 for a callback）")
         started = last_wait = time.monotonic()
-        # Enqueue has already played the wait document once.
-        last_heard = phone.heard[self._printed :]
         self._flush()
         while phone.in_queue:
             now = time.monotonic()
@@ -277,11 +275,9 @@ class Terminal:
                 before = len(phone.heard)
                 phone.wait(queue_time=round(now - started))
                 heard = phone.heard[before:]
-                if heard != last_heard:
-                    self._flush()
-                else:
+                if heard == phone.heard[before - len(heard) : before]:
                     self._printed = len(phone.heard)  # the same words again: not reprinted
-                last_heard = heard
+                self._flush()
                 continue
             key = self.answers.poll(self.poll_every)
             if key and phone.in_queue and phone.wait_gather is not None:

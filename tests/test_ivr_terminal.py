@@ -104,6 +104,7 @@ def test_the_caller_hears_the_agent_take_the_call(
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and "排队中" not in "".join(phone.lines):
         time.sleep(0.05)
+    time.sleep(0.6)  # on hold long enough for the waitUrl to be requested again
     taken = client.post(
         "/simulator/take", headers={"Accept": "application/json", **auth_for("ann")}
     )
@@ -115,6 +116,10 @@ def test_the_caller_hears_the_agent_take_the_call(
         "已接通坐席 ann",
         "通话结束 call ended",
     ]
+    # Twilio repeats the wait document; the terminal prints an announcement when it changes.
+    waits = [url for url, _, _ in phone.exchange.log if "/ivr/queue/wait" in url]
+    assert len(waits) >= 2
+    assert phone.lines.count(f"  热线: {message('queue_head')}") == 1
     results = [form.get("QueueResult") for _, form, _ in phone.exchange.log]
     assert results.count("bridged") == 1
 
