@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -83,6 +84,20 @@ def test_pressing_1_on_hold_leaves_a_callback_instead(runner):
     on_hold = result.output.split("排队中", 1)[1]
     assert "  我: 1" in on_hold
     assert "已为您预约回电" in on_hold
+
+
+def test_typed_lines_answer_the_questions_as_keys_speech_and_silence(simulated, people_of_the_demo):
+    phone = terminal(simulated, None, max_wait=0)
+    phone.answers = Answers(stdin=io.StringIO("\n000606\n张伟\n1\n2\n1\n"))
+    assert phone.run() == 0
+    out = "\n".join(phone.lines)
+    # The empty line was silence: the question came again, then the digits and the name.
+    assert out.count(message("ask_suffix")) == 2
+    assert "[按键 keys / 说话 speech; 回车 = 不出声 Enter = silence]" in out
+    assert "身份验证成功" in out and "排队中 in the medical queue" in out
+    forms = [form for _, form, _ in phone.exchange.log]
+    assert {"Digits": "000606"}.items() <= next(f for f in forms if "Digits" in f).items()
+    assert any(f.get("SpeechResult") == "张伟" for f in forms)
 
 
 def test_with_no_input_the_caller_hangs_up_at_the_first_question(simulated, people_of_the_demo):
