@@ -418,37 +418,42 @@ def serve_command(
 
     _ensure_schema()
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    factory = create_app
     if demo:
         _load_demo(base)
-        _demo_simulator(base)
+        factory = functools.partial(create_app, _demo_settings(base))
     db.engine().dispose()  # the workers open their own connections
     options = server.settings(bind=f"{host}:{port}", workers=workers, threads=threads)
     if workers and workers > options["workers"]:
         click.echo("REDIS_URL is unset: one worker process (the in-process store is not shared).")
     click.echo(f"Serving on {base} (Ctrl-C to stop).")
-    server.Server(create_app, options).run()
+    server.Server(factory, options).run()
 
 
-def _demo_simulator(base: str) -> None:
+def _demo_settings(base: str) -> dict:
     """The demo answers ``hotline call`` without a Twilio account: the simulator, signed webhooks.
 
-    The workers read both from the environment they inherit. Webhooks stay
-    signature-checked: without TWILIO_AUTH_TOKEN the demo signs with a token of its
-    own, made once and kept in the instance folder, where ``hotline call`` finds it.
+    Settings for the workers' apps. Webhooks stay signature-checked: without
+    TWILIO_AUTH_TOKEN the demo signs with a token of its own, made once and kept in
+    the instance folder, where ``hotline call`` finds it. HOTLINE_SIMULATOR set in
+    the environment (even to 0) is left to decide.
     """
-    os.environ.setdefault("HOTLINE_SIMULATOR", "1")
+    settings = {}
+    if "HOTLINE_SIMULATOR" not in os.environ:
+        settings["HOTLINE_SIMULATOR"] = True
     if not current_app.config.get("TWILIO_AUTH_TOKEN"):
-        os.environ["TWILIO_AUTH_TOKEN"] = config.instance_secret(
+        settings["TWILIO_AUTH_TOKEN"] = config.instance_secret(
             current_app.instance_path, defaults.DEMO_AUTH_TOKEN_FILENAME
         )
         where = Path(current_app.instance_path) / defaults.DEMO_AUTH_TOKEN_FILENAME
         click.echo(f"Webhooks are signed with the demo token in {where} (hotline call reads it).")
-    if os.environ["HOTLINE_SIMULATOR"] != "0":
-        click.echo("Place a call without Twilio (in another terminal), then take it at the desk:")
+    if settings.get("HOTLINE_SIMULATOR") or "simulator" in current_app.blueprints:
         url = "" if base == DEFAULT_CALL_URL else f"--url {base} "
+        click.echo("Place a call without Twilio (in another terminal), then take it at the desk:")
         click.echo(f"  hotline call {url}--script 000606,张伟,1,2,1")
         click.echo(f"  {base}/agent/  (sign in as demo-agent, press 接听下一个来电（模拟）)")
         click.echo("")
+    return settings
 
 
 def _load_demo(base: str) -> None:

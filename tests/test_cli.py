@@ -164,9 +164,11 @@ def test_the_console_script_runs_commands_against_the_configured_database(tmp_pa
 
 
 @pytest.fixture
-def served(monkeypatch):
+def served(monkeypatch, app, tmp_path):
     """Runs `serve` up to starting gunicorn, and records what it would start."""
     started = {}
+    # `serve --demo` keeps a signing token in the instance folder: not the real one.
+    monkeypatch.setattr(app, "instance_path", str(tmp_path))
 
     def run(self):
         started["options"] = self.options

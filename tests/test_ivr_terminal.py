@@ -18,7 +18,7 @@ import pytest
 import requests
 from ivr_calls import message
 
-from hotline import cli, current_flows, db, defaults, demo
+from hotline import current_flows, db, defaults, demo, server
 from ivr import simulator_views
 from ivr.softphone import Exchange, FlaskTransport, HttpTransport
 from ivr.terminal import SIGNATURE_REFUSED, Answers, CallFailed, Terminal, script
@@ -166,33 +166,51 @@ def test_an_unreachable_server_is_one_clear_line_and_exit_status_1(runner):
 # -- the demo's signing token -------------------------------------------------------------------
 
 
-def test_the_demo_makes_a_signing_token_once_and_keeps_it_in_the_instance_folder(
-    app, tmp_path, monkeypatch
+@pytest.fixture
+def served(monkeypatch, app, tmp_path):
+    """``serve --demo`` up to starting gunicorn; the app factory its workers would call."""
+    started = {}
+    monkeypatch.setattr(server.Server, "run", lambda self: started.update(factory=self.factory))
+    monkeypatch.setattr(app, "instance_path", str(tmp_path))
+    monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
+    monkeypatch.delenv("HOTLINE_SIMULATOR", raising=False)
+    return started
+
+
+def test_the_demo_signs_with_a_token_made_once_and_kept_in_the_instance_folder(
+    runner, served, tmp_path
 ):
-    for name in ("TWILIO_AUTH_TOKEN", "HOTLINE_SIMULATOR"):
-        monkeypatch.setenv(name, "")
-        monkeypatch.delenv(name)  # restored (unset) after the test
-    app.instance_path = str(tmp_path)
-    app.config["TWILIO_AUTH_TOKEN"] = None
-    with app.app_context():
-        cli._demo_simulator("http://127.0.0.1:8000")
-        first = os.environ["TWILIO_AUTH_TOKEN"]
-        cli._demo_simulator("http://127.0.0.1:8000")
-        assert cli._demo_auth_token() == first
-    assert (tmp_path / defaults.DEMO_AUTH_TOKEN_FILENAME).read_text() == first
-    assert len(first) >= 32 and os.environ["TWILIO_AUTH_TOKEN"] == first
-    assert os.environ["HOTLINE_SIMULATOR"] == "1"
+    first = runner.invoke(args=["serve", "--demo"])
+    assert first.exit_code == 0, first.output
+    kept = (tmp_path / defaults.DEMO_AUTH_TOKEN_FILENAME).read_text()
+    assert len(kept) >= 32
+    assert "hotline call --script 000606,张伟,1,2,1" in first.stdout
+    worker = served["factory"]()
+    assert worker.config["TWILIO_AUTH_TOKEN"] == kept
+    assert "simulator" in worker.blueprints
+    # Unsigned webhooks are still refused.
+    assert worker.test_client().post("/ivr/voice", data={"CallSid": "CA1"}).status_code == 403
+    assert runner.invoke(args=["serve", "--demo"]).exit_code == 0
+    assert served["factory"]().config["TWILIO_AUTH_TOKEN"] == kept
 
 
-def test_a_token_in_the_environment_is_kept_and_nothing_is_written(app, tmp_path, monkeypatch):
-    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "from-twilio")
-    monkeypatch.setenv("HOTLINE_SIMULATOR", "1")
-    app.instance_path = str(tmp_path)
+def test_the_demo_keeps_a_real_token_and_writes_none(app, runner, served, tmp_path):
     app.config["TWILIO_AUTH_TOKEN"] = "from-twilio"
-    with app.app_context():
-        cli._demo_simulator("http://127.0.0.1:8000")
-    assert os.environ["TWILIO_AUTH_TOKEN"] == "from-twilio"
+    result = runner.invoke(args=["serve", "--demo"])
+    assert result.exit_code == 0, result.output
     assert not (tmp_path / defaults.DEMO_AUTH_TOKEN_FILENAME).exists()
+    assert "TWILIO_AUTH_TOKEN" not in served["factory"].args[0]
+    assert served["factory"].args[0]["HOTLINE_SIMULATOR"] is True
+
+
+def test_hotline_simulator_0_in_the_environment_keeps_the_demo_without_it(
+    runner, served, monkeypatch
+):
+    monkeypatch.setenv("HOTLINE_SIMULATOR", "0")
+    result = runner.invoke(args=["serve", "--demo"])
+    assert result.exit_code == 0, result.output
+    assert "simulator" not in served["factory"]().blueprints
+    assert "hotline call --script" not in result.stdout
 
 
 # -- against a running server ------------------------------------------------------------------
