@@ -19,7 +19,7 @@ from flask import Flask, current_app
 from redis import Redis
 
 from hotline import store
-from ivr.softphone import AgentPhone, Exchange, FlaskTransport, Softphone
+from ivr.softphone import AgentPhone, Exchange, FlaskTransport, Softphone, WebhookFailed
 
 QUEUE = "hotline:sim:queue:{queue}"
 CALL = "hotline:sim:call:{sid}"
@@ -200,7 +200,12 @@ def _take(app: Flask, username: str) -> Taken:
     agent: AgentPhone = exchange.agent(username).dial()
     if agent.queue is None:
         return Taken(username, None, None, agent.heard)
-    phone = agent.take()
+    try:
+        phone = agent.take()
+    except WebhookFailed:
+        if agent.caller is not None:  # popped, but the hotline refused the bridge: back in front
+            holder.redis.lpush(QUEUE.format(queue=agent.queue), agent.caller.call_sid)
+        raise
     if phone is None:
         return Taken(username, agent.queue, None, agent.heard)
     holder.bridge(phone.call_sid, username, phone.heard)

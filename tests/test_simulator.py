@@ -9,7 +9,7 @@ from ivr_calls import ZHANG, load, message
 
 from hotline import calls, create_app, store
 from ivr import simulator_views
-from ivr.softphone import Exchange
+from ivr.softphone import Exchange, FlaskTransport
 from ivr.terminal import SimulatorQueues
 
 
@@ -107,6 +107,35 @@ def test_the_store_keeps_each_callers_number_action_and_time_enqueued(
     assert (held.queue, held.caller, held.state) == ("medical", "+8613900000013", "waiting")
     assert held.action.startswith("https://hotline.example.com/ivr/queue/done?line=medical")
     assert held.enqueued_at == clock.now().timestamp()
+
+
+def test_a_caller_who_presses_1_on_hold_leaves_the_queue_for_a_callback(twilio, family):
+    phone = in_medical_queue(twilio, "+8613900000014")
+    phone.press_in_queue("1")
+    assert message("callback_booked", when="稍后", phone_tail="5678") in phone.heard
+    assert twilio.queues.state(phone)["state"] == "left"
+    assert twilio.position(phone) == (0, 0)
+
+
+def test_a_caller_the_hotline_refuses_to_bridge_goes_back_to_the_front(
+    simulated, twilio, client, family, make_agent, auth_for, monkeypatch
+):
+    make_agent("ann")
+    phone = in_medical_queue(twilio, "+8613900000015")
+    post = FlaskTransport.post
+
+    def connect_fails(self, url, form, headers):
+        if "/ivr/queue/connect" in url:
+            return 500, "Internal Server Error"
+        return post(self, url, form, headers)
+
+    monkeypatch.setattr(FlaskTransport, "post", connect_fails)
+    refused = take(client, auth_for("ann"))
+    assert refused.status_code == 502
+    assert refused.get_json()["error"]["code"] == "webhook_failed"
+    monkeypatch.setattr(FlaskTransport, "post", post)
+    assert twilio.position(phone) == (1, 1)
+    assert take(client, auth_for("ann")).get_json()["call_sid"] == phone.call_sid
 
 
 # -- taking the next call ------------------------------------------------------------------------
