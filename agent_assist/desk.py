@@ -95,8 +95,9 @@ def signed_in(view):
 
 @bp.get("/signin")
 def signin():
-    if auth.current_agent() is not None:
-        return redirect(url_for("desk.home"))
+    agent = auth.current_agent()
+    if agent is not None:
+        return redirect(landing(agent))
     return render_template("desk/signin.html", next=_safe_next(request.args.get("next")))
 
 
@@ -137,7 +138,14 @@ def signin_submit():
     session.permanent = True
     csrf.rotate()
     log.info("agent %s signed in", agent.username)
-    return redirect(target or url_for("desk.home"))
+    return redirect(target or landing(agent))
+
+
+def landing(agent: Agent) -> str:
+    """Where signing in leads: supervisors to their dashboard, agents to the desk."""
+    if agent.role == auth.SUPERVISOR:
+        return url_for("supervisor.home")
+    return url_for("desk.home")
 
 
 @bp.post("/signout")
@@ -390,16 +398,27 @@ def _json_error(status: int, code: str, message: str):
     return response
 
 
-@bp.errorhandler(HTTPException)
-def _http_error(exc: HTTPException):
-    if request.endpoint in JSON_ENDPOINTS or _wants_json():
-        headers = {k: v for k, v in exc.get_headers() if k.lower() == "www-authenticate"}
-        response = _json_error(exc.code or 500, _code(exc), exc.description or exc.name)
-        response.headers.update(headers)
-        return response
-    if exc.code == 401:
-        return redirect(url_for("desk.signin", next=request.full_path.rstrip("?")))
-    return render_template("desk/error.html", error=exc), exc.code or 500
+def page_errors(json_endpoints: frozenset[str]):
+    """An error handler for a blueprint of pages: JSON for its scripts, a page for people.
+
+    401 on a page leads to the sign-in form (and back); ``json_endpoints`` (event
+    streams, fetch targets) and clients asking for JSON get the API's error body.
+    """
+
+    def handler(exc: HTTPException):
+        if request.endpoint in json_endpoints or _wants_json():
+            headers = {k: v for k, v in exc.get_headers() if k.lower() == "www-authenticate"}
+            response = _json_error(exc.code or 500, _code(exc), exc.description or exc.name)
+            response.headers.update(headers)
+            return response
+        if exc.code == 401:
+            return redirect(url_for("desk.signin", next=request.full_path.rstrip("?")))
+        return render_template("desk/error.html", error=exc), exc.code or 500
+
+    return handler
+
+
+bp.register_error_handler(HTTPException, page_errors(JSON_ENDPOINTS))
 
 
 def _code(exc: HTTPException) -> str:
