@@ -14,7 +14,7 @@ Cost per refresh, whatever the length of the day or of the call history:
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
 from redis import Redis
 from sqlalchemy import select
@@ -40,14 +40,22 @@ def queue_names(flows: Flows) -> list[tuple[str, Line, str]]:
     return out
 
 
+def _clock(moment: time) -> str:
+    # flows read a closing time of "24:00" as the day's last instant.
+    return "24:00" if moment == time.max else f"{moment:%H:%M}"
+
+
 def _hours(line: Line, local: datetime) -> dict:
     """Whether ``line`` is open at the wall-clock time ``local``, and its hours today."""
     closes = line.closes_at(local)
+    if closes is not None and closes.time() == time.max:
+        closes = datetime.combine(closes.date() + timedelta(days=1), time.min)
     opening = None if closes else line.next_opening(local)
     return {
         "open": closes is not None,
         "hours_today": [
-            f"{start:%H:%M}–{end:%H:%M}" for start, end in sorted(line.intervals_on(local.date()))
+            f"{_clock(start)}–{_clock(end)}"
+            for start, end in sorted(line.intervals_on(local.date()))
         ],
         "closes_at": closes.isoformat(timespec="minutes") if closes else None,
         "next_opening": opening.isoformat(timespec="minutes") if opening else None,

@@ -22,6 +22,8 @@ ENVIRONMENT_KEYS = (
     "TWILIO_API_KEY",
     "TWILIO_API_SECRET",
     "TWILIO_TWIML_APP_SID",
+    # How often the supervisor dashboard's stream looks at the figures (seconds).
+    "SUPERVISOR_REFRESH_SECONDS",
 )
 
 

@@ -45,11 +45,18 @@ class LocalServer:
     """``gunicorn --config python:hotline.gunicorn_conf "hotline:create_app()"`` on loopback.
 
     ``env`` is the whole environment of the server (``DATABASE_URL``, ``REDIS_URL``…);
-    the bind address is added. Output goes to ``log``.
+    the bind address is added. ``port``: one from ``free_port()`` when the environment
+    must name it (``PUBLIC_BASE_URL``), else a free one. Output goes to ``log``.
     """
 
-    def __init__(self, env: Mapping[str, str], log: Path, extra_args: Sequence[str] = ()):
-        self.port = free_port()
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        log: Path,
+        extra_args: Sequence[str] = (),
+        port: int | None = None,
+    ):
+        self.port = port or free_port()
         self.log = log
         command = [
             gunicorn_path(),
@@ -100,9 +107,11 @@ class LocalServer:
             pids += [int(pid) for pid in children.read_text().split()]
         return pids
 
-    def stop(self) -> None:
+    def stop(self, quick: bool = False) -> None:
+        """Stop gracefully (SIGTERM), or ``quick`` (SIGQUIT): without waiting for open
+        event streams, which would hold a graceful stop for ``graceful_timeout``."""
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            self.process.send_signal(signal.SIGQUIT if quick else signal.SIGTERM)
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
