@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from agent_assist import dashboard, desk, push
-from hotline import auth, current_clock, current_flows, db, store
+from hotline import auth, current_clock, current_flows, db, presence, store
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def home():
         "supervisor/dashboard.html",
         agent=g.desk_agent,
         data=data,
-        tiers={t.code: t.name for t in current_flows().programme.tiers},
+        status_labels={str(status): label for status, label in presence.LABELS.items()},
     )
 
 

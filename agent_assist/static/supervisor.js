@@ -7,6 +7,8 @@
   var board = document.getElementById("dashboard");
   if (!board) return;
   var serverOffset = 0; // server clock minus browser clock, in ms
+  var STATUS_LABELS = JSON.parse(board.dataset.statusLabels || "{}");
+  function statusLabel(status) { return STATUS_LABELS[status] || status; }
 
   function $(id) { return document.getElementById(id); }
   function show(value) { return value === null || value === undefined || value === "" ? "—" : String(value); }
@@ -71,7 +73,7 @@
       var span = document.createElement("span");
       span.className = "count";
       span.setAttribute("data-status", status);
-      span.textContent = status + ": ";
+      span.textContent = statusLabel(status) + ": ";
       var b = document.createElement("b");
       b.textContent = counts[status];
       span.appendChild(b);
@@ -85,7 +87,7 @@
       cell(tr, a.username, "username");
       cell(tr, a.role, "role");
       cell(tr, a.queues.join(", "), "queues");
-      cell(tr, a.status, "status");
+      cell(tr, statusLabel(a.status), "status");
       cell(tr, "", "for");
       body.appendChild(tr);
     });
