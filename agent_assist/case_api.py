@@ -24,6 +24,7 @@ from agent_assist import csrf, dashboard
 from agent_assist.api import ApiError, bp
 from agent_assist.jobs import send_booking_confirmation
 from domain.cases import Milestone
+from domain.dates import iso_date
 from hotline import auth, cases, current_clock, current_flows, db, queueing, store
 from hotline.exceptions import CaseRefused, UnknownCase
 
@@ -52,11 +53,9 @@ def _date(body: dict, name: str) -> date | None:
     value = body.get(name)
     if value in (None, ""):
         return None
-    try:
-        if isinstance(value, str) and len(value) == 10:
-            return date.fromisoformat(value)
-    except ValueError:
-        pass
+    day = iso_date(value)
+    if day is not None:
+        return day
     raise ApiError(400, "invalid_date", f'{name}: "{value}" is not a date (YYYY-MM-DD)')
 
 

@@ -34,6 +34,7 @@ from agent_assist import csrf, phone, push
 from agent_assist.jobs import send_booking_confirmation
 from agent_assist.waiting import waiting_callers
 from domain.cases import Milestone
+from domain.dates import iso_date
 from domain.masking import mask_name
 from domain.usage import Party
 from hotline import auth, cases, current_clock, current_flows, db, presence, queueing, store
@@ -372,10 +373,10 @@ def case_step(case_id: int):
 def _form_date(value: str | None, name: str) -> date | None:
     if not value:
         return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise CaseRefused(422, "invalid_date", f"{name}: {value!r} is not a date") from None
+    day = iso_date(value)
+    if day is None:
+        raise CaseRefused(422, "invalid_date", f"{name}: {value!r} is not a date")
+    return day
 
 
 # -- helpers ---------------------------------------------------------------------------------
