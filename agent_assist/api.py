@@ -15,6 +15,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from domain.dates import iso_date
 from hotline import current_clock, current_flows, db, repository
 from hotline.auth import login_required
 from hotline.exceptions import UnknownPerson
@@ -50,11 +51,9 @@ def day_param(name: str, default: date) -> date:
     value = request.args.get(name)
     if not value:
         return default
-    try:
-        if len(value) == 10:
-            return date.fromisoformat(value)
-    except ValueError:
-        pass
+    day = iso_date(value)
+    if day is not None:
+        return day
     raise ApiError(400, "invalid_date", f'{name}: "{value}" is not a date (YYYY-MM-DD)')
 
 

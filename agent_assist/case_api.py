@@ -1,10 +1,11 @@
-"""JSON API for cases and agents, on the API blueprint (``/api/...``).
+"""JSON API for cases, agents and queues, on the API blueprint (``/api/...``).
 
 - ``POST /api/cases`` opens a case (``Idempotency-Key`` header or ``request_key``:
   the same key twice is the same case, answered 200 instead of 201);
 - ``GET /api/cases?sla=at_risk|overdue|due_today|on_track|pending|met&status=&insured_id=``;
 - ``GET /api/cases/ID``; ``POST /api/cases/ID/steps`` records a milestone;
-- ``GET /api/agents`` (supervisors): agents with their live status, grouped counts.
+- ``GET /api/agents`` (supervisors): agents with their live status, grouped counts;
+- ``GET /api/queues`` (supervisors): today's figures per queue (``agent_assist.dashboard``).
 
 Agents list the cases they opened, or those of one insured person they ask for by
 ``insured_id``, and may open any case by id; supervisors list every case. Requests
@@ -16,19 +17,18 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import current_app, request
+from flask import current_app, jsonify, request
 from redis import RedisError
-from sqlalchemy import select
 
-from agent_assist import csrf
+from agent_assist import csrf, dashboard
 from agent_assist.api import ApiError, bp
 from agent_assist.jobs import send_booking_confirmation
 from domain.cases import Milestone
-from hotline import auth, cases, current_clock, current_flows, db, presence, queueing, store
+from domain.dates import iso_date
+from hotline import auth, cases, current_clock, current_flows, db, queueing, store
 from hotline.exceptions import CaseRefused, UnknownCase
-from hotline.models import Agent
 
-SUPERVISOR = "supervisor"
+SUPERVISOR = auth.SUPERVISOR
 
 
 def _csrf_for_cookie_sessions() -> None:
@@ -53,11 +53,9 @@ def _date(body: dict, name: str) -> date | None:
     value = body.get(name)
     if value in (None, ""):
         return None
-    try:
-        if isinstance(value, str) and len(value) == 10:
-            return date.fromisoformat(value)
-    except ValueError:
-        pass
+    day = iso_date(value)
+    if day is not None:
+        return day
     raise ApiError(400, "invalid_date", f'{name}: "{value}" is not a date (YYYY-MM-DD)')
 
 
@@ -200,25 +198,21 @@ def _readable(case_id: int):
 def agents():
     now = current_clock().now()
     try:
-        statuses = presence.all_statuses(store.redis())
+        found = dashboard.agents(db.session(), store.redis(), now)
     except RedisError:
         raise ApiError(503, "store_unavailable", "agent status cannot be read right now") from None
-    rows = db.session().scalars(select(Agent).order_by(Agent.username)).all()
-    out = []
-    counts = {str(s): 0 for s in presence.Status}
-    for agent in rows:
-        status = statuses.get(agent.username) or presence.AgentStatus(
-            agent.username, presence.Status.OFFLINE, None
-        )
-        counts[str(status.status)] += 1
-        out.append(
-            {
-                **status.as_dict(now),
-                "role": agent.role,
-                "queues": agent.queue_list,
-            }
-        )
     wanted = request.args.get("status")
     if wanted:
-        out = [a for a in out if a["status"] == wanted]
-    return {"agents": out, "counts": counts, "as_of": now.isoformat()}
+        found["agents"] = [a for a in found["agents"] if a["status"] == wanted]
+    return {**found, "as_of": now.isoformat()}
+
+
+@bp.get("/queues")
+@auth.login_required(SUPERVISOR)
+def queues():
+    """Today's figures per queue (SPEC §5: a list; each entry starts name, line, waiting, ...)."""
+    try:
+        found = dashboard.queues(store.redis(), current_flows(), current_clock().now())
+    except RedisError:
+        raise ApiError(503, "store_unavailable", "queue figures cannot be read right now") from None
+    return jsonify(found)

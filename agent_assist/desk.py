@@ -34,6 +34,7 @@ from agent_assist import csrf, phone, push
 from agent_assist.jobs import send_booking_confirmation
 from agent_assist.waiting import waiting_callers
 from domain.cases import Milestone
+from domain.dates import iso_date
 from domain.masking import mask_name
 from domain.usage import Party
 from hotline import auth, cases, current_clock, current_flows, db, presence, queueing, store
@@ -95,8 +96,9 @@ def signed_in(view):
 
 @bp.get("/signin")
 def signin():
-    if auth.current_agent() is not None:
-        return redirect(url_for("desk.home"))
+    agent = auth.current_agent()
+    if agent is not None:
+        return redirect(landing(agent))
     return render_template("desk/signin.html", next=_safe_next(request.args.get("next")))
 
 
@@ -137,7 +139,14 @@ def signin_submit():
     session.permanent = True
     csrf.rotate()
     log.info("agent %s signed in", agent.username)
-    return redirect(target or url_for("desk.home"))
+    return redirect(target or landing(agent))
+
+
+def landing(agent: Agent) -> str:
+    """Where signing in leads: supervisors to their dashboard, agents to the desk."""
+    if agent.role == auth.SUPERVISOR:
+        return url_for("supervisor.home")
+    return url_for("desk.home")
 
 
 @bp.post("/signout")
@@ -366,10 +375,10 @@ def case_step(case_id: int):
 def _form_date(value: str | None, name: str) -> date | None:
     if not value:
         return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise CaseRefused(422, "invalid_date", f"{name}: {value!r} is not a date") from None
+    day = iso_date(value)
+    if day is None:
+        raise CaseRefused(422, "invalid_date", f"{name}: {value!r} is not a date")
+    return day
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -392,16 +401,27 @@ def _json_error(status: int, code: str, message: str):
     return response
 
 
-@bp.errorhandler(HTTPException)
-def _http_error(exc: HTTPException):
-    if request.endpoint in JSON_ENDPOINTS or _wants_json():
-        headers = {k: v for k, v in exc.get_headers() if k.lower() == "www-authenticate"}
-        response = _json_error(exc.code or 500, _code(exc), exc.description or exc.name)
-        response.headers.update(headers)
-        return response
-    if exc.code == 401:
-        return redirect(url_for("desk.signin", next=request.full_path.rstrip("?")))
-    return render_template("desk/error.html", error=exc), exc.code or 500
+def page_errors(json_endpoints: frozenset[str]):
+    """An error handler for a blueprint of pages: JSON for its scripts, a page for people.
+
+    401 on a page leads to the sign-in form (and back); ``json_endpoints`` (event
+    streams, fetch targets) and clients asking for JSON get the API's error body.
+    """
+
+    def handler(exc: HTTPException):
+        if request.endpoint in json_endpoints or _wants_json():
+            headers = {k: v for k, v in exc.get_headers() if k.lower() == "www-authenticate"}
+            response = _json_error(exc.code or 500, _code(exc), exc.description or exc.name)
+            response.headers.update(headers)
+            return response
+        if exc.code == 401:
+            return redirect(url_for("desk.signin", next=request.full_path.rstrip("?")))
+        return render_template("desk/error.html", error=exc), exc.code or 500
+
+    return handler
+
+
+bp.register_error_handler(HTTPException, page_errors(JSON_ENDPOINTS))
 
 
 def _code(exc: HTTPException) -> str:

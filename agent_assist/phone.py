@@ -10,11 +10,13 @@ from flask import Flask
 from twilio.jwt.access_token import AccessToken
 from twilio.jwt.access_token.grants import VoiceGrant
 
+from hotline import twilio_rest
+
 SETTINGS = ("TWILIO_ACCOUNT_SID", "TWILIO_API_KEY", "TWILIO_API_SECRET", "TWILIO_TWIML_APP_SID")
 
 
 def missing_settings(app: Flask) -> list[str]:
-    return [key for key in SETTINGS if not app.config.get(key)]
+    return twilio_rest.missing_settings(app, SETTINGS)
 
 
 def access_token(app: Flask, identity: str) -> dict:

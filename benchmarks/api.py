@@ -17,19 +17,14 @@ Exit status: 0 targets met, 1 a target missed, 2 the benchmark could not run.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import re
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from sqlalchemy import text
@@ -42,10 +37,10 @@ from benchmarks.common import (
     load_average,
     median_run,
     out_dir,
-    tool,
     verdict,
 )
 from hotline.db import make_engine
+from hotline.local_server import LocalServer, ServerFailed
 
 TARGET_RPS = 1000
 TARGET_P99_MS = 20.0
@@ -53,12 +48,6 @@ LUA = Path(__file__).resolve().parent / "wrk" / "eligibility.lua"
 POLICIES_PER_PERSON = 2.5
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def prepare(kind: str, people: int, seed: int, reuse: bool) -> tuple[str, int]:
@@ -99,68 +88,25 @@ def insured_ids(url: str, kind: str) -> Path:
     return path
 
 
-class Gunicorn:
-    """The Procfile's web process on a free loopback port."""
+class Gunicorn(LocalServer):
+    """The Procfile's web process on a free loopback port (``hotline.local_server``)."""
 
     def __init__(self, url: str, workers: int, threads: int | None, extra: list[str], log: Path):
-        self.port = free_port()
-        env = databases.hotline_env(
-            url,
-            REDIS_URL=REDIS_URL,
-            GUNICORN_BIND=f"127.0.0.1:{self.port}",
-            WEB_CONCURRENCY=str(workers),
-        )
+        env = databases.hotline_env(url, REDIS_URL=REDIS_URL, WEB_CONCURRENCY=str(workers))
         if threads:
             env["GUNICORN_THREADS"] = str(threads)
-        command = [
-            tool("gunicorn"),
-            "--config",
-            "python:hotline.gunicorn_conf",
-            *extra,
-            "hotline:create_app()",
-        ]
-        self.log = log
-        self.handle = open(log, "w")  # noqa: SIM115 - open while the server runs
-        self.process = subprocess.Popen(
-            command, env=env, stdout=self.handle, stderr=subprocess.STDOUT
-        )
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        super().__init__(env, log, extra)
 
     def get(self, path: str, token: str) -> tuple[int, bytes]:
-        request = urllib.request.Request(
-            self.base + path, headers={"Authorization": f"Bearer {token}"}
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, response.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read()
+        return super().get(path, {"Authorization": f"Bearer {token}"})
 
     def wait_ready(self, path: str, token: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise BenchmarkFailed(f"gunicorn exited: see {self.log}")
-            try:
-                status, body = self.get(path, token)
-            except OSError:
-                time.sleep(0.2)
-                continue
-            if status != 200:
-                raise BenchmarkFailed(f"GET {path}: {status} {body[:300]!r}")
-            return
-        raise BenchmarkFailed(f"gunicorn did not answer within {timeout} s: see {self.log}")
-
-    def processes(self) -> list[int]:
-        """The master and its workers (workers may be replaced, so asked each time)."""
-        pids = [self.process.pid]
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        with contextlib.suppress(OSError):
-            pids += [int(pid) for pid in children.read_text().split()]
-        return pids
+        try:
+            status, body = super().wait_ready(path, {"Authorization": f"Bearer {token}"}, timeout)
+        except ServerFailed as exc:
+            raise BenchmarkFailed(str(exc)) from None
+        if status != 200:
+            raise BenchmarkFailed(f"GET {path}: {status} {body[:300]!r}")
 
     def cpu_seconds(self) -> float:
         """User + system CPU time used so far by the master and its live workers."""
@@ -172,16 +118,6 @@ class Gunicorn:
                 continue
             total += int(fields[11]) + int(fields[12])  # utime, stime
         return total / CLOCK_TICKS
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.handle.close()
 
 
 def milliseconds(value: str) -> float:

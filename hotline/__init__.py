@@ -45,10 +45,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         api,
         case_api,  # noqa: F401  (adds the case and agent views to api.bp)
         desk,
+        supervisor,
     )
 
     app.register_blueprint(api.bp)
     app.register_blueprint(desk.bp)
+    app.register_blueprint(supervisor.bp)
 
     from ivr import views
 

@@ -26,7 +26,9 @@ from hotline import db, defaults
 from hotline.exceptions import InvalidAgent, UnknownAgent
 from hotline.models import Agent, ApiToken
 
-ROLES = ("agent", "supervisor")
+AGENT = "agent"
+SUPERVISOR = "supervisor"
+ROLES = (AGENT, SUPERVISOR)
 SESSION_KEY = "agent_id"
 # Twilio Client identities (``client:USERNAME``) allow these characters.
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")

@@ -24,6 +24,8 @@ ENVIRONMENT_KEYS = (
     "TWILIO_TWIML_APP_SID",
     # Twilio's queues simulated for ``hotline call`` and the desk (``/simulator``).
     "HOTLINE_SIMULATOR",
+    # How often the supervisor dashboard's stream looks at the figures (seconds).
+    "SUPERVISOR_REFRESH_SECONDS",
 )
 
 
@@ -53,6 +55,8 @@ def base(instance_path: str) -> dict:
         "SSE_BLOCK_MS": defaults.SSE_BLOCK_MS,
         "SSE_MAX_SECONDS": defaults.SSE_MAX_SECONDS,
         "SSE_RETRY_MS": defaults.SSE_RETRY_MS,
+        "SUPERVISOR_REFRESH_SECONDS": defaults.SUPERVISOR_REFRESH_SECONDS,
+        "SUPERVISOR_CASES_SECONDS": defaults.SUPERVISOR_CASES_SECONDS,
         "SLA_SWEEP_MINUTES": defaults.SLA_SWEEP_MINUTES,
     }
 

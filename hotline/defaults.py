@@ -23,5 +23,9 @@ SSE_HEARTBEAT_SECONDS = 15
 SSE_BLOCK_MS = 1000
 SSE_MAX_SECONDS = 3600
 SSE_RETRY_MS = 3000
+# The supervisor dashboard's stream looks at the figures this often (seconds); the cases
+# at risk, an SQL query, less often.
+SUPERVISOR_REFRESH_SECONDS = 2
+SUPERVISOR_CASES_SECONDS = 15
 # The overdue-SLA sweep's interval.
 SLA_SWEEP_MINUTES = 15

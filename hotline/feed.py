@@ -22,6 +22,7 @@ import ijson
 from ijson.common import ObjectBuilder
 
 from domain.catalogue import Programme
+from domain.dates import iso_date
 from domain.masking import mask_phone
 from domain.phones import InvalidPhone, suffix, to_e164
 from domain.policies import PolicyStatus, normalise_product
@@ -182,13 +183,10 @@ class _Fields:
         if key not in self.data:
             self._bad(key, "is required")
             return None
-        try:
-            if isinstance(value, str) and len(value) == 10:
-                return date.fromisoformat(value)
-        except ValueError:
-            pass
-        self._bad(key, "must be an ISO date (YYYY-MM-DD)")
-        return None
+        day = iso_date(value)
+        if day is None:
+            self._bad(key, "must be an ISO date (YYYY-MM-DD)")
+        return day
 
     def choice(self, key: str, options: tuple[str, ...]) -> str | None:
         value = self.data.get(key)

@@ -91,3 +91,17 @@ def in_process_runner(app):
     minutes = int(app.config["SLA_SWEEP_MINUTES"])
     recurring = (lambda: schedule_sweeps(app, minutes), lambda: schedule_reconcile(app))
     return InProcessRunner(app, recurring)
+
+
+def post_request(worker, req, environ, resp) -> None:
+    """Let the other connections have their turn between two requests of one connection.
+
+    A gevent socket yields only when a read would block. A keep-alive client that sends
+    its next request before the worker reads again (wrk does; so does a busy proxy) keeps
+    the greenlet running request after request while the worker's other connections wait:
+    measured, 8 connections on one worker had a p50 of 0.8 ms and a p99 of 700 ms.
+    """
+    if worker_class == "gevent":
+        import gevent
+
+        gevent.sleep(0)

@@ -26,6 +26,7 @@ def settings(**overrides) -> dict:
         "on_starting",
         "post_fork",
         "post_worker_init",
+        "post_request",
     )
     options = {name: getattr(gunicorn_conf, name) for name in names}
     options.update({k: v for k, v in overrides.items() if v is not None})

@@ -26,12 +26,13 @@ SENDER = "TWILIO_CALLER_ID"
 TIMEOUT_SECONDS = 8
 
 
-def _missing(app: Flask, keys) -> list[str]:
+def missing_settings(app: Flask, keys) -> list[str]:
+    """The settings among ``keys`` that are unset or empty."""
     return [key for key in keys if not app.config.get(key)]
 
 
 def client(app: Flask) -> Client:
-    missing = _missing(app, CREDENTIALS)
+    missing = missing_settings(app, CREDENTIALS)
     if missing:
         raise NotConfigured("Twilio's REST API", missing)
     sid, token = (app.config[key] for key in CREDENTIALS)
@@ -49,7 +50,7 @@ def sender(app: Flask, dialled: str | None = None) -> str:
 
 def missing_for_sms(app: Flask, dialled: str | None = None) -> list[str]:
     """The settings an SMS still needs (the sender only when no dialled number stands in)."""
-    return _missing(app, CREDENTIALS if dialled else (*CREDENTIALS, SENDER))
+    return missing_settings(app, CREDENTIALS if dialled else (*CREDENTIALS, SENDER))
 
 
 def send_sms(app: Flask, to: str, body: str, dialled: str | None = None) -> str:

@@ -75,10 +75,6 @@ def voice():
     return current_flows().call_flow.voice
 
 
-def _now_local():
-    return current_clock().now().replace(tzinfo=None)
-
-
 def _day() -> str:
     return current_clock().today().isoformat()
 
@@ -92,7 +88,7 @@ def degraded(line_code: str | None = None) -> Response:
     """A person if the line is open (Twilio keeps the queue), else its number and hours."""
     flows = current_flows()
     line = _line(line_code)
-    now = _now_local()
+    now = current_clock().local()
     say = [engine.phrase(flows, "degraded_transfer", now, line.code)]
     if line.is_open(now):
         return xml(
@@ -294,7 +290,7 @@ def queue_wait():
     line = _line(request.args.get("line"))
     callback_queue = flows.call_flow.callback_queue(line)
     in_callback_queue = request.args.get("queue") == callback_queue
-    now = _now_local()
+    now = current_clock().local()
     try:
         position = int(request.form.get("QueuePosition", "0"))
     except ValueError:
@@ -365,7 +361,7 @@ def queue_done():
         state = None
         if node is not None:
             # No state to book a callback with: tell the caller the line's number instead.
-            now = _now_local()
+            now = current_clock().local()
             texts = [engine.phrase(flows, "queue_failed", now, line.code)]
             return xml(twiml.say_then(voice(), texts))
     if node is None or sid is None:
@@ -396,7 +392,7 @@ def queue_connect():
     flows = current_flows()
     line = _line(request.args.get("line"))
     sid = _sid()
-    say = [engine.phrase(flows, "queue_connecting", _now_local(), line.code)]
+    say = [engine.phrase(flows, "queue_connecting", current_clock().local(), line.code)]
     if sid is None:
         return xml(twiml.say_then(voice(), say, hangup=False))
     try:
@@ -466,7 +462,7 @@ def _taken(sid: str, line, agent_sid: str) -> None:
 def agent():
     """The agents' TwiML App: dial the queue this agent should serve next."""
     flows = current_flows()
-    now = _now_local()
+    now = current_clock().local()
     identity = (request.form.get("From") or request.form.get("Caller") or "").strip()
     username = identity[len("client:") :] if identity.startswith("client:") else ""
     if not username:
@@ -557,7 +553,7 @@ def callback_answer():
     flows = current_flows()
     sid = _sid()
     callback = _callback()
-    now = _now_local()
+    now = current_clock().local()
     if sid is None or callback is None or callback.status != callbacks.DIALLING:
         return xml(twiml.say_then(voice(), [engine.phrase(flows, "goodbye", now)]))
     state = CallState(
@@ -586,7 +582,11 @@ def _callback_prompt(callback: Callback, again: bool) -> Response:
     flows = current_flows()
     key = flows.call_flow.callbacks.answer_key
     text = engine.phrase(
-        flows, "callback_greeting", _now_local(), callback.line, key=engine.spoken_key(flows, key)
+        flows,
+        "callback_greeting",
+        current_clock().local(),
+        callback.line,
+        key=engine.spoken_key(flows, key),
     )
     action = url_for("ivr.callback_connect", id=callback.id, again=int(again))
     silence = url_for("ivr.callback_connect", id=callback.id, again=int(again), silent=1)
@@ -598,7 +598,7 @@ def callback_connect():
     flows = current_flows()
     sid = _sid()
     callback = _callback()
-    now = _now_local()
+    now = current_clock().local()
     goodbye = xml(twiml.say_then(voice(), [engine.phrase(flows, "goodbye", now)]))
     if sid is None or callback is None:
         return goodbye

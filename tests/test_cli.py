@@ -189,6 +189,7 @@ def test_serve_starts_gunicorn_with_one_worker_without_redis(runner, served):
     assert options["worker_connections"] >= 500
     assert options["workers"] == 1
     assert options["post_fork"] is gunicorn_conf.post_fork
+    assert options["post_request"] is gunicorn_conf.post_request
     assert "Serving on http://127.0.0.1:8123" in result.stdout
 
 
@@ -262,3 +263,11 @@ def test_gthread_can_still_be_chosen(monkeypatch):
     finally:
         monkeypatch.undo()
         importlib.reload(gunicorn_conf)
+
+
+def test_a_gevent_worker_lets_other_connections_run_between_two_requests_of_one():
+    gevent = pytest.importorskip("gevent")
+    turns = []
+    gevent.spawn(turns.append, "another connection")
+    gunicorn_conf.post_request(worker=None, req=None, environ={}, resp=None)
+    assert turns == ["another connection"]

@@ -7,7 +7,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,6 +18,7 @@ import requests
 from ivr_calls import message
 
 from hotline import current_flows, db, defaults, demo, server
+from hotline.local_server import free_port
 from ivr import simulator_views
 from ivr.softphone import Exchange, FlaskTransport, HttpTransport
 from ivr.terminal import SIGNATURE_REFUSED, Answers, CallFailed, Terminal, script
@@ -214,12 +214,6 @@ def test_hotline_simulator_0_in_the_environment_keeps_the_demo_without_it(
 
 
 # -- against a running server ------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Server:

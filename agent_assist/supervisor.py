@@ -1,0 +1,126 @@
+"""The supervisor dashboard (``/supervisor``): queues per line, agents, callbacks, cases at risk.
+
+A server-rendered page that a small script keeps live from ``/supervisor/events``
+(server-sent events): a ``snapshot`` event whenever the figures differ from the
+last one sent, looked at every ``SUPERVISOR_REFRESH_SECONDS``. Each look costs a
+fixed number of Redis operations (``agent_assist.dashboard``); the cases at risk,
+an SQL query, are looked at every ``SUPERVISOR_CASES_SECONDS`` only.
+
+Supervisors only: an agent gets 403 from the page, the stream and the JSON API.
+Customers' names are masked; agent usernames (staff) are shown.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from functools import wraps
+
+from flask import Blueprint, Response, abort, current_app, flash, g, render_template
+from redis import RedisError
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException
+
+from agent_assist import dashboard, desk, push
+from hotline import auth, current_clock, current_flows, db, presence, store
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("supervisor", __name__, url_prefix="/supervisor", template_folder="templates")
+
+bp.register_error_handler(HTTPException, desk.page_errors(frozenset({"supervisor.events"})))
+
+
+def supervisors_only(view):
+    """Signed-in supervisors; others signed in get 403, anyone else the sign-in form."""
+
+    @wraps(view)
+    def checked(*args, **kwargs):
+        if g.desk_agent.role != auth.SUPERVISOR:
+            abort(403, "the dashboard is for supervisors")
+        return view(*args, **kwargs)
+
+    return desk.signed_in(checked)
+
+
+def snapshot(app, cases: list[dict] | None = None) -> dict:
+    """Everything the dashboard shows, now; ``cases`` reuses a recent list of cases at risk."""
+    with app.app_context():
+        flows, now = current_flows(), current_clock().now()
+        redis = store.redis()
+        queues = dashboard.queues(redis, flows, now)
+        agents = dashboard.agents(db.session(), redis, now)
+        if cases is None:
+            cases = dashboard.cases_at_risk(db.session(), flows, now)
+        db.session().rollback()  # a long stream must not hold a transaction open
+    for agent in agents["agents"]:
+        agent.pop("seconds", None)  # the page counts from "since"; keeps unchanged data equal
+    return {
+        "server_time": now.isoformat(),
+        "queues": queues,
+        "lines": dashboard.lines(flows, queues),
+        "agents": agents["agents"],
+        "agent_counts": agents["counts"],
+        "cases": cases,
+    }
+
+
+@bp.get("/")
+@supervisors_only
+def home():
+    app = current_app._get_current_object()
+    try:
+        data = snapshot(app)
+    except (RedisError, SQLAlchemyError):
+        log.exception("dashboard figures unavailable")
+        flash("实时数据暂不可用 (live data unavailable)", "error")
+        data = None
+    return render_template(
+        "supervisor/dashboard.html",
+        agent=g.desk_agent,
+        data=data,
+        status_labels={str(status): label for status, label in presence.LABELS.items()},
+    )
+
+
+@bp.get("/events")
+@auth.login_required(auth.SUPERVISOR)
+def events():
+    body = stream(current_app._get_current_object())
+    return Response(
+        body,
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"},
+    )
+
+
+def stream(app) -> Iterator[str]:
+    config = app.config
+    refresh = float(config["SUPERVISOR_REFRESH_SECONDS"])
+    cases_every = float(config["SUPERVISOR_CASES_SECONDS"])
+    heartbeat = float(config["SSE_HEARTBEAT_SECONDS"])
+    ends = time.monotonic() + float(config["SSE_MAX_SECONDS"])
+    yield f"retry: {int(config['SSE_RETRY_MS'])}\n\n"
+    sent = None
+    cases, cases_read = None, float("-inf")
+    beat = time.monotonic()
+    while time.monotonic() < ends:
+        try:
+            if time.monotonic() - cases_read >= cases_every:
+                cases, cases_read = None, time.monotonic()
+            data = snapshot(app, cases)
+        except (RedisError, SQLAlchemyError):
+            log.exception("dashboard stream interrupted")
+            yield push.comment("store unavailable; reconnecting")
+            return
+        cases = data["cases"]
+        compared = {k: v for k, v in data.items() if k != "server_time"}
+        if compared != sent:
+            sent = compared
+            yield push.message("snapshot", data)
+            beat = time.monotonic()
+        elif time.monotonic() - beat >= heartbeat:
+            yield push.comment("heartbeat")
+            beat = time.monotonic()
+        time.sleep(refresh)
