@@ -22,10 +22,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TextIO
 
+from ivr.simulator import BRIDGED, WAITING
 from ivr.softphone import AgentPhone, Exchange, Softphone, WebhookFailed
 
 DIGITS = re.compile(r"[0-9*#]+")
-BRIDGED = "bridged"
 
 
 class CallFailed(Exception):
@@ -264,7 +264,7 @@ class Terminal:
             if found.get("state") == BRIDGED:
                 self._bridged(found)
                 return
-            if found.get("state") != "waiting":
+            if found.get("state") != WAITING:
                 self.echo("（已不在队列中 no longer in the queue）")
                 self._play(phone.hang_up)
                 return
