@@ -3,8 +3,10 @@
 Playwright drives Debian's Chromium (``/usr/bin/chromium``, headless) against
 gunicorn started as the Procfile starts it (``hotline.local_server``), on a
 temporary SQLite database seeded through the ``hotline`` CLI, and the test Redis
-when there is one. Calls come from ``ivr.softphone`` over HTTP, signed as Twilio
-signs them. Screenshots go to ``$HOTLINE_TEST_ARTIFACTS`` (default ``tests/artifacts``).
+when there is one, with the simulator on. Calls come from ``ivr.softphone`` over
+HTTP, signed as Twilio signs them, and wait in the simulator's queues as
+``hotline call``'s do, so the agent takes them with the desk's own button.
+Screenshots go to ``$HOTLINE_TEST_ARTIFACTS`` (default ``tests/artifacts``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import flows
 from hotline import demo
 from hotline.local_server import LocalServer, free_port
 from ivr.softphone import Exchange, HttpTransport, Softphone
+from ivr.terminal import SimulatorQueues
 
 pytestmark = pytest.mark.browser
 
@@ -103,6 +106,7 @@ def hotline(tmp_path_factory, redis_url):
         TWILIO_AUTH_TOKEN=AUTH_TOKEN,
         PUBLIC_BASE_URL=base,
         SUPERVISOR_REFRESH_SECONDS="0.5",
+        HOTLINE_SIMULATOR="1",
         HOTLINE_FLOWS_DIR=str(_always_open_flows(folder / "flows")),
     )
     if redis_url:
@@ -132,7 +136,9 @@ def hotline(tmp_path_factory, redis_url):
     try:
         status, body = server.wait_ready("/agent/signin")
         assert status == 200, body[:300]
-        yield Hotline(base, Exchange(HttpTransport(base), AUTH_TOKEN, base_url=base))
+        exchange = Exchange(HttpTransport(base), AUTH_TOKEN, base_url=base)
+        exchange.queues = SimulatorQueues(exchange)
+        yield Hotline(base, exchange)
     finally:
         server.stop(quick=True)
         if redis_url:
@@ -199,8 +205,9 @@ def test_a_call_pops_on_the_desk_becomes_a_case_and_moves_the_supervisors_number
     expect(figure("offered")).to_have_text("1")
     _shot(boss, "supervisor-1-caller-waiting")
 
-    # Ann's browser phone takes it: the screen-pop fills before the caller is bridged.
-    assert hotline.exchange.agent("ann").dial().take() is not None
+    # Ann takes it with the desk's button (the simulator dials /ivr/agent for her browser
+    # phone and Twilio's <Queue url> webhook follows): the screen-pop fills itself.
+    agent.get_by_test_id("take-next").click()
     pop = agent.get_by_test_id("screen-pop")
     expect(pop).to_have_attribute("data-state", "active")
     expect(agent.get_by_test_id("sp-tier")).to_contain_text(ZHANG_TIER)
