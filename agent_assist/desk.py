@@ -33,7 +33,7 @@ from werkzeug.exceptions import HTTPException
 from agent_assist import csrf, phone, push
 from agent_assist.jobs import send_booking_confirmation
 from agent_assist.waiting import waiting_callers
-from domain.cases import Milestone
+from domain.cases import ANCHORS, Milestone
 from domain.dates import iso_date
 from domain.masking import mask_name
 from domain.usage import Party
@@ -65,6 +65,11 @@ STEP_LABELS = {
     Milestone.CANCELLED: "取消 Cancelled",
     Milestone.NO_SHOW: "未应约 No-show",
 }
+# What each deadline counts from (flows/services.toml ``anchor``), as the desk names it.
+ANCHOR_LABELS = {
+    anchor: {Milestone.REQUESTED: "受理 Request", **STEP_LABELS}[milestone]
+    for anchor, milestone in ANCHORS.items()
+}
 
 
 @bp.before_request
@@ -74,7 +79,7 @@ def _protect() -> None:
 
 @bp.app_context_processor
 def _template_helpers() -> dict:
-    return {"csrf_token": csrf.token}
+    return {"csrf_token": csrf.token, "anchor_labels": ANCHOR_LABELS}
 
 
 def signed_in(view):

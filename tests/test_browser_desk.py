@@ -213,6 +213,9 @@ def test_a_call_pops_on_the_desk_becomes_a_case_and_moves_the_supervisors_number
     expect(agent.get_by_test_id("sp-tier")).to_contain_text(ZHANG_TIER)
     expect(agent.get_by_test_id("sp-policyholder-name")).to_have_text("张*")
     expect(agent.get_by_test_id("sp-insured-id")).to_have_text("D06")
+    # Deadlines that start later say from which step, in words, not as a code.
+    expect(agent.get_by_test_id("sp-sla")).to_contain_text("资料齐全")
+    expect(agent.get_by_test_id("sp-sla")).not_to_contain_text("materials_complete")
     _shot(agent, "desk-1-screen-pop")
 
     expect(figure("answered")).to_have_text("1")

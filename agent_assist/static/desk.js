@@ -20,6 +20,7 @@
     quota_used: "额度已用完 quota used",
   };
   var TIERS = { anxin: "安心档", zunxiang: "尊享档", haohua: "豪华档" };
+  var ANCHOR_LABELS = JSON.parse(desk.dataset.anchorLabels || "{}");
   var serverOffset = 0; // server clock minus browser clock, in ms
 
   function $(id) { return document.getElementById(id); }
@@ -128,7 +129,7 @@
       li.setAttribute("data-key", d.key);
       var span = d.hours ? d.hours + " 小时" : d.working_days + " 个工作日";
       li.textContent = d.label + "：" + span + (d.due_at ? " → " + d.due_at.replace("T", " ").slice(0, 16)
-        : d.due_on ? " → " + d.due_on : "（自" + d.anchor + "起算）");
+        : d.due_on ? " → " + d.due_on : "（自" + (ANCHOR_LABELS[d.anchor] || d.anchor) + "起算）");
       sla.appendChild(li);
     });
     renderEligibility(e);
