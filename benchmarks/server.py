@@ -1,0 +1,133 @@
+"""The web process under test: gunicorn exactly as the Procfile starts it, on loopback.
+
+``gunicorn --config python:hotline.gunicorn_conf "hotline:create_app()"`` with
+``REDIS_URL`` set (so ``WEB_CONCURRENCY`` worker processes run) on a free port,
+its access log in ``benchmarks/out/``; the CPU time its processes use is read
+from ``/proc`` so that a benchmark can report CPU per request. Every benchmark
+that times the server over HTTP starts it through here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from benchmarks import databases
+from benchmarks.common import REDIS_URL, BenchmarkFailed, tool
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+
+
+class Gunicorn:
+    """The Procfile's web process on a free loopback port.
+
+    ``env`` adds settings to the environment the Procfile would have (e.g. the
+    Twilio auth token and public URL the IVR's signatures are checked against).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        workers: int,
+        threads: int | None,
+        extra: list[str],
+        log: Path,
+        env: dict[str, str] | None = None,
+    ):
+        self.port = free_port()
+        environment = databases.hotline_env(
+            url,
+            REDIS_URL=REDIS_URL,
+            GUNICORN_BIND=f"127.0.0.1:{self.port}",
+            WEB_CONCURRENCY=str(workers),
+            **(env or {}),
+        )
+        if threads:
+            environment["GUNICORN_THREADS"] = str(threads)
+        command = [
+            tool("gunicorn"),
+            "--config",
+            "python:hotline.gunicorn_conf",
+            *extra,
+            "hotline:create_app()",
+        ]
+        self.log = log
+        self.handle = open(log, "w")  # noqa: SIM115 - open while the server runs
+        self.process = subprocess.Popen(
+            command, env=environment, stdout=self.handle, stderr=subprocess.STDOUT
+        )
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def get(self, path: str, token: str | None = None) -> tuple[int, bytes]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        request = urllib.request.Request(self.base + path, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+    def wait_ready(
+        self, path: str, token: str | None = None, expect: int = 200, timeout: float = 60
+    ) -> None:
+        """Until ``GET path`` answers ``expect`` (any other answer fails the benchmark)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise BenchmarkFailed(f"gunicorn exited: see {self.log}")
+            try:
+                status, body = self.get(path, token)
+            except OSError:
+                time.sleep(0.2)
+                continue
+            if status != expect:
+                raise BenchmarkFailed(f"GET {path}: {status} {body[:300]!r}")
+            return
+        raise BenchmarkFailed(f"gunicorn did not answer within {timeout} s: see {self.log}")
+
+    def processes(self) -> list[int]:
+        """The master and its workers (workers may be replaced, so asked each time)."""
+        pids = [self.process.pid]
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        with contextlib.suppress(OSError):
+            pids += [int(pid) for pid in children.read_text().split()]
+        return pids
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time used so far by the master and its live workers."""
+        return sum(process_cpu_seconds(pid) for pid in self.processes())
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.handle.close()
