@@ -118,9 +118,13 @@ class Gunicorn:
             pids += [int(pid) for pid in children.read_text().split()]
         return pids
 
+    def cpu_by_process(self) -> dict[int, float]:
+        """User + system CPU time used so far by the master and by each live worker."""
+        return {pid: process_cpu_seconds(pid) for pid in self.processes()}
+
     def cpu_seconds(self) -> float:
         """User + system CPU time used so far by the master and its live workers."""
-        return sum(process_cpu_seconds(pid) for pid in self.processes())
+        return sum(self.cpu_by_process().values())
 
     def stop(self) -> None:
         if self.process.poll() is None:
