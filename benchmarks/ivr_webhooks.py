@@ -73,7 +73,8 @@ def start_server(args, label: str) -> tuple[Gunicorn, str, str]:
     url, _ = databases.with_feed(args.database, args.people, args.seed, args.reuse)
     zone = args.tz or callers.open_zone()
     log = out_dir() / f"gunicorn-{label}-{args.database}.log"
-    server = Gunicorn(url, args.workers, None, [], log, env=callers.ivr_settings(zone))
+    extra = args.gunicorn_arg or []
+    server = Gunicorn(url, args.workers, None, extra, log, env=callers.ivr_settings(zone))
     try:
         server.wait_ready("/api/cases", expect=401)  # up, and refusing the unauthenticated
     except BaseException:
@@ -230,6 +231,12 @@ def add_server_options(parser: argparse.ArgumentParser) -> None:
         "--reuse", action="store_true", help="keep a database that already holds this feed"
     )
     parser.add_argument("--keep-database", action="store_true", help="do not drop hotline_bench")
+    parser.add_argument(
+        "--gunicorn-arg",
+        action="append",
+        help="extra gunicorn option, e.g. --gunicorn-arg=--access-logformat='%%(r)s %%(D)s' "
+        "(repeatable)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
