@@ -23,64 +23,27 @@ from gevent import monkey
 monkey.patch_all()
 
 import argparse  # noqa: E402
-import resource  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from collections import defaultdict  # noqa: E402
 
 import gevent  # noqa: E402
-import redis  # noqa: E402
 
 from benchmarks import callers, databases  # noqa: E402
 from benchmarks.common import (  # noqa: E402
-    REDIS_URL,
     BenchmarkFailed,
     context,
+    latency_summary,
     load_average,
     median_run,
-    out_dir,
-    percentile,
+    own_cpu_seconds,
     verdict,
 )
-from benchmarks.server import Gunicorn  # noqa: E402
+from benchmarks.server import Gunicorn, add_ivr_options, start_ivr  # noqa: E402
 from ivr.softphone import Exchange  # noqa: E402
 
 TARGET_RPS = 500
 TARGET_P99_MS = 30.0
-
-
-def client_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def latency(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    return {
-        "p50": percentile(ordered, 0.50),
-        "p90": percentile(ordered, 0.90),
-        "p99": percentile(ordered, 0.99),
-        "max": ordered[-1],
-    }
-
-
-def start_server(args, label: str) -> tuple[Gunicorn, str, str]:
-    """Empty the benchmark Redis, load the database, start gunicorn for the IVR.
-
-    Returns the server, the database URL and the HOTLINE_TZ it runs in.
-    """
-    redis.Redis.from_url(REDIS_URL).flushdb()  # queues, call states, lockouts of earlier runs
-    url, _ = databases.with_feed(args.database, args.people, args.seed, args.reuse)
-    zone = args.tz or callers.open_zone()
-    log = out_dir() / f"gunicorn-{label}-{args.database}.log"
-    extra = args.gunicorn_arg or []
-    server = Gunicorn(url, args.workers, None, extra, log, env=callers.ivr_settings(zone))
-    try:
-        server.wait_ready("/api/cases", expect=401)  # up, and refusing the unauthenticated
-    except BaseException:
-        server.stop()
-        raise
-    return server, url, zone
 
 
 def check_one_call(base: str, script: callers.CallScript) -> None:
@@ -97,7 +60,7 @@ def check_one_call(base: str, script: callers.CallScript) -> None:
 def measure(load: callers.CallLoad, server: Gunicorn, duration: float) -> dict:
     """One run: ``duration`` seconds of load, then the calls in progress hang up."""
     before = load_average()
-    server_cpu, client_cpu = server.cpu_by_process(), client_cpu_seconds()
+    server_cpu, client_cpu = server.cpu_by_process(), own_cpu_seconds()
     started = time.perf_counter()
     load.start()
     gevent.sleep(duration)
@@ -110,7 +73,7 @@ def measure(load: callers.CallLoad, server: Gunicorn, duration: float) -> dict:
         seconds - server_cpu.get(pid, 0.0) for pid, seconds in server.cpu_by_process().items()
     ]
     server_cpu = sum(by_process)
-    client_cpu = client_cpu_seconds() - client_cpu
+    client_cpu = own_cpu_seconds() - client_cpu
     timed = [s for s in load.samples if started <= s.started < window_end]
     if not timed:
         raise BenchmarkFailed("no webhook was answered")
@@ -121,8 +84,8 @@ def measure(load: callers.CallLoad, server: Gunicorn, duration: float) -> dict:
     return {
         "rps": len(timed) / (window_end - started),
         "requests": len(timed),
-        **latency([s.ms for s in timed]),
-        "kinds": {k: (len(v), latency(v)) for k, v in sorted(by_kind.items())},
+        **latency_summary([s.ms for s in timed]),
+        "kinds": {k: (len(v), latency_summary(v)) for k, v in sorted(by_kind.items())},
         "non_200": sum(1 for s in load.samples if s.status != 200),
         "errors": list(load.errors),
         "calls": load.calls,
@@ -160,7 +123,7 @@ def report_kinds(run: dict) -> None:
 
 
 def run(args) -> int:
-    server, url, zone = start_server(args, "ivr")
+    server, url, zone = start_ivr(args, "ivr")
     try:
         people, suffixes = callers.holders(url)
         scripts = callers.plan(people, suffixes, args.seed)
@@ -216,32 +179,9 @@ def run(args) -> int:
     return 0 if rps_ok and p99_ok else 1
 
 
-def add_server_options(parser: argparse.ArgumentParser) -> None:
-    """The options both IVR benchmarks take for the database and the server."""
-    parser.add_argument("--people", type=int, default=100_000)
-    parser.add_argument("--database", choices=databases.KINDS, default="sqlite")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--workers", type=int, default=2, help="WEB_CONCURRENCY")
-    parser.add_argument(
-        "--tz",
-        help="HOTLINE_TZ for the server (default: Asia/Shanghai when every line is open for "
-        "the next hour, else a zone where it is about noon)",
-    )
-    parser.add_argument(
-        "--reuse", action="store_true", help="keep a database that already holds this feed"
-    )
-    parser.add_argument("--keep-database", action="store_true", help="do not drop hotline_bench")
-    parser.add_argument(
-        "--gunicorn-arg",
-        action="append",
-        help="extra gunicorn option, e.g. --gunicorn-arg=--access-logformat='%%(r)s %%(D)s' "
-        "(repeatable)",
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_server_options(parser)
+    add_ivr_options(parser)
     parser.add_argument("--calls-concurrent", type=int, default=200)
     parser.add_argument(
         "--rate",

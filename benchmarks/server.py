@@ -9,6 +9,7 @@ that times the server over HTTP starts it through here.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import signal
@@ -19,8 +20,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from benchmarks import databases
-from benchmarks.common import REDIS_URL, BenchmarkFailed, tool
+import redis
+
+from benchmarks import callers, databases
+from benchmarks.common import REDIS_URL, BenchmarkFailed, out_dir, tool
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -135,3 +138,45 @@ class Gunicorn:
                 self.process.kill()
                 self.process.wait()
         self.handle.close()
+
+
+def start_ivr(args, label: str) -> tuple[Gunicorn, str, str]:
+    """Empty the benchmark Redis, load the database, start gunicorn for the IVR.
+
+    Returns the server, the database URL and the HOTLINE_TZ it runs in.
+    """
+    redis.Redis.from_url(REDIS_URL).flushdb()  # queues, call states, lockouts of earlier runs
+    url, _ = databases.with_feed(args.database, args.people, args.seed, args.reuse)
+    zone = args.tz or callers.open_zone()
+    log = out_dir() / f"gunicorn-{label}-{args.database}.log"
+    extra = args.gunicorn_arg or []
+    server = Gunicorn(url, args.workers, None, extra, log, env=callers.ivr_settings(zone))
+    try:
+        server.wait_ready("/api/cases", expect=401)  # up, and refusing the unauthenticated
+    except BaseException:
+        server.stop()
+        raise
+    return server, url, zone
+
+
+def add_ivr_options(parser: argparse.ArgumentParser) -> None:
+    """The options both IVR benchmarks take for the database and the server."""
+    parser.add_argument("--people", type=int, default=100_000)
+    parser.add_argument("--database", choices=databases.KINDS, default="sqlite")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=2, help="WEB_CONCURRENCY")
+    parser.add_argument(
+        "--tz",
+        help="HOTLINE_TZ for the server (default: Asia/Shanghai when every line is open for "
+        "the next hour, else a zone where it is about noon)",
+    )
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep a database that already holds this feed"
+    )
+    parser.add_argument("--keep-database", action="store_true", help="do not drop hotline_bench")
+    parser.add_argument(
+        "--gunicorn-arg",
+        action="append",
+        help="extra gunicorn option, e.g. --gunicorn-arg=--access-logformat='%%(r)s %%(D)s' "
+        "(repeatable)",
+    )
