@@ -139,9 +139,11 @@ class KeepAliveTransport:
 class TimedTransport:
     """A keep-alive transport that times every webhook.
 
-    ``think`` (seconds, drawn per request) is how long after the previous request
-    started this one is sent: the caller listening to a prompt and keying in,
-    squeezed so that many calls give the load asked.
+    ``think`` (seconds, drawn per request) is how long after the previous answer
+    arrived this request is sent: the caller listening to the prompt and keying in,
+    squeezed so that many calls give the load asked. As with real callers, a slow
+    answer delays the caller's next request (pacing from the previous request's
+    start instead would turn a passing stall into 200 requests always outstanding).
     """
 
     def __init__(
@@ -153,22 +155,21 @@ class TimedTransport:
         self.http = KeepAliveTransport(base_url)
         self.samples = samples
         self.think = think
-        self.last_started = time.perf_counter()
+        self.last_answered = time.perf_counter()
 
     def post(self, url: str, form: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
         if self.think is not None:
-            # Paced from the previous request's start, so that a slow answer does not
-            # lower the load offered (until the server cannot keep up at all).
-            pause = self.think() - (time.perf_counter() - self.last_started)
+            pause = self.think() - (time.perf_counter() - self.last_answered)
             if pause > 0:
                 time.sleep(pause)  # gevent-patched: yields to the other calls
-        started = self.last_started = time.perf_counter()
+        started = time.perf_counter()
         status = 0
         try:
             status, body = self.http.post(url, form, headers)
         finally:
+            self.last_answered = time.perf_counter()
             self.samples.append(
-                Sample(kind(url), started, (time.perf_counter() - started) * 1e3, status)
+                Sample(kind(url), started, (self.last_answered - started) * 1e3, status)
             )
         return status, body
 
@@ -301,9 +302,10 @@ def _through_menus(phone: Softphone, script: CallScript) -> str:
 class CallLoad:
     """``concurrency`` calls in progress at once, each followed by the next planned one.
 
-    ``rate`` (webhook requests/s offered in all) sets each call's think time before a
-    request: ``concurrency / rate`` on average (uniform, ±50 %); 0 means none (each
-    call sends its next request as soon as the answer arrives).
+    ``rate`` (webhook requests/s offered in all) sets each call's think time between
+    an answer and its next request: ``concurrency / rate`` on average (uniform, ±50 %),
+    so the rate reached is a little lower (by the answers' own latency); 0 means no
+    think time (each call sends its next request as soon as the answer arrives).
     """
 
     base_url: str
