@@ -118,3 +118,12 @@ def own_cpu_seconds() -> float:
     """User + system CPU time of this process so far (a load generator's cost)."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def cpu_pressure_seconds() -> float | None:
+    """Seconds so far in which some task waited for a CPU (Linux PSI), or None without PSI."""
+    try:
+        line = Path("/proc/pressure/cpu").read_text().splitlines()[0]
+    except (OSError, IndexError):
+        return None
+    return int(line.rsplit("total=", 1)[1]) / 1e6

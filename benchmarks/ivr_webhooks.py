@@ -33,6 +33,7 @@ from benchmarks import callers, databases  # noqa: E402
 from benchmarks.common import (  # noqa: E402
     BenchmarkFailed,
     context,
+    cpu_pressure_seconds,
     latency_summary,
     load_average,
     median_run,
@@ -61,6 +62,7 @@ def measure(load: callers.CallLoad, server: Gunicorn, duration: float) -> dict:
     """One run: ``duration`` seconds of load, then the calls in progress hang up."""
     before = load_average()
     server_cpu, client_cpu = server.cpu_by_process(), own_cpu_seconds()
+    waited, pressure = server.wait_seconds(), cpu_pressure_seconds()
     started = time.perf_counter()
     load.start()
     gevent.sleep(duration)
@@ -74,6 +76,9 @@ def measure(load: callers.CallLoad, server: Gunicorn, duration: float) -> dict:
     ]
     server_cpu = sum(by_process)
     client_cpu = own_cpu_seconds() - client_cpu
+    waited = server.wait_seconds() - waited
+    if pressure is not None:
+        pressure = (cpu_pressure_seconds() - pressure) / (ended - started)
     timed = [s for s in load.samples if started <= s.started < window_end]
     if not timed:
         raise BenchmarkFailed("no webhook was answered")
@@ -93,6 +98,8 @@ def measure(load: callers.CallLoad, server: Gunicorn, duration: float) -> dict:
         "server_cpu_ms": server_cpu / everything * 1e3,
         "client_cpu_ms": client_cpu / everything * 1e3,
         "client_cpu_share": client_cpu / (ended - started),
+        "server_wait_ms": waited / everything * 1e3,
+        "pressure": pressure,
         "server_cpu_shares": [seconds / (ended - started) for seconds in by_process],
         "load": before,
     }
@@ -100,13 +107,16 @@ def measure(load: callers.CallLoad, server: Gunicorn, duration: float) -> dict:
 
 def report(number: int, run: dict) -> None:
     shares = ", ".join(f"{share:.0%}" for share in run["server_cpu_shares"])
+    pressure = "" if run["pressure"] is None else f"  CPU pressure {run['pressure']:.0%}"
     print(
         f"  run {number}: {run['rps']:6.0f} req/s  p50 {run['p50']:6.2f} ms  "
         f"p90 {run['p90']:6.2f} ms  p99 {run['p99']:6.2f} ms  max {run['max']:7.1f} ms  "
-        f"server CPU {run['server_cpu_ms']:.2f} ms/req (master, workers: {shares} of a core)  "
+        f"calls {run['calls']}  non-200 {run['non_200']}  errors {len(run['errors'])}  "
+        f"(load before: {run['load']})\n"
+        f"         server CPU {run['server_cpu_ms']:.2f} ms/req (master, workers: {shares} "
+        f"of a core), waited for a core {run['server_wait_ms']:.2f} ms/req; "
         f"load generator CPU {run['client_cpu_ms']:.2f} ms/req "
-        f"({run['client_cpu_share']:.0%} of a core)  calls {run['calls']}  "
-        f"non-200 {run['non_200']}  errors {len(run['errors'])}  (load before: {run['load']})",
+        f"({run['client_cpu_share']:.0%} of a core){pressure}",
         flush=True,
     )
 

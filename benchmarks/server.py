@@ -43,6 +43,15 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
 
 
+def process_wait_seconds(pid: int) -> float:
+    """Time the process's threads were ready to run but waited for a core (run queue)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            total += int(task.read_text().split()[1])  # nanoseconds
+    return total / 1e9
+
+
 class Gunicorn:
     """The Procfile's web process on a free loopback port.
 
@@ -124,6 +133,10 @@ class Gunicorn:
     def cpu_by_process(self) -> dict[int, float]:
         """User + system CPU time used so far by the master and by each live worker."""
         return {pid: process_cpu_seconds(pid) for pid in self.processes()}
+
+    def wait_seconds(self) -> float:
+        """Time the server's processes waited for a core so far: what a shared machine adds."""
+        return sum(process_wait_seconds(pid) for pid in self.processes())
 
     def cpu_seconds(self) -> float:
         """User + system CPU time used so far by the master and its live workers."""
