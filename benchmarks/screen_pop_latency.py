@@ -34,6 +34,7 @@ from benchmarks import callers, databases  # noqa: E402
 from benchmarks.common import (  # noqa: E402
     BenchmarkFailed,
     context,
+    cpu_pressure_seconds,
     latency_summary,
     load_average,
     median_run,
@@ -124,6 +125,7 @@ class Prober:
 def measure(prober: Prober, load: callers.CallLoad, server: Gunicorn, count: int) -> dict:
     before = load_average()
     server_cpu, client_cpu = server.cpu_seconds(), own_cpu_seconds()
+    pressure = cpu_pressure_seconds()
     started = time.perf_counter()
     load.start()
     gevent.sleep(1)  # the load under way before the first pop
@@ -143,6 +145,8 @@ def measure(prober: Prober, load: callers.CallLoad, server: Gunicorn, count: int
     if load.errors:
         raise BenchmarkFailed(f"IVR load: {len(load.errors)} call(s) failed: {load.errors[0]}")
     ivr = [s for s in load.samples if started <= s.started < window_end]
+    if pressure is not None:
+        pressure = (cpu_pressure_seconds() - pressure) / (ended - started)
     return {
         **latency_summary(latencies),
         "pops": len(latencies),
@@ -150,18 +154,20 @@ def measure(prober: Prober, load: callers.CallLoad, server: Gunicorn, count: int
         "ivr": latency_summary([s.ms for s in ivr]) if ivr else None,
         "server_cpu_share": (server.cpu_seconds() - server_cpu) / (ended - started),
         "client_cpu_share": (own_cpu_seconds() - client_cpu) / (ended - started),
+        "pressure": pressure,
         "load": before,
     }
 
 
 def report(number: int, run: dict) -> None:
     ivr = run["ivr"] or {"p50": float("nan"), "p99": float("nan")}
+    pressure = "" if run["pressure"] is None else f", CPU pressure {run['pressure']:.0%}"
     print(
         f"  run {number}: {run['pops']} pops  p50 {run['p50']:6.2f} ms  "
         f"p90 {run['p90']:6.2f} ms  p99 {run['p99']:6.2f} ms  max {run['max']:7.1f} ms  "
         f"| IVR load {run['ivr_rps']:.0f} req/s, p50 {ivr['p50']:.2f} ms, p99 {ivr['p99']:.2f} ms "
         f"| CPU: server {run['server_cpu_share']:.0%}, load generator and streams "
-        f"{run['client_cpu_share']:.0%} of a core  (load before: {run['load']})",
+        f"{run['client_cpu_share']:.0%} of a core{pressure}  (load before: {run['load']})",
         flush=True,
     )
 
