@@ -9,8 +9,9 @@ that comes back, and ``follow`` answers each ``<Gather>`` by the prompt it heard
 (the flow's own messages), so the script survives a policyholder with several
 insured people, a service the insured is not entitled to, or an SMS-only service.
 
-Every webhook is timed by ``TimedTransport``; a non-200 answer or TwiML the
-softphone cannot follow raises (``WebhookFailed``), which fails the benchmark.
+Every webhook is timed by ``TimedTransport``; a non-200 answer, TwiML the
+softphone cannot follow, a prompt the script does not expect or a degraded-mode
+answer raises (``WebhookFailed``), which fails the benchmark.
 ``CallLoad`` runs calls on gevent greenlets (the benchmark process is patched by
 gevent before anything else is imported), one keep-alive connection per call slot.
 """
