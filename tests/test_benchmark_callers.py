@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import islice
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -96,3 +99,40 @@ def test_the_zone_chosen_has_every_line_open_for_the_next_hour(hour):
     zone = callers.open_zone(now)
     local = now.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
     assert all(line.is_open(local) for line in flows.load().lines.values())
+
+
+class ClosingHandler(BaseHTTPRequestHandler):
+    """Answers over HTTP/1.1, then closes the connection without saying so (as a server's
+    keep-alive time-out does between two requests)."""
+
+    protocol_version = "HTTP/1.1"
+    seen: ClassVar[list[tuple[str, str]]] = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+        self.seen.append((self.path, body))
+        answer = b"<Response/>"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+        self.close_connection = True
+
+    def log_message(self, *args):
+        pass
+
+
+def test_the_keep_alive_transport_reconnects_when_the_server_closed_the_connection():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), ClosingHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        transport = callers.KeepAliveTransport(f"http://127.0.0.1:{server.server_port}")
+        for n in range(3):
+            status, body = transport.post(
+                f"{callers.PUBLIC_BASE_URL}/ivr/gather?step={n}", {"Digits": "1"}, {}
+            )
+            assert (status, body) == (200, "<Response/>")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert ClosingHandler.seen == [(f"/ivr/gather?step={n}", "Digits=1") for n in range(3)]
