@@ -25,6 +25,7 @@ monkey.patch_all()
 import argparse  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+import traceback  # noqa: E402
 from collections import defaultdict  # noqa: E402
 
 import gevent  # noqa: E402
@@ -41,7 +42,7 @@ from benchmarks.common import (  # noqa: E402
     verdict,
 )
 from benchmarks.server import Gunicorn, add_ivr_options, start_ivr  # noqa: E402
-from ivr.softphone import Exchange  # noqa: E402
+from ivr.softphone import Exchange, WebhookFailed  # noqa: E402
 
 TARGET_RPS = 500
 TARGET_P99_MS = 30.0
@@ -206,8 +207,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return run(args)
-    except BenchmarkFailed as exc:
+    except (BenchmarkFailed, WebhookFailed) as exc:
         print(f"benchmark failed: {exc}", file=sys.stderr)
+        return 2
+    except Exception:  # e.g. the server refused connections: could not measure, not a miss
+        traceback.print_exc()
         return 2
 
 

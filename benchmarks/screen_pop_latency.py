@@ -27,6 +27,7 @@ import random  # noqa: E402
 import secrets  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+import traceback  # noqa: E402
 
 import gevent  # noqa: E402
 
@@ -43,7 +44,7 @@ from benchmarks.common import (  # noqa: E402
 )
 from benchmarks.server import Gunicorn, add_ivr_options, start_ivr  # noqa: E402
 from benchmarks.streams import AgentStream, PopLog  # noqa: E402
-from ivr.softphone import Exchange  # noqa: E402
+from ivr.softphone import Exchange, WebhookFailed  # noqa: E402
 
 TARGET_P99_MS = 50.0
 POP_TIMEOUT = 5.0
@@ -89,7 +90,7 @@ class Prober:
 
     def one(self) -> float | None:
         """One screen-pop's latency in ms (None: the call reached no medical queue)."""
-        script = self.scripts.__next__()
+        script = next(self.scripts)
         phone = self.exchange.call(script.caller)
         if callers.follow(phone, script, stay_in_queue=True) != "queued:medical":
             if not phone.ended:
@@ -243,8 +244,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return run(args)
-    except BenchmarkFailed as exc:
+    except (BenchmarkFailed, WebhookFailed) as exc:
         print(f"benchmark failed: {exc}", file=sys.stderr)
+        return 2
+    except Exception:  # e.g. the server refused connections: could not measure, not a miss
+        traceback.print_exc()
         return 2
 
 
