@@ -18,20 +18,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import secrets
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from sqlalchemy import text
 
-from benchmarks import databases, feedgen
+from benchmarks import databases
 from benchmarks.common import (
-    REDIS_URL,
     BenchmarkFailed,
     context,
     load_average,
@@ -39,39 +36,13 @@ from benchmarks.common import (
     out_dir,
     verdict,
 )
+from benchmarks.server import Gunicorn
 from hotline.db import make_engine
-from hotline.local_server import LocalServer, ServerFailed
 
 TARGET_RPS = 1000
 TARGET_P99_MS = 20.0
 LUA = Path(__file__).resolve().parent / "wrk" / "eligibility.lua"
-POLICIES_PER_PERSON = 2.5
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def prepare(kind: str, people: int, seed: int, reuse: bool) -> tuple[str, int]:
-    """A database holding the feed for ``people``; returns its URL and the policy count."""
-    policies = int(people * POLICIES_PER_PERSON)
-    url = databases.url_for(kind, f"api-{people}p-s{seed}")
-    if reuse and databases.count(url, "policies") == policies:
-        print(f"reusing {kind} database with {policies} policies", flush=True)
-        return url, policies
-    path = feedgen.ensure_feed(people, policies, seed)
-    databases.create_empty(url)
-    started = time.perf_counter()
-    databases.hotline(url, "import", str(path))
-    print(f"imported {path.name} into {kind} in {time.perf_counter() - started:.0f} s", flush=True)
-    if kind == "postgresql":
-        # A database in service has been vacuumed and analysed; one just loaded has not,
-        # and autovacuum would do it in the middle of the timed runs.
-        engine = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as connection:
-                connection.exec_driver_sql("VACUUM (ANALYZE)")
-        finally:
-            engine.dispose()
-    return url, policies
 
 
 def insured_ids(url: str, kind: str) -> Path:
@@ -86,38 +57,6 @@ def insured_ids(url: str, kind: str) -> Path:
     path = out_dir() / f"ids-{kind}.txt"
     path.write_text("".join(f"{i}\n" for i in ids), encoding="utf-8")
     return path
-
-
-class Gunicorn(LocalServer):
-    """The Procfile's web process on a free loopback port (``hotline.local_server``)."""
-
-    def __init__(self, url: str, workers: int, threads: int | None, extra: list[str], log: Path):
-        env = databases.hotline_env(url, REDIS_URL=REDIS_URL, WEB_CONCURRENCY=str(workers))
-        if threads:
-            env["GUNICORN_THREADS"] = str(threads)
-        super().__init__(env, log, extra)
-
-    def get(self, path: str, token: str) -> tuple[int, bytes]:
-        return super().get(path, {"Authorization": f"Bearer {token}"})
-
-    def wait_ready(self, path: str, token: str, timeout: float = 60) -> None:
-        try:
-            status, body = super().wait_ready(path, {"Authorization": f"Bearer {token}"}, timeout)
-        except ServerFailed as exc:
-            raise BenchmarkFailed(str(exc)) from None
-        if status != 200:
-            raise BenchmarkFailed(f"GET {path}: {status} {body[:300]!r}")
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU time used so far by the master and its live workers."""
-        total = 0
-        for pid in self.processes():
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-        return total / CLOCK_TICKS
 
 
 def milliseconds(value: str) -> float:
@@ -193,7 +132,7 @@ def run(args) -> int:
     if args.install_wrk and shutil.which("wrk") is None:
         subprocess.run(["apt-get", "install", "-y", "wrk"], check=True)
     require_wrk()
-    url, policies = prepare(args.database, args.people, args.seed, args.reuse)
+    url, policies = databases.with_feed(args.database, args.people, args.seed, args.reuse)
     token = databases.new_token(url, f"bench-{secrets.token_hex(3)}")
     ids = insured_ids(url, args.database)
     first = ids.read_text(encoding="utf-8").split("\n", 1)[0]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -100,3 +101,29 @@ def median(values: Sequence[float]) -> float:
 
 def verdict(ok: bool) -> str:
     return "meets the target" if ok else "MISSES the target"
+
+
+def latency_summary(values: Sequence[float]) -> dict[str, float]:
+    """p50, p90, p99 and max of latencies (any order)."""
+    ordered = sorted(values)
+    return {
+        "p50": percentile(ordered, 0.50),
+        "p90": percentile(ordered, 0.90),
+        "p99": percentile(ordered, 0.99),
+        "max": ordered[-1],
+    }
+
+
+def own_cpu_seconds() -> float:
+    """User + system CPU time of this process so far (a load generator's cost)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cpu_pressure_seconds() -> float | None:
+    """Seconds so far in which some task waited for a CPU (Linux PSI), or None without PSI."""
+    try:
+        line = Path("/proc/pressure/cpu").read_text().splitlines()[0]
+    except (OSError, IndexError):
+        return None
+    return int(line.rsplit("total=", 1)[1]) / 1e6

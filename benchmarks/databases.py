@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 from sqlalchemy import make_url, text
 from sqlalchemy.exc import OperationalError
 
+from benchmarks import feedgen
 from benchmarks.common import POSTGRES_ADMIN_URL, POSTGRES_DATABASE, BenchmarkFailed, out_dir, tool
 from hotline.db import make_engine
 
 KINDS = ("sqlite", "postgresql")
+POLICIES_PER_PERSON = 2.5
 
 
 def url_for(kind: str, label: str) -> str:
@@ -115,3 +118,56 @@ def new_token(url: str, username: str) -> str:
     """An API token of a new agent (the last line ``hotline agent add`` prints)."""
     output = hotline(url, "agent", "add", username, "--role", "agent")
     return output.strip().splitlines()[-1]
+
+
+def with_feed(kind: str, people: int, seed: int, reuse: bool) -> tuple[str, int]:
+    """A database holding the generated feed for ``people`` (2.5 policies each), loaded
+    with ``hotline import``; returns its URL and the policy count.
+
+    ``reuse`` keeps a database that already holds that many policies.
+    """
+    policies = int(people * POLICIES_PER_PERSON)
+    url = url_for(kind, f"api-{people}p-s{seed}")
+    if reuse and count(url, "policies") == policies:
+        print(f"reusing {kind} database with {policies} policies", flush=True)
+        return url, policies
+    path = feedgen.ensure_feed(people, policies, seed)
+    create_empty(url)
+    started = time.perf_counter()
+    hotline(url, "import", str(path))
+    print(f"imported {path.name} into {kind} in {time.perf_counter() - started:.0f} s", flush=True)
+    if kind == "postgresql":
+        # A database in service has been vacuumed and analysed; one just loaded has not,
+        # and autovacuum would do it in the middle of the timed runs.
+        engine = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as connection:
+                connection.exec_driver_sql("VACUUM (ANALYZE)")
+        finally:
+            engine.dispose()
+    return url, policies
+
+
+def new_agents(url: str, usernames: list[str], queues: str) -> dict[str, str]:
+    """Agents added with ``hotline agent add`` (one app, the command run in process, as
+    the tests run it: two hundred separate processes would take minutes of CPU);
+    returns each agent's API token, the last line the command prints.
+    """
+    from hotline import create_app
+
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "benchmark"})
+    runner = app.test_cli_runner()
+    tokens = {}
+    try:
+        for username in usernames:
+            done = runner.invoke(
+                args=["agent", "add", username, "--role", "agent", "--queues", queues]
+            )
+            if done.exit_code != 0:
+                raise BenchmarkFailed(f"agent add {username} failed: {done.output}")
+            tokens[username] = done.output.strip().splitlines()[-1]
+    finally:
+        from hotline import db
+
+        db.engine(app).dispose()
+    return tokens

@@ -94,7 +94,8 @@ class LocalServer:
             if self.process.poll() is not None:
                 raise ServerFailed(f"gunicorn exited ({self.process.returncode}): see {self.log}")
             try:
-                return self.get(path, headers)
+                # This class's get: a subclass may give ``get`` other arguments (a token).
+                return LocalServer.get(self, path, headers)
             except OSError:
                 time.sleep(0.2)
         raise ServerFailed(f"gunicorn did not answer within {timeout} s: see {self.log}")

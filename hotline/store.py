@@ -8,16 +8,30 @@ from __future__ import annotations
 
 import fakeredis
 from flask import Flask, current_app
-from redis import Redis
+from redis import BlockingConnectionPool, Redis
 
 EXTENSION = "hotline.redis"
+# Connections one process keeps to Redis (redis-py's own default), and how long a
+# request waits for one when all are in use before it counts as Redis being down.
+POOL_CONNECTIONS = 100
+POOL_WAIT_SECONDS = 2
 
 
 def connect(url: str | None) -> Redis:
     if not url:
         return fakeredis.FakeRedis(server=fakeredis.FakeServer())
-    # redis-py connects lazily, on the first command.
-    return Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
+    # redis-py connects lazily, on the first command. A gevent worker may run more
+    # requests at once than the pool has connections: the extra ones wait for a
+    # connection (briefly) rather than fail with "Too many connections", which would
+    # send callers to the degraded answer under a burst of webhooks.
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=POOL_CONNECTIONS,
+        timeout=POOL_WAIT_SECONDS,
+        socket_connect_timeout=1,
+        socket_timeout=2,
+    )
+    return Redis(connection_pool=pool)
 
 
 def init_app(app: Flask) -> None:
