@@ -90,7 +90,9 @@ def parse_wrk(output: str) -> dict:
     return result
 
 
-def wrk(base: str, ids: Path, token: str, threads: int, connections: int, seconds: int) -> dict:
+def wrk(
+    base: str, ids: Path, token: str, threads: int, connections: int, seconds: int, rate: float
+) -> dict:
     command = [
         "wrk",
         f"-t{threads}",
@@ -103,6 +105,7 @@ def wrk(base: str, ids: Path, token: str, threads: int, connections: int, second
         "--",
         str(ids),
         token,
+        f"{rate / threads:.3f}",
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
     if done.returncode != 0:
@@ -147,14 +150,16 @@ def run(args) -> int:
             f"{f' × {args.threads} threads' if args.threads else ''}"
             f"{' ' + ' '.join(args.gunicorn_arg) if args.gunicorn_arg else ''}"
             f" · wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s"
+            f" · {f'{args.rate:.0f} requests/s offered' if args.rate else 'as fast as answered'}"
         )
         print(description)
-        wrk(server.base, ids, token, args.wrk_threads, args.connections, args.warmup)
+        load = (server.base, ids, token, args.wrk_threads, args.connections)
+        wrk(*load, args.warmup, args.rate)
         runs = []
         for number in range(1, args.runs + 1):
             before = load_average()
             cpu = server.cpu_seconds()
-            result = wrk(server.base, ids, token, args.wrk_threads, args.connections, args.duration)
+            result = wrk(*load, args.duration, args.rate)
             # Server CPU per request does not depend on what else the machine runs,
             # so it compares changes even when requests/s are too noisy to.
             result["cpu_ms"] = (server.cpu_seconds() - cpu) / max(1, result["requests"]) * 1e3
@@ -203,6 +208,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--connections", type=int, default=16, help="wrk keep-alive connections")
     parser.add_argument("--wrk-threads", type=int, default=1)
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=TARGET_RPS * 1.1,
+        help="requests/s offered in all (0: as fast as answered, closed loop); default 10%% "
+        "above the target, so that the rate reached tests it and the latency is the latency "
+        "at that load",
+    )
     parser.add_argument("--duration", type=int, default=20, help="seconds per run")
     parser.add_argument("--warmup", type=int, default=5, help="seconds before the timed runs")
     parser.add_argument("--runs", type=int, default=5)
