@@ -342,3 +342,13 @@ def twilio_rest(app) -> RecordingTwilio:
 def exchange(app, client, twilio_rest) -> Exchange:
     """Twilio's side of calls to the app: signed webhooks, queues, agents' phones."""
     return Exchange(FlaskTransport(client), TWILIO_AUTH_TOKEN, base_url=PUBLIC_BASE_URL)
+
+
+@pytest.fixture
+def simulated(app):
+    """The app with HOTLINE_SIMULATOR on (as ``hotline serve --demo`` starts it)."""
+    from ivr import simulator_views
+
+    app.config["HOTLINE_SIMULATOR"] = True
+    simulator_views.init_app(app)
+    return app

@@ -19,20 +19,11 @@ from ivr_calls import message
 
 from hotline import current_flows, db, defaults, demo, server
 from hotline.local_server import free_port
-from ivr import simulator_views
 from ivr.softphone import Exchange, FlaskTransport, HttpTransport
 from ivr.terminal import SIGNATURE_REFUSED, Answers, CallFailed, Terminal, script
 
 D06 = "000606,张伟"  # the demo's 张伟 (D06), by the last six digits of his phone
 TO_THE_MEDICAL_QUEUE = f"{D06},1,2,1"  # himself, 精准诊疗, 门诊预约
-
-
-@pytest.fixture
-def simulated(app):
-    """The app with HOTLINE_SIMULATOR on (as ``hotline serve --demo`` starts it)."""
-    app.config["HOTLINE_SIMULATOR"] = True
-    simulator_views.init_app(app)
-    return app
 
 
 @pytest.fixture

@@ -8,17 +8,8 @@ from desk_fixtures import EventReader, page_csrf
 from ivr_calls import ZHANG, load, message
 
 from hotline import calls, create_app, store
-from ivr import simulator_views
 from ivr.softphone import Exchange, FlaskTransport
 from ivr.terminal import SimulatorQueues
-
-
-@pytest.fixture
-def simulated(app):
-    """The app with HOTLINE_SIMULATOR on (as ``hotline serve --demo`` starts it)."""
-    app.config["HOTLINE_SIMULATOR"] = True
-    simulator_views.init_app(app)
-    return app
 
 
 @pytest.fixture
