@@ -34,7 +34,7 @@ from sqlalchemy import text
 
 import flows
 from hotline.db import make_engine
-from ivr.softphone import DEFAULT_BASE_URL, Exchange, Softphone, WebhookFailed
+from ivr.softphone import DEFAULT_BASE_URL, Exchange, MemoryQueues, Softphone, WebhookFailed
 
 AUTH_TOKEN = "benchmark-twilio-auth-token"
 PUBLIC_BASE_URL = DEFAULT_BASE_URL
@@ -318,7 +318,7 @@ class CallLoad:
     outcomes: Counter = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
     calls: int = 0
-    queues: dict = field(default_factory=dict)
+    queues: MemoryQueues = field(default_factory=MemoryQueues)
 
     def __post_init__(self):
         self.rng = random.Random(self.seed)
