@@ -1,0 +1,44 @@
+"""How many SQL statements the hot IVR webhooks make.
+
+Under gevent every round trip to PostgreSQL lets every other runnable greenlet of
+the worker run first, so a webhook's latency grows with its number of statements
+(benchmarks/README.md, IVR webhooks). The spoken-name answer is the hottest: it
+authenticates and then weighs every insured person of the household.
+"""
+
+from __future__ import annotations
+
+import pytest
+from ivr_calls import ZHANG, load, message
+from sqlalchemy import event
+
+from hotline import db
+
+
+@pytest.fixture
+def statements(app):
+    """The SQL statements the app sends from now on, as a list that fills up."""
+    sent: list[str] = []
+
+    def record(_conn, _cursor, statement, _parameters, _context, _executemany):
+        sent.append(statement)
+
+    engine = db.engine(app)
+    event.listen(engine, "before_cursor_execute", record)
+    yield sent
+    event.remove(engine, "before_cursor_execute", record)
+
+
+def test_the_spoken_name_of_a_household_of_three_costs_a_bounded_number_of_queries(
+    exchange, import_feed, statements
+):
+    load(import_feed)
+    phone = exchange.call("+8613900001111").dial().press(ZHANG[3])
+    statements.clear()
+    phone.say(ZHANG[1])
+    # 张伟 insures himself, his son and 李娜: all three are weighed before the choice.
+    assert message("verified") in phone.heard
+    assert phone.heard[-1] == message("choose_insured_option", name="李*", key=3)
+    # policyholders by suffix, the household, then their policies and uses (whatever
+    # its size): a query per person would be 2 + 2 × 3.
+    assert len(statements) <= 4, statements
