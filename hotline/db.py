@@ -84,6 +84,16 @@ def session() -> Session:
     return g.db_session
 
 
+def release() -> None:
+    """End this request's session now, giving its connection back to the pool.
+
+    For a request that has read all it needs but still has slow work to do (Redis
+    round trips, rendering): a connection held idle in transaction meanwhile is one
+    the worker's other requests queue for. Using ``session()`` again opens a new one.
+    """
+    _close_session(None)
+
+
 def _close_session(_exc: BaseException | None) -> None:
     db_session = g.pop("db_session", None)
     if db_session is not None:

@@ -13,6 +13,7 @@ from ivr_calls import ZHANG, load, message
 from sqlalchemy import event
 
 from hotline import db
+from ivr import states
 
 
 @pytest.fixture
@@ -42,3 +43,22 @@ def test_the_spoken_name_of_a_household_of_three_costs_a_bounded_number_of_queri
     # policyholders by suffix, the household, then their policies and uses (whatever
     # its size): a query per person would be 2 + 2 × 3.
     assert len(statements) <= 4, statements
+
+
+def test_the_database_connection_is_back_in_the_pool_before_the_call_state_is_written(
+    app, exchange, import_feed, monkeypatch
+):
+    load(import_feed)
+    pool = db.engine(app).pool
+    held_while_finishing = []
+    finish = states.finish
+
+    def finishing(*args, **kwargs):
+        held_while_finishing.append(pool.checkedout())
+        return finish(*args, **kwargs)
+
+    monkeypatch.setattr(states, "finish", finishing)
+    exchange.call("+8613900001111").dial().press(ZHANG[3]).say(ZHANG[1])
+    # The spoken name reads the database; its Redis writes come after, without it.
+    assert held_while_finishing[-1] == 0
+    assert len(held_while_finishing) == 3
