@@ -13,6 +13,7 @@ from ivr_calls import ZHANG, load, message
 from sqlalchemy import event
 
 from hotline import db
+from hotline.db import make_engine
 from ivr import states
 
 
@@ -62,3 +63,13 @@ def test_the_database_connection_is_back_in_the_pool_before_the_call_state_is_wr
     # The spoken name reads the database; its Redis writes come after, without it.
     assert held_while_finishing[-1] == 0
     assert len(held_while_finishing) == 3
+
+
+def test_a_postgresql_pool_keeps_ten_connections_and_opens_at_most_fifteen():
+    # An overflow connection is closed when it comes back: a worker with more webhooks
+    # at the database than the pool keeps would connect anew for each of the rest.
+    engine = make_engine("postgresql://postgres@127.0.0.1:5432/hotline")
+    try:
+        assert (engine.pool.size(), engine.pool._max_overflow) == (10, 5)
+    finally:
+        engine.dispose()  # never connected: creating an engine does not connect
