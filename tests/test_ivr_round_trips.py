@@ -3,7 +3,8 @@
 Under gevent every round trip to PostgreSQL lets every other runnable greenlet of
 the worker run first, so a webhook's latency grows with its number of statements
 (benchmarks/README.md, IVR webhooks). The spoken-name answer is the hottest: it
-authenticates and then weighs every insured person of the household.
+authenticates and then weighs every insured person of the household. A connection
+held meanwhile, or opened anew, is one the worker's other webhooks wait for.
 """
 
 from __future__ import annotations
