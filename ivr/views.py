@@ -155,6 +155,9 @@ def _run(sid: str, step: int, turn: Turn, when_lost: Turn | None = None) -> Resp
     state.step = step + 1
     pipe = redis.pipeline(transaction=False)
     _effects(state, reply, step, pipe)
+    # The database is done with: its connection must not wait idle in transaction
+    # through the Redis writes below, while other calls of this worker queue for it.
+    db.release()
     body = _render(state, reply)
     states.finish(redis, state, step, body, flows.call_flow.call.state_ttl_seconds, pipe)
     pipe.execute()
