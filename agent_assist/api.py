@@ -15,10 +15,11 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from agent_assist.auth import login_required
 from domain.dates import iso_date
-from hotline import current_clock, current_flows, db, repository
-from hotline.auth import login_required
-from hotline.exceptions import UnknownPerson
+from runtime import current_clock, current_flows
+from storage import db, repository
+from storage.exceptions import UnknownPerson
 
 log = logging.getLogger(__name__)
 

@@ -20,15 +20,19 @@ from datetime import date
 from flask import current_app, jsonify, request
 from redis import RedisError
 
-from agent_assist import csrf, dashboard
+from adapters import background
+from agent_assist import auth, csrf, dashboard
 from agent_assist.api import ApiError, bp
-from agent_assist.jobs import send_booking_confirmation
 from domain.cases import Milestone
 from domain.dates import iso_date
-from hotline import auth, cases, current_clock, current_flows, db, queueing, store
-from hotline.exceptions import CaseRefused, UnknownCase
+from live import store
+from runtime import current_clock, current_flows
+from services import accounts, cases
+from services.case_jobs import send_booking_confirmation
+from services.exceptions import CaseRefused, UnknownCase
+from storage import db
 
-SUPERVISOR = auth.SUPERVISOR
+SUPERVISOR = accounts.SUPERVISOR
 
 
 def _csrf_for_cookie_sessions() -> None:
@@ -178,7 +182,7 @@ def record_step(case_id: int):
     except CaseRefused as exc:
         raise _refused(exc) from None
     if changed and milestone == Milestone.BOOKED.value:
-        queueing.enqueue(current_app._get_current_object(), send_booking_confirmation, case.id)
+        background.enqueue(current_app._get_current_object(), send_booking_confirmation, case.id)
     data = cases.as_dict(case, current_flows(), current_clock().now(), full=True, events=True)
     data["changed"] = changed
     return data

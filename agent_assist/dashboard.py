@@ -6,7 +6,7 @@ all read through here, so the page and the API never disagree.
 Cost per refresh, whatever the length of the day or of the call history:
 - queues: ``queueboard.snapshot``, four Redis operations per queue in one round
   trip (today's counters are hashes the IVR increments; pending callbacks are a
-  Redis set kept by ``ivr.callbacks`` and corrected from SQL by its reconcile job);
+  Redis set kept by ``services.callbacks`` and corrected from SQL by its reconcile job);
 - agents: one ``HGETALL`` of the status hash and one query of the staff table;
 - cases: the indexed ``cases.find(sla="at_risk")`` query, bounded by open cases
   with a deadline due by today, not by the history; the stream runs it less often.
@@ -23,8 +23,9 @@ from sqlalchemy.orm import Session
 from domain.hours import Line
 from domain.masking import mask_name
 from flows import Flows
-from hotline import cases, presence, queueboard
-from hotline.models import Agent, Person
+from live import presence, queueboard
+from services import cases
+from storage.models import Agent, Person
 
 KIND_CALLS = "calls"
 KIND_CALLBACKS = "callbacks"

@@ -30,16 +30,20 @@ from flask import (
 from redis import RedisError
 from werkzeug.exceptions import HTTPException
 
-from agent_assist import csrf, phone, push
-from agent_assist.jobs import send_booking_confirmation
+from adapters import background
+from agent_assist import auth, csrf, phone, push
 from agent_assist.waiting import waiting_callers
 from domain.cases import ANCHORS, Milestone
 from domain.dates import iso_date
 from domain.masking import mask_name
 from domain.usage import Party
-from hotline import auth, cases, current_clock, current_flows, db, presence, queueing, store
-from hotline.exceptions import CaseRefused, UnknownAgent, UnknownCase
-from hotline.models import Agent, Person
+from live import presence, store
+from runtime import current_clock, current_flows
+from services import accounts, cases
+from services.case_jobs import send_booking_confirmation
+from services.exceptions import CaseRefused, UnknownAgent, UnknownCase
+from storage import db
+from storage.models import Agent, Person
 
 log = logging.getLogger(__name__)
 
@@ -124,10 +128,10 @@ def signin_submit():
         )
     agent = None
     try:
-        agent = auth.find_agent(db.session(), username)
+        agent = accounts.find_agent(db.session(), username)
     except UnknownAgent:
         agent = None
-    if agent is None or not auth.check_password(agent, password):
+    if agent is None or not accounts.check_password(agent, password):
         # One message for both: a wrong username must not be told apart from a wrong password.
         return (
             render_template(
@@ -149,7 +153,7 @@ def signin_submit():
 
 def landing(agent: Agent) -> str:
     """Where signing in leads: supervisors to their dashboard, agents to the desk."""
-    if agent.role == auth.SUPERVISOR:
+    if agent.role == accounts.SUPERVISOR:
         return url_for("supervisor.home")
     return url_for("desk.home")
 
@@ -372,7 +376,7 @@ def case_step(case_id: int):
         flash(f"未能记录 (refused): {exc.message}", "error")
         return redirect(url_for("desk.case_page", case_id=case_id))
     if changed and step.milestone == Milestone.BOOKED.value:
-        queueing.enqueue(current_app._get_current_object(), send_booking_confirmation, case.id)
+        background.enqueue(current_app._get_current_object(), send_booking_confirmation, case.id)
     flash("已记录 (recorded)" if changed else "already recorded", "success")
     return redirect(url_for("desk.case_page", case_id=case_id))
 

@@ -10,7 +10,7 @@ from flask import Flask
 from twilio.jwt.access_token import AccessToken
 from twilio.jwt.access_token.grants import VoiceGrant
 
-from hotline import twilio_rest
+from adapters import twilio_rest
 
 SETTINGS = ("TWILIO_ACCOUNT_SID", "TWILIO_API_KEY", "TWILIO_API_SECRET", "TWILIO_TWIML_APP_SID")
 

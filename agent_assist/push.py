@@ -28,8 +28,10 @@ from redis import Redis, RedisError
 
 from agent_assist import screen_pop
 from agent_assist.waiting import waiting_callers
-from hotline import calls, current_clock, current_flows, db, presence, store
-from hotline.presence import AgentStatus, Status
+from live import announcements, presence, store
+from live.presence import AgentStatus, Status
+from runtime import current_clock, current_flows
+from storage import db
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +63,7 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def is_current(call: calls.CallTaken, status: AgentStatus) -> bool:
+def is_current(call: announcements.CallTaken, status: AgentStatus) -> bool:
     """A call stays current until the agent makes themselves available (or goes offline)."""
     if status.since is None or status.status in ON_A_CALL:
         return True
@@ -74,28 +76,28 @@ def is_current(call: calls.CallTaken, status: AgentStatus) -> bool:
 
 def catch_up(
     redis: Redis, username: str, last_event_id: str | None
-) -> tuple[str, list[tuple[str, calls.CallTaken]]]:
+) -> tuple[str, list[tuple[str, announcements.CallTaken]]]:
     """Where to start reading, and the calls to send at once (oldest first)."""
-    key = calls.stream_key(username)
+    key = announcements.stream_key(username)
     latest = redis.xrevrange(key, count=1)
     cursor = _text(latest[0][0]) if latest else "0-0"
     entries: Sequence = ()
     if last_event_id and STREAM_ID.fullmatch(last_event_id) and latest:
         entries = redis.xrange(key, min=f"({last_event_id}", max=cursor)
     if not entries and latest:
-        call = calls.decode(latest[0][1])
+        call = announcements.decode(latest[0][1])
         if is_current(call, presence.get(redis, username)):
             entries = latest
     out = []
     for entry_id, fields in entries:
         try:
-            out.append((_text(entry_id), calls.decode(fields)))
+            out.append((_text(entry_id), announcements.decode(fields)))
         except (ValueError, TypeError, KeyError):
             log.warning("skipping an unreadable call announcement %s", _text(entry_id))
     return cursor, out
 
 
-def pop_message(app: Flask, entry_id: str, call: calls.CallTaken, replayed: bool) -> str:
+def pop_message(app: Flask, entry_id: str, call: announcements.CallTaken, replayed: bool) -> str:
     """The ``screen_pop`` event; an available agent the call reached is now busy with it."""
     with app.app_context():
         now = current_clock().now()
@@ -129,7 +131,7 @@ def _stream(
     app: Flask, redis: Redis, listener: Listener, last_event_id: str | None
 ) -> Iterator[str]:
     config = app.config
-    key = calls.stream_key(listener.username)
+    key = announcements.stream_key(listener.username)
     block_ms = int(config["SSE_BLOCK_MS"])
     heartbeat = float(config["SSE_HEARTBEAT_SECONDS"])
     ends = time.monotonic() + float(config["SSE_MAX_SECONDS"])
@@ -167,7 +169,7 @@ def _stream(
             for raw_id, fields in entries:
                 cursor = _text(raw_id)
                 try:
-                    call = calls.decode(fields)
+                    call = announcements.decode(fields)
                 except (ValueError, TypeError, KeyError):
                     log.warning("skipping an unreadable call announcement %s", cursor)
                     continue

@@ -11,15 +11,15 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from storage.exceptions import UnknownPerson
 
 from domain import sla
 from domain.exceptions import UnknownService
 from domain.masking import mask_name, mask_phone
 from flows import Flows
-from hotline import repository
-from hotline.calls import CallTaken
-from hotline.exceptions import UnknownPerson
-from hotline.models import Person, Phone
+from live.announcements import CallTaken
+from storage import repository
+from storage.models import Person, Phone
 
 
 def build(call: CallTaken, db_session: Session, flows: Flows, now: datetime) -> dict:

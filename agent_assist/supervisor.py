@@ -22,8 +22,11 @@ from redis import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from agent_assist import dashboard, desk, push
-from hotline import auth, current_clock, current_flows, db, presence, store
+from agent_assist import auth, dashboard, desk, push
+from live import presence, store
+from runtime import current_clock, current_flows
+from services import accounts
+from storage import db
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +40,7 @@ def supervisors_only(view):
 
     @wraps(view)
     def checked(*args, **kwargs):
-        if g.desk_agent.role != auth.SUPERVISOR:
+        if g.desk_agent.role != accounts.SUPERVISOR:
             abort(403, "the dashboard is for supervisors")
         return view(*args, **kwargs)
 
@@ -85,7 +88,7 @@ def home():
 
 
 @bp.get("/events")
-@auth.login_required(auth.SUPERVISOR)
+@auth.login_required(accounts.SUPERVISOR)
 def events():
     body = stream(current_app._get_current_object())
     return Response(

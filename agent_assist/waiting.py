@@ -1,7 +1,7 @@
 """Callers waiting in the queues an agent serves, for the desk's live queue panel.
 
 ``waiting_callers`` is the one place the desk reads queue contents from: the IVR's
-queue board (``hotline.queueboard``), where callers are listed as they enter and
+queue board (``live.queueboard``), where callers are listed as they enter and
 leave Twilio's queues, with what an agent may see of them (masked name, service, tier).
 """
 
@@ -14,7 +14,7 @@ from datetime import datetime
 from redis import Redis
 
 from domain.masking import mask_name
-from hotline import queueboard
+from live import queueboard
 
 
 @dataclass(frozen=True, slots=True)

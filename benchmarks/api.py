@@ -37,7 +37,7 @@ from benchmarks.common import (
     verdict,
 )
 from benchmarks.server import Gunicorn
-from hotline.db import make_engine
+from storage.db import make_engine
 
 TARGET_RPS = 1000
 TARGET_P99_MS = 20.0

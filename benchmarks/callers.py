@@ -4,7 +4,7 @@ the load of many such calls at once against a running server.
 A call is planned up front (``CallScript``: the caller's number, the policyholder's
 six digits and name, a wrong try first or not, 权益查询 first or not, the service's
 menu keys, how often Twilio requests the waitUrl) and then *followed*: an
-``ivr.softphone.Softphone`` posts Twilio's signed webhooks and executes the TwiML
+``simulator.softphone.Softphone`` posts Twilio's signed webhooks and executes the TwiML
 that comes back, and ``follow`` answers each ``<Gather>`` by the prompt it heard
 (the flow's own messages), so the script survives a policyholder with several
 insured people, a service the insured is not entitled to, or an SMS-only service.
@@ -33,8 +33,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 
 import flows
-from hotline.db import make_engine
-from ivr.softphone import DEFAULT_BASE_URL, Exchange, MemoryQueues, Softphone, WebhookFailed
+from simulator.softphone import DEFAULT_BASE_URL, Exchange, MemoryQueues, Softphone, WebhookFailed
+from storage.db import make_engine
 
 AUTH_TOKEN = "benchmark-twilio-auth-token"
 PUBLIC_BASE_URL = DEFAULT_BASE_URL
@@ -101,7 +101,7 @@ class Sample:
 class KeepAliveTransport:
     """Posts a form over one keep-alive HTTP/1.1 connection with ``http.client``.
 
-    ``ivr.softphone.HttpTransport`` does the same through ``requests``, at about three
+    ``simulator.softphone.HttpTransport`` does the same through ``requests``, at about three
     times the client CPU per request; on two cores shared with the server that CPU
     would be taken from the server under test. The URL posted keeps the Exchange's
     path and query on ``base_url``'s origin, as ``HttpTransport`` does.

@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from benchmarks import feedgen
 from benchmarks.common import POSTGRES_ADMIN_URL, POSTGRES_DATABASE, BenchmarkFailed, out_dir, tool
-from hotline.db import make_engine
+from storage.db import make_engine
 
 KINDS = ("sqlite", "postgresql")
 POLICIES_PER_PERSON = 2.5
@@ -167,7 +167,7 @@ def new_agents(url: str, usernames: list[str], queues: str) -> dict[str, str]:
                 raise BenchmarkFailed(f"agent add {username} failed: {done.output}")
             tokens[username] = done.output.strip().splitlines()[-1]
     finally:
-        from hotline import db
+        from storage import db
 
         db.engine(app).dispose()
     return tokens

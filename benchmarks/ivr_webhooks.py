@@ -4,7 +4,7 @@ A database of ``--people`` people loaded from a generated feed; gunicorn as the
 Procfile runs it (2 gevent workers, REDIS_URL = the benchmark Redis, which is
 emptied first, TWILIO_AUTH_TOKEN and PUBLIC_BASE_URL set); then
 ``--calls-concurrent`` calls in progress at once, each a whole call followed
-through its TwiML by ``ivr.softphone`` with Twilio's signatures: greeting, six
+through its TwiML by ``simulator.softphone`` with Twilio's signatures: greeting, six
 digits, the name spoken, menus, a service, the queue, a waitUrl request or two,
 hang-up and status callback; some key wrong digits first, some ask 权益查询 first.
 Calls pause between requests so that ``--rate`` webhook requests/s are offered.
@@ -42,7 +42,7 @@ from benchmarks.common import (  # noqa: E402
     verdict,
 )
 from benchmarks.server import Gunicorn, add_ivr_options, start_ivr  # noqa: E402
-from ivr.softphone import Exchange, WebhookFailed  # noqa: E402
+from simulator.softphone import Exchange, WebhookFailed  # noqa: E402
 
 TARGET_RPS = 500
 TARGET_P99_MS = 30.0

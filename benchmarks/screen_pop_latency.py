@@ -44,7 +44,7 @@ from benchmarks.common import (  # noqa: E402
 )
 from benchmarks.server import Gunicorn, add_ivr_options, start_ivr  # noqa: E402
 from benchmarks.streams import AgentStream, PopLog  # noqa: E402
-from ivr.softphone import Exchange, WebhookFailed  # noqa: E402
+from simulator.softphone import Exchange, WebhookFailed  # noqa: E402
 
 TARGET_P99_MS = 50.0
 POP_TIMEOUT = 5.0

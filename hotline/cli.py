@@ -19,19 +19,13 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from hotline import (
-    auth,
-    config,
-    current_clock,
-    current_flows,
-    db,
-    defaults,
-    demo,
-    importer,
-    schema,
-)
-from hotline.exceptions import HotlineError
-from hotline.feed import FeedError
+from hotline import config, defaults, demo
+from runtime import current_clock, current_flows
+from runtime.exceptions import HotlineError
+from services import accounts, importer
+from services import defaults as services_defaults
+from services.feed import FeedError
+from storage import db, schema
 
 # Where `hotline serve` listens by default, and so where `hotline call` phones.
 DEFAULT_CALL_URL = "http://127.0.0.1:8000"
@@ -105,13 +99,14 @@ def import_command(file: Path) -> None:
     if any record is bad, every problem is listed and nothing is written.
     """
     _ensure_schema()
+    batch_size = current_app.config.get("IMPORT_BATCH_SIZE", services_defaults.IMPORT_BATCH_SIZE)
     try:
         summary = importer.import_feed(
             db.engine(),
             file,
             current_flows().programme,
             now=current_clock().now(),
-            batch_size=current_app.config.get("IMPORT_BATCH_SIZE", defaults.IMPORT_BATCH_SIZE),
+            batch_size=batch_size,
         )
     except FeedError as exc:
         click.echo(f"{file}: refused, nothing was written:", err=True)
@@ -132,7 +127,7 @@ def agent_group() -> None:
 
 @agent_group.command("add")
 @click.argument("username")
-@click.option("--role", type=click.Choice(auth.ROLES), default="agent", show_default=True)
+@click.option("--role", type=click.Choice(accounts.ROLES), default="agent", show_default=True)
 @click.option(
     "--queues",
     help="Comma-separated queues the agent serves, in order (default: every line's queue).",
@@ -146,10 +141,10 @@ def agent_add(username: str, role: str, queues: str | None, password: str | None
     line_queues = _line_queues()
     wanted = queues.split(",") if queues is not None else line_queues
     generated = password is None
-    password = auth.new_password() if generated else password
+    password = accounts.new_password() if generated else password
     session = db.session()
-    agent = auth.add_agent(session, username, role, wanted, line_queues, password)
-    token = auth.issue_token(session, agent, current_clock().now())
+    agent = accounts.add_agent(session, username, role, wanted, line_queues, password)
+    token = accounts.issue_token(session, agent, current_clock().now())
     session.commit()
     click.echo(f'Added {role} "{username}" serving {", ".join(agent.queue_list)}.')
     if generated:
@@ -167,10 +162,10 @@ def agent_token(username: str, revoke_others: bool) -> None:
     """Issue a new API token for USERNAME; prints it as the last line."""
     _ensure_schema()
     session = db.session()
-    agent = auth.find_agent(session, username)
+    agent = accounts.find_agent(session, username)
     now = current_clock().now()
-    revoked = auth.revoke_tokens(session, agent, now) if revoke_others else 0
-    token = auth.issue_token(session, agent, now)
+    revoked = accounts.revoke_tokens(session, agent, now) if revoke_others else 0
+    token = accounts.issue_token(session, agent, now)
     session.commit()
     if revoke_others:
         click.echo(f"Revoked {revoked} earlier token(s) of {username}.")
@@ -186,7 +181,8 @@ def agent_revoke(username: str) -> None:
     """Revoke every API token of USERNAME."""
     _ensure_schema()
     session = db.session()
-    count = auth.revoke_tokens(session, auth.find_agent(session, username), current_clock().now())
+    agent = accounts.find_agent(session, username)
+    count = accounts.revoke_tokens(session, agent, current_clock().now())
     session.commit()
     click.echo(f"Revoked {count} token(s) of {username}.")
 
@@ -200,10 +196,10 @@ def agent_password(username: str, password: str | None) -> None:
     """Set the sign-in password of USERNAME."""
     _ensure_schema()
     session = db.session()
-    agent = auth.find_agent(session, username)
+    agent = accounts.find_agent(session, username)
     generated = password is None
-    password = auth.new_password() if generated else password
-    auth.set_password(agent, password)
+    password = accounts.new_password() if generated else password
+    accounts.set_password(agent, password)
     session.commit()
     click.echo(f"Password of {username} changed.")
     if generated:
@@ -218,7 +214,7 @@ def agent_list() -> None:
     _ensure_schema()
     from sqlalchemy import select
 
-    from hotline.models import Agent
+    from storage.models import Agent
 
     agents = db.session().scalars(select(Agent).order_by(Agent.username)).all()
     if not agents:
@@ -270,18 +266,18 @@ def cases_group() -> None:
 @_reported
 def cases_sweep(schedule: bool) -> None:
     """Flag service-level deadlines that have passed unmet (safe to run any time)."""
-    from agent_assist import jobs
-    from hotline import queueing
+    from adapters import background
+    from services import case_jobs
 
     _ensure_schema()
-    flagged = jobs.sweep_overdue_cases()
+    flagged = case_jobs.sweep_overdue_cases()
     click.echo(f"{flagged} deadline(s) newly overdue.")
     if schedule:
         app = current_app._get_current_object()
-        if queueing.in_process(app):
+        if background.in_process(app):
             click.echo("REDIS_URL is unset: the server sweeps in-process instead.")
         else:
-            job_id = jobs.schedule_sweeps(app, int(app.config["SLA_SWEEP_MINUTES"]))
+            job_id = case_jobs.schedule_sweeps(app, int(app.config["SLA_SWEEP_MINUTES"]))
             click.echo(f"Next sweep scheduled as rq job {job_id}.")
 
 
@@ -343,8 +339,8 @@ def call_command(
     Prints what the caller hears, asks for keys or speech, waits in the queue with
     the simulator (on with `hotline serve --demo`) until an agent takes the call.
     """
-    from ivr import terminal
-    from ivr.softphone import Exchange, FlaskTransport, HttpTransport
+    from simulator import terminal
+    from simulator.softphone import Exchange, FlaskTransport, HttpTransport
 
     token = auth_token or current_app.config.get("TWILIO_AUTH_TOKEN") or _demo_auth_token()
     if in_process:

@@ -6,14 +6,6 @@ SECRET_KEY_FILENAME = "secret_key"
 # `hotline serve --demo` without TWILIO_AUTH_TOKEN: the token webhooks are signed with,
 # kept here so `hotline call` finds it (the signature check is never switched off).
 DEMO_AUTH_TOKEN_FILENAME = "demo_twilio_auth_token"
-# API tokens: bytes of randomness; only their SHA-256 is stored.
-TOKEN_BYTES = 32
-# Feed import: rows per INSERT batch, which bounds memory on large feeds.
-IMPORT_BATCH_SIZE = 5000
-# Feed import: problems listed before "… and N more".
-IMPORT_ERROR_LIMIT = 50
-# Agent passwords set from the CLI or the desk.
-PASSWORD_MIN_LENGTH = 8
 # Agent desk: a signed-in session lasts a long shift.
 DESK_SESSION_SECONDS = 12 * 3600
 # Server-sent events: a comment this often keeps proxies from closing an idle stream;

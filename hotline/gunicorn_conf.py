@@ -84,9 +84,9 @@ def in_process_runner(app):
     ``on_starting`` and the Procfile's worker do) and runs what is due: the sweeps,
     the reconciles and the callbacks they dispatch.
     """
-    from agent_assist.jobs import schedule_sweeps
-    from hotline.queueing import InProcessRunner
-    from ivr.jobs import schedule_reconcile
+    from adapters.background import InProcessRunner
+    from services.call_jobs import schedule_reconcile
+    from services.case_jobs import schedule_sweeps
 
     minutes = int(app.config["SLA_SWEEP_MINUTES"])
     recurring = (lambda: schedule_sweeps(app, minutes), lambda: schedule_reconcile(app))

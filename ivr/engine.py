@@ -30,9 +30,9 @@ from flows.call_flow import (
     Transfer,
 )
 from ivr import keywords, names, replies
+from ivr.call_state import CallState
 from ivr.ports import Facts
 from ivr.spoken import spoken_date, spoken_hours, spoken_moment
-from ivr.state import CallState
 
 # Nodes one turn may pass through before the engine decides the flow is broken.
 MAX_HOPS = 64

@@ -12,14 +12,14 @@ from datetime import datetime
 
 from redis import Redis
 from sqlalchemy.orm import Session
+from storage.exceptions import UnknownPerson
 
 from domain.eligibility import Eligibility, assess
 from flows import Flows
-from hotline import repository
-from hotline.clock import Clock
-from hotline.exceptions import UnknownPerson
-from ivr import lockout
 from ivr.ports import Failures, Holder, InsuredPerson
+from live import lockout
+from runtime.clock import Clock
+from storage import repository
 
 
 class SqlFacts:

@@ -5,12 +5,15 @@ Reads only: the engine returns writes as effects (``ivr.replies``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from domain.eligibility import Eligibility
+from live.lockout import Failures
+
+__all__ = ["Facts", "Failures", "Holder", "InsuredPerson"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,14 +29,6 @@ class Holder:
 class InsuredPerson:
     id: str
     name: str
-
-
-@dataclass(frozen=True, slots=True)
-class Failures:
-    """Failed authentication tries inside the window."""
-
-    by_number: int = 0
-    by_policyholder: Mapping[str, int] = field(default_factory=dict)
 
 
 class Facts(Protocol):

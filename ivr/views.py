@@ -24,12 +24,15 @@ from twilio.request_validator import RequestValidator
 from werkzeug.exceptions import Forbidden, HTTPException
 
 from domain.masking import mask_phone
-from hotline import calls, current_clock, current_flows, db, queueboard, store
-from hotline.models import Agent, Callback
-from ivr import callbacks, engine, jobs, lockout, replies, states, twiml
+from ivr import engine, replies, twiml
+from ivr.call_state import CallState
 from ivr.callers import caller_number
 from ivr.facts import SqlFacts
-from ivr.state import CallState
+from live import announcements, call_store, lockout, queueboard, store
+from runtime import current_clock, current_flows
+from services import call_jobs, callbacks
+from storage import db
+from storage.models import Agent, Callback
 
 log = logging.getLogger(__name__)
 bp = Blueprint("ivr", __name__, url_prefix="/ivr")
@@ -133,11 +136,11 @@ def _new_state(sid: str) -> CallState:
 def _run(sid: str, step: int, turn: Turn, when_lost: Turn | None = None) -> Response:
     """Answer step ``step`` of call ``sid`` once; a retry gets the first answer again."""
     redis = store.redis()
-    begun = states.begin(redis, sid, step)
+    begun = call_store.begin(redis, sid, step, CallState.from_json)
     if begun.reply is not None:
         return xml(begun.reply)
     if not begun.claimed:
-        reply = states.wait_for_reply(redis, sid, step)
+        reply = call_store.wait_for_reply(redis, sid, step)
         if reply is not None:
             return xml(reply)
     flows = current_flows()
@@ -159,7 +162,7 @@ def _run(sid: str, step: int, turn: Turn, when_lost: Turn | None = None) -> Resp
     # through the Redis writes below, while other calls of this worker queue for it.
     db.release()
     body = _render(state, reply)
-    states.finish(redis, state, step, body, flows.call_flow.call.state_ttl_seconds, pipe)
+    call_store.finish(redis, state, step, body, flows.call_flow.call.state_ttl_seconds, pipe)
     pipe.execute()
     _log_turn(state, reply)
     return xml(body)
@@ -197,7 +200,7 @@ def _effects(state: CallState, reply: replies.Reply, step: int, pipe) -> None:
                 pipe=pipe,
             )
         elif isinstance(effect, replies.SendSmsLink):
-            jobs.enqueue_sms(
+            call_jobs.enqueue_sms(
                 current_app._get_current_object(),
                 effect.to,
                 effect.body,
@@ -274,7 +277,7 @@ def gather():
         return degraded()
     flows = current_flows()
     if step is None:
-        state = states.load(store.redis(), sid)
+        state = call_store.load(store.redis(), sid, CallState.from_json)
         if state is None:
             return degraded()
         step = state.step  # a garbled URL: take it as an answer to the current question
@@ -355,7 +358,7 @@ def queue_done():
         node = None
     try:
         redis = store.redis()
-        state = states.load(redis, sid) if sid else None
+        state = call_store.load(redis, sid, CallState.from_json) if sid else None
         queue = (state.queue if state and state.queue else None) or line.queue
         if sid:
             queueboard.left(redis, queue, sid, result, _day())
@@ -409,7 +412,7 @@ def _taken(sid: str, line, agent_sid: str) -> None:
     flows, clock = current_flows(), current_clock()
     redis = store.redis()
     now = clock.now()
-    state = states.load(redis, sid)
+    state = call_store.load(redis, sid, CallState.from_json)
     queue = (state.queue if state and state.queue else None) or line.queue
     entered = queueboard.entered_at(redis, queue, sid)
     if entered is not None:
@@ -430,18 +433,18 @@ def _taken(sid: str, line, agent_sid: str) -> None:
         settings.limits.service_level_seconds,
         settings.queue.history_size,
     )
-    agent = states.agent_of(redis, agent_sid) if agent_sid else None
+    agent = call_store.agent_of(redis, agent_sid) if agent_sid else None
     if state is not None:
         state.agent = agent
-        states.save(redis, state, settings.call.state_ttl_seconds)
+        call_store.save(redis, state, settings.call.state_ttl_seconds)
         if state.callback_id is not None:
             callback = db.session().get(Callback, state.callback_id)
             if callback is not None:
                 callbacks.answered(db.session(), redis, flows, callback)
     if first and agent:
-        calls.announce(
+        announcements.announce(
             redis,
-            calls.CallTaken(
+            announcements.CallTaken(
                 call_sid=sid,
                 agent=agent,
                 verified=bool(state and state.verified),
@@ -485,7 +488,7 @@ def agent():
         chosen = _next_queue(redis, queues)
         agent_sid = _sid()
         if agent_sid:
-            states.remember_agent(redis, agent_sid, username)
+            call_store.remember_agent(redis, agent_sid, username)
     except RedisError:
         log.exception("agent %s: Redis unavailable; serving their first queue", username)
         chosen = queues[0]
@@ -572,7 +575,7 @@ def callback_answer():
         callback_id=callback.id,
         node="callback",
     )
-    states.save(store.redis(), state, flows.call_flow.call.state_ttl_seconds)
+    call_store.save(store.redis(), state, flows.call_flow.call.state_ttl_seconds)
     return _callback_prompt(callback, again=False)
 
 
@@ -614,11 +617,13 @@ def callback_connect():
     callbacks.connected(session, callback)
     line = flows.line(callback.line)
     queue = flows.call_flow.callback_queue(line)
-    state = states.load(redis, sid) or CallState(call_sid=sid, callback_id=callback.id)
+    state = call_store.load(redis, sid, CallState.from_json) or CallState(
+        call_sid=sid, callback_id=callback.id
+    )
     state.line, state.queue = line.code, queue
     state.enqueued_at = current_clock().now().timestamp()
     state.node = "callback"
-    states.save(redis, state, flows.call_flow.call.state_ttl_seconds)
+    call_store.save(redis, state, flows.call_flow.call.state_ttl_seconds)
     queueboard.enqueued(redis, queue, sid, state.enqueued_at, _day())
     say = [engine.phrase(flows, "transferring", now, line.code)]
     return xml(

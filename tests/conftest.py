@@ -28,11 +28,13 @@ import redis as redis_lib
 from sqlalchemy import make_url, text
 from sqlalchemy.exc import OperationalError
 
-from hotline import auth, create_app, db, schema
-from hotline.clock import FrozenClock
-from hotline.db import make_engine
-from hotline.models import Base
-from ivr.softphone import Exchange, FlaskTransport, RecordingTwilio
+from hotline import create_app
+from runtime.clock import FrozenClock
+from services import accounts
+from simulator.softphone import Exchange, FlaskTransport, RecordingTwilio
+from storage import db, schema
+from storage.db import make_engine
+from storage.models import Base
 
 CI = bool(os.environ.get("CI"))
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -235,8 +237,8 @@ def token(app, clock) -> str:
     """An API token of a freshly added agent."""
     with app.app_context():
         session = db.session()
-        agent = auth.add_agent(session, "tester", "agent", ["medical"], ["medical", "policy"])
-        issued = auth.issue_token(session, agent, clock.now())
+        agent = accounts.add_agent(session, "tester", "agent", ["medical"], ["medical", "policy"])
+        issued = accounts.issue_token(session, agent, clock.now())
         session.commit()
     return issued
 
@@ -273,12 +275,12 @@ def make_agent(app, clock, agent_tokens):
         with app.app_context():
             session = db.session()
             if username in agent_tokens:
-                agent = auth.find_agent(session, username)
+                agent = accounts.find_agent(session, username)
             else:
-                agent = auth.add_agent(
+                agent = accounts.add_agent(
                     session, username, role, list(queues), ["medical", "policy"], password=password
                 )
-            issued = auth.issue_token(session, agent, clock.now())
+            issued = accounts.issue_token(session, agent, clock.now())
             session.commit()
         agent_tokens[username] = issued
         return issued
@@ -347,8 +349,8 @@ def exchange(app, client, twilio_rest) -> Exchange:
 @pytest.fixture
 def simulated(app):
     """The app with HOTLINE_SIMULATOR on (as ``hotline serve --demo`` starts it)."""
-    from ivr import simulator_views
+    from simulator import views
 
     app.config["HOTLINE_SIMULATOR"] = True
-    simulator_views.init_app(app)
+    views.init_app(app)
     return app

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from hotline.calls import CallTaken
+from live.announcements import CallTaken
 
 BASHI = "国宝人寿巴适一生终身重大疾病保险"
 PASSWORD = "correct horse battery"

@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import flows
-from hotline import auth, db
-from ivr.softphone import Exchange, Softphone
+from services import accounts
+from simulator.softphone import Exchange, Softphone
+from storage import db
 
 BASHI = "国宝人寿巴适一生终身重大疾病保险"
 FLOWS = flows.load()
@@ -104,5 +105,5 @@ def book_after_hours(exchange: Exchange, clock, caller: str = "+8613900000071") 
 def add_agent(app, username: str, queues=("medical",)) -> None:
     with app.app_context():
         session = db.session()
-        auth.add_agent(session, username, "agent", list(queues), ["medical", "policy"])
+        accounts.add_agent(session, username, "agent", list(queues), ["medical", "policy"])
         session.commit()

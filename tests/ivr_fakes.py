@@ -1,7 +1,7 @@
 """In-memory stand-ins for the engine's port, and a caller that talks to the engine directly.
 
 Imported as a plain module (``from ivr_fakes import ...``). The web tests follow
-TwiML through ``ivr.softphone``; these drive ``ivr.engine`` without any I/O.
+TwiML through ``simulator.softphone``; these drive ``ivr.engine`` without any I/O.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from domain.eligibility import Eligibility, assess
 from domain.policies import Policy, Use
 from flows import Flows
 from ivr import engine, replies
+from ivr.call_state import CallState
 from ivr.ports import Failures, Holder, InsuredPerson
-from ivr.state import CallState
 
 # A Tuesday morning, inside both lines' hours.
 MORNING = datetime(2026, 3, 10, 10, 30)

@@ -6,8 +6,11 @@ from datetime import datetime
 
 import pytest
 
-from hotline import auth, create_app, db
-from hotline.models import Agent
+from agent_assist import auth
+from hotline import create_app
+from services import accounts
+from storage import db
+from storage.models import Agent
 
 SPEC_KEYS = [
     "insured_id",
@@ -203,14 +206,14 @@ def test_a_wrong_authorization_header_is_a_json_401(client, loaded, header):
 def test_a_revoked_token_no_longer_works(app, client, loaded, token, auth_headers, clock):
     assert get(client, headers=auth_headers).status_code == 200
     with app.app_context():
-        assert auth.revoke_token(db.session(), token, clock.now())
+        assert accounts.revoke_token(db.session(), token, clock.now())
         db.session().commit()
     assert get(client, headers=auth_headers).status_code == 401
 
 
 def test_the_web_session_cookie_is_accepted_too(app, client, loaded, token):
     with app.app_context():
-        agent_id = auth.agent_for_token(db.session(), token).id
+        agent_id = accounts.agent_for_token(db.session(), token).id
     with client.session_transaction() as session:
         session[auth.SESSION_KEY] = agent_id
     assert get(client).status_code == 200

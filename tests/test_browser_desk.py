@@ -3,7 +3,7 @@
 Playwright drives Debian's Chromium (``/usr/bin/chromium``, headless) against
 gunicorn started as the Procfile starts it (``hotline.local_server``), on a
 temporary SQLite database seeded through the ``hotline`` CLI, and the test Redis
-when there is one, with the simulator on. Calls come from ``ivr.softphone`` over
+when there is one, with the simulator on. Calls come from ``simulator.softphone`` over
 HTTP, signed as Twilio signs them, and wait in the simulator's queues as
 ``hotline call``'s do, so the agent takes them with the desk's own button.
 Screenshots go to ``$HOTLINE_TEST_ARTIFACTS`` (default ``tests/artifacts``).
@@ -26,8 +26,8 @@ import redis as redis_lib
 import flows
 from hotline import demo
 from hotline.local_server import LocalServer, free_port
-from ivr.softphone import Exchange, HttpTransport, Softphone
-from ivr.terminal import SimulatorQueues
+from simulator.softphone import Exchange, HttpTransport, Softphone
+from simulator.terminal import SimulatorQueues
 
 pytestmark = pytest.mark.browser
 

@@ -9,8 +9,8 @@ import pytest
 from desk_fixtures import page_csrf
 from sqlalchemy import func, select
 
-from hotline import db
-from hotline.models import Case, ServiceUse
+from storage import db
+from storage.models import Case, ServiceUse
 
 
 @pytest.fixture

@@ -9,9 +9,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from hotline import auth, db, gunicorn_conf, server
+from hotline import gunicorn_conf, server
 from hotline.cli import make_cli
-from hotline.models import Agent, ApiToken
+from services import accounts
+from storage import db
+from storage.models import Agent, ApiToken
 
 
 def eligibility(client, token, insured_id="P1"):
@@ -42,10 +44,10 @@ def test_agent_add_generates_a_password_and_prints_it_before_the_token(app, runn
     assert lines.index(password_line) < len(lines) - 1
     password = password_line.split(": ", 1)[1]
     with app.app_context():
-        agent = auth.find_agent(db.session(), "bob")
+        agent = accounts.find_agent(db.session(), "bob")
         assert (agent.role, agent.queue_list) == ("supervisor", ["medical", "policy"])
-        assert auth.check_password(agent, password)
-        assert not auth.check_password(agent, "wrong password")
+        assert accounts.check_password(agent, password)
+        assert not accounts.check_password(agent, "wrong password")
 
 
 def test_agent_add_with_a_password_does_not_print_one(app, runner):
@@ -53,8 +55,8 @@ def test_agent_add_with_a_password_does_not_print_one(app, runner):
     assert result.exit_code == 0, result.output
     assert "Password" not in result.stdout
     with app.app_context():
-        agent = auth.find_agent(db.session(), "carol")
-        assert auth.check_password(agent, "correct horse")
+        agent = accounts.find_agent(db.session(), "carol")
+        assert accounts.check_password(agent, "correct horse")
         assert agent.password_hash != "correct horse"
 
 
@@ -133,9 +135,9 @@ def test_agent_password_sets_a_new_password(app, runner):
     result = runner.invoke(args=["agent", "password", "jane", "--password", "second password"])
     assert result.exit_code == 0, result.output
     with app.app_context():
-        agent = auth.find_agent(db.session(), "jane")
-        assert auth.check_password(agent, "second password")
-        assert not auth.check_password(agent, "first password")
+        agent = accounts.find_agent(db.session(), "jane")
+        assert accounts.check_password(agent, "second password")
+        assert not accounts.check_password(agent, "first password")
 
 
 def test_agent_list_shows_roles_queues_and_live_tokens(runner):

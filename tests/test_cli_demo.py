@@ -8,7 +8,9 @@ from datetime import date, datetime
 import phonenumbers
 import pytest
 
-from hotline import current_flows, db, demo, repository
+from hotline import demo
+from runtime import current_flows
+from storage import db, repository
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from hotline import db
-from hotline.models import Person, Policy, PolicyEvent
+from storage import db
+from storage.models import Person, Policy, PolicyEvent
 
 people = Person.__table__
 policies = Policy.__table__

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from desk_fixtures import PASSWORD, csrf_from, page_csrf, sign_in
 
-from hotline import presence, store
+from live import presence, store
 
 
 def test_the_sign_in_form_is_a_visible_page_with_stable_ids(client):

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from desk_fixtures import page_csrf
 
-from hotline import presence, store
+from live import presence, store
 
 
 def status_of(app, username):

@@ -8,8 +8,9 @@ from datetime import date
 import pytest
 from sqlalchemy import inspect, select, text
 
-from hotline import db, importer
-from hotline.models import Person, Phone, Policy, PolicyEvent, ServiceUse
+from services import importer
+from storage import db
+from storage.models import Person, Phone, Policy, PolicyEvent, ServiceUse
 
 PRODUCT = "国宝人寿巴适一生终身重大疾病保险"
 

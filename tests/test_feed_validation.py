@@ -7,8 +7,8 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from hotline import db
-from hotline.models import Person, Policy
+from storage import db
+from storage.models import Person, Policy
 
 PRODUCT = "国宝人寿巴适一生终身重大疾病保险"
 

@@ -15,9 +15,12 @@ import pytest
 from ivr_calls import FLOW, ZHANG, as_zhang_wei, at, book_after_hours, load, message
 from sqlalchemy import select
 
-from hotline import db, gunicorn_conf, queueing, store
-from hotline.models import Callback, CaseDeadline
-from ivr import jobs
+from adapters import background
+from hotline import gunicorn_conf
+from live import store
+from services import call_jobs
+from storage import db
+from storage.models import Callback, CaseDeadline
 
 
 @pytest.fixture
@@ -49,7 +52,7 @@ def ask_for_the_online_consult_link(exchange, clock):
 
 
 def test_the_demo_runs_on_the_embedded_store(app):
-    assert queueing.in_process(app)
+    assert background.in_process(app)
     assert type(store.redis(app)).__module__.startswith("fakeredis")
 
 
@@ -65,8 +68,8 @@ def test_in_the_demo_an_sms_link_is_sent_while_the_call_goes_on(
 
 def test_in_the_demo_an_sms_asked_for_twice_by_the_same_step_is_sent_once(app, twilio_rest):
     for _ in range(2):
-        jobs.enqueue_sms(app, ZHANG[2], "链接", "+861058001234", ref="CA1-3")
-    jobs.enqueue_sms(app, ZHANG[2], "链接", "+861058001234", ref="CA1-4")
+        call_jobs.enqueue_sms(app, ZHANG[2], "链接", "+861058001234", ref="CA1-3")
+    call_jobs.enqueue_sms(app, ZHANG[2], "链接", "+861058001234", ref="CA1-4")
     assert len(twilio_rest.of("Messages")) == 2
 
 
@@ -74,26 +77,26 @@ def test_in_the_demo_without_twilio_the_link_is_logged_as_not_configured(
     app, exchange, twilio_rest, clock, family, caplog
 ):
     app.config["TWILIO_ACCOUNT_SID"] = None  # the auth token still signs the webhooks
-    with caplog.at_level(logging.WARNING, logger="hotline.queueing"):
+    with caplog.at_level(logging.WARNING, logger="adapters.background"):
         phone = ask_for_the_online_consult_link(exchange, clock)
     assert not phone.ended  # the caller goes on in the menu
     assert twilio_rest.requests == []
-    (record,) = [r for r in caplog.records if r.name == "hotline.queueing"]
+    (record,) = [r for r in caplog.records if r.name == "adapters.background"]
     assert record.levelno == logging.WARNING and record.exc_info is None
     assert "SMS is not configured: set TWILIO_ACCOUNT_SID" in record.getMessage()
-    assert "ivr.jobs.send_sms" in record.getMessage()
+    assert "services.call_jobs.send_sms" in record.getMessage()
 
 
 def test_in_the_demo_a_twilio_outage_is_logged_and_the_call_goes_on(
     app, exchange, twilio_rest, clock, family, caplog
 ):
     twilio_rest.fail_next(500)
-    with caplog.at_level(logging.ERROR, logger="hotline.queueing"):
+    with caplog.at_level(logging.ERROR, logger="adapters.background"):
         phone = ask_for_the_online_consult_link(exchange, clock)
     assert not phone.ended
     assert len(twilio_rest.of("Messages")) == 1
-    (record,) = [r for r in caplog.records if r.name == "hotline.queueing"]
-    assert "ivr.jobs.send_sms failed" in record.getMessage() and record.exc_info
+    (record,) = [r for r in caplog.records if r.name == "adapters.background"]
+    assert "services.call_jobs.send_sms failed" in record.getMessage() and record.exc_info
 
 
 def test_in_the_demo_a_callback_is_dialled_by_the_runner_when_due(
@@ -138,9 +141,12 @@ def test_in_the_demo_the_runner_sweeps_slas_on_their_slots(app, api_case, clock,
 def test_a_scheduled_job_not_yet_due_waits(app, clock):
     with app.app_context():
         later = clock.now().astimezone(UTC).replace(year=2027)
-    assert queueing.enqueue_at(app, later, "ivr.jobs.reconcile", job_id="later") is not None
-    assert queueing.run_due(app) == 0
-    assert queueing.enqueue_at(app, later, "ivr.jobs.reconcile", job_id="later") is None
+    assert (
+        background.enqueue_at(app, later, "services.call_jobs.reconcile", job_id="later")
+        is not None
+    )
+    assert background.run_due(app) == 0
+    assert background.enqueue_at(app, later, "services.call_jobs.reconcile", job_id="later") is None
 
 
 @pytest.fixture
@@ -155,11 +161,12 @@ def test_in_the_demo_the_cli_leaves_the_recurring_sweep_to_the_server(app, runne
     result = runner.invoke(args=["cases", "sweep", "--schedule"])
     assert result.exit_code == 0, result.output
     assert "REDIS_URL is unset: the server sweeps in-process instead." in result.output
-    assert queueing.queue(app).scheduled_job_registry.get_job_ids() == []
+    assert background.queue(app).scheduled_job_registry.get_job_ids() == []
 
 
 def test_the_real_twilio_client_gives_up_before_twilio_abandons_the_webhook():
-    from hotline import create_app, twilio_rest
+    from adapters import twilio_rest
+    from hotline import create_app
 
     app = create_app(
         {"TESTING": True, "TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "t"}

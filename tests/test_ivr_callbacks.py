@@ -14,10 +14,12 @@ from rq import SimpleWorker
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
-from hotline import calls, db, queueboard, queueing, store
-from hotline.models import Callback
-from ivr import callbacks, jobs
-from ivr.worker import Worker
+from adapters import background
+from hotline.worker import Worker
+from live import announcements, queueboard, store
+from services import call_jobs, callbacks
+from storage import db
+from storage.models import Callback
 
 PUBLIC = "https://hotline.example.com"
 
@@ -35,7 +37,7 @@ def the_callback(app) -> Callback:
 
 def scheduled(app) -> dict[str, datetime]:
     with app.app_context():
-        registry = ScheduledJobRegistry(queue=queueing.queue(app))
+        registry = ScheduledJobRegistry(queue=background.queue(app))
         return {
             job_id: datetime.fromtimestamp(score, UTC)
             for job_id, score in store.redis().zrange(registry.key, 0, -1, withscores=True)
@@ -46,7 +48,7 @@ def scheduled(app) -> dict[str, datetime]:
 def dial(app, clock) -> str:
     with app.app_context():
         callback = db.session().scalars(select(Callback)).one()
-        return jobs.dial_callback(callback.id)
+        return call_jobs.dial_callback(callback.id)
 
 
 def status(exchange, callback: Callback, call_status: str) -> None:
@@ -135,8 +137,8 @@ def test_the_answered_callback_puts_the_customer_first_in_line_for_an_agent(
     assert agent.queue == "medical-callback"
     assert agent.take() is customer
     with app.app_context():
-        ((_, fields),) = store.redis().xrange(calls.stream_key("alice"))
-    pop = calls.decode(fields)
+        ((_, fields),) = store.redis().xrange(announcements.stream_key("alice"))
+    pop = announcements.decode(fields)
     assert (pop.call_sid, pop.verified, pop.insured_id, pop.service) == (
         customer.call_sid,
         True,
@@ -284,7 +286,7 @@ def test_reconcile_retries_a_dialled_callback_whose_status_never_came(
 
 def test_the_reconcile_job_runs_again_every_minute(app, clock, family):
     with app.app_context():
-        jobs.reconcile()
+        call_jobs.reconcile()
     (job_id,) = scheduled(app)
     assert job_id.startswith("hotline-reconcile-")
 
@@ -298,7 +300,7 @@ def test_the_worker_reconciles_as_it_starts(app, exchange, clock, family):
     with app.app_context():
         redis = store.redis()
         redis.flushdb()
-        worker = InProcessWorker([queueing.queue(app)], connection=redis)
+        worker = InProcessWorker([background.queue(app)], connection=redis)
         worker.work(burst=True, with_scheduler=True)
     jobs_now = scheduled(app)
     assert callbacks.job_id(the_callback(app)) in jobs_now

@@ -23,8 +23,7 @@ from ivr_calls import (
     verified,
 )
 
-from hotline import store
-from ivr import lockout
+from live import lockout, store
 
 
 @pytest.fixture
@@ -317,7 +316,7 @@ def test_an_sms_link_is_sent_at_three_in_the_morning_to_the_number_on_file(
 def run_jobs(app) -> None:
     from rq import SimpleWorker
 
-    from hotline import queueing
+    from adapters import background
 
     with app.app_context():
-        SimpleWorker([queueing.queue(app)], connection=store.redis()).work(burst=True)
+        SimpleWorker([background.queue(app)], connection=store.redis()).work(burst=True)

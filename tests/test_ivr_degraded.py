@@ -14,8 +14,9 @@ import pytest
 from conftest import PUBLIC_BASE_URL, TWILIO_AUTH_TOKEN
 from ivr_calls import FLOWS, ZHANG, add_agent, at, load, message
 
-from hotline import create_app, db
-from ivr.softphone import Exchange, FlaskTransport
+from hotline import create_app
+from simulator.softphone import Exchange, FlaskTransport
+from storage import db
 
 CLOSED_REDIS = "redis://127.0.0.1:1/0"
 CLOSED_POSTGRES = "postgresql://postgres@127.0.0.1:1/x"

@@ -9,7 +9,7 @@ from domain_fixtures import loaded, policy, use
 from ivr_fakes import Call, World, message
 
 from ivr import engine, replies
-from ivr.state import WITHHELD, CallState
+from ivr.call_state import WITHHELD, CallState
 
 FLOW = loaded().call_flow
 HOLDER_PHONE = "+8613812345678"

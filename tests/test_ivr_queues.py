@@ -9,8 +9,9 @@ import pytest
 from ivr_calls import FLOW, FLOWS, WANG, ZHANG, add_agent, as_zhang_wei, load, message, verified
 from sqlalchemy import select
 
-from hotline import calls, db, queueboard, store
-from hotline.models import Agent, Callback
+from live import announcements, queueboard, store
+from storage import db
+from storage.models import Agent, Callback
 
 
 @pytest.fixture
@@ -26,10 +27,10 @@ def figures(app, clock, queue: str = "medical") -> queueboard.QueueFigures:
     return found
 
 
-def screen_pops(app, agent: str) -> list[calls.CallTaken]:
+def screen_pops(app, agent: str) -> list[announcements.CallTaken]:
     with app.app_context():
-        entries = store.redis().xrange(calls.stream_key(agent))
-    return [calls.decode(fields) for _, fields in entries]
+        entries = store.redis().xrange(announcements.stream_key(agent))
+    return [announcements.decode(fields) for _, fields in entries]
 
 
 def in_medical_queue(exchange, caller: str, who=ZHANG):
@@ -92,7 +93,7 @@ def test_pressing_the_leave_key_books_a_callback_to_the_number_on_file(app, exch
 
 
 def exchange_clock(app):
-    from hotline import current_clock
+    from runtime import current_clock
 
     with app.app_context():
         return current_clock()
@@ -237,6 +238,6 @@ def test_the_screen_pop_is_the_desk_seams_json(app, exchange, family):
     in_medical_queue(exchange, "+8613900000063")
     exchange.agent("alice").dial().take()
     with app.app_context():
-        ((_, fields),) = store.redis().xrange(calls.stream_key("alice"))
+        ((_, fields),) = store.redis().xrange(announcements.stream_key("alice"))
     data = json.loads(fields[b"call"])
     assert data["taken_at"].startswith("2026-03-10T10:30:00")

@@ -13,9 +13,9 @@ import pytest
 from ivr_calls import ZHANG, load, message
 from sqlalchemy import event
 
-from hotline import db
-from hotline.db import make_engine
-from ivr import states
+from live import call_store
+from storage import db
+from storage.db import make_engine
 
 
 @pytest.fixture
@@ -53,13 +53,13 @@ def test_the_database_connection_is_back_in_the_pool_before_the_call_state_is_wr
     load(import_feed)
     pool = db.engine(app).pool
     held_while_finishing = []
-    finish = states.finish
+    finish = call_store.finish
 
     def finishing(*args, **kwargs):
         held_while_finishing.append(pool.checkedout())
         return finish(*args, **kwargs)
 
-    monkeypatch.setattr(states, "finish", finishing)
+    monkeypatch.setattr(call_store, "finish", finishing)
     exchange.call("+8613900001111").dial().press(ZHANG[3]).say(ZHANG[1])
     # The spoken name reads the database; its Redis writes come after, without it.
     assert held_while_finishing[-1] == 0

@@ -17,10 +17,12 @@ import pytest
 import requests
 from ivr_calls import message
 
-from hotline import current_flows, db, defaults, demo, server
+from hotline import defaults, demo, server
 from hotline.local_server import free_port
-from ivr.softphone import Exchange, FlaskTransport, HttpTransport
-from ivr.terminal import SIGNATURE_REFUSED, Answers, CallFailed, Terminal, script
+from runtime import current_flows
+from simulator.softphone import Exchange, FlaskTransport, HttpTransport
+from simulator.terminal import SIGNATURE_REFUSED, Answers, CallFailed, Terminal, script
+from storage import db
 
 D06 = "000606,张伟"  # the demo's 张伟 (D06), by the last six digits of his phone
 TO_THE_MEDICAL_QUEUE = f"{D06},1,2,1"  # himself, 精准诊疗, 门诊预约

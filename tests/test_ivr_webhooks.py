@@ -12,11 +12,10 @@ from conftest import PUBLIC_BASE_URL, TWILIO_AUTH_TOKEN
 from ivr_calls import WANG, ZHANG, load, message, verified
 from twilio.request_validator import RequestValidator
 
-from hotline import store
-from ivr import lockout
+from ivr.call_state import WITHHELD
 from ivr.callers import caller_number
-from ivr.softphone import Exchange
-from ivr.state import WITHHELD
+from live import lockout, store
+from simulator.softphone import Exchange
 
 WEBHOOKS = [
     "/ivr/voice",

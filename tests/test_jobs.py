@@ -1,6 +1,6 @@
 """Jobs: the booking confirmation SMS (sent once) and the overdue-SLA sweep (flags once).
 
-Twilio is reached through ``ivr.softphone.RecordingTwilio``, an ``http_client`` that
+Twilio is reached through ``simulator.softphone.RecordingTwilio``, an ``http_client`` that
 records the exact REST request and answers with Twilio's documented Message resource.
 """
 
@@ -13,9 +13,12 @@ from conftest import TWILIO_ACCOUNT_SID as ACCOUNT
 from rq import Queue, SimpleWorker
 from sqlalchemy import select
 
-from agent_assist import jobs
-from hotline import db, queueing, store
-from hotline.models import Case, CaseDeadline
+from adapters import background
+from hotline import worker
+from live import store
+from services import case_jobs
+from storage import db
+from storage.models import Case, CaseDeadline
 
 
 @pytest.fixture
@@ -56,7 +59,7 @@ def booked_case(api, **changes) -> int:
 def run_jobs(app):
     """Run what is queued, as ``rq worker --burst`` would, inside the test's app."""
     with app.app_context():
-        worker = SimpleWorker([queueing.queue(app)], connection=store.redis(app))
+        worker = SimpleWorker([background.queue(app)], connection=store.redis(app))
         worker.work(burst=True)
 
 
@@ -91,10 +94,10 @@ def test_booking_a_case_texts_the_customer_once(app, twilio, api):
 def test_the_confirmation_job_run_twice_sends_one_sms(app, twilio, api):
     needs_redis(app)
     case_id = booked_case(api)
-    queueing.queue(app).enqueue(jobs.send_booking_confirmation, case_id)
+    background.queue(app).enqueue(case_jobs.send_booking_confirmation, case_id)
     run_jobs(app)
     with app.app_context():
-        assert jobs.send_booking_confirmation(case_id) == "SM" + "1".zfill(32)
+        assert case_jobs.send_booking_confirmation(case_id) == "SM" + "1".zfill(32)
     assert len(sms_requests(twilio)) == 1
 
 
@@ -104,8 +107,8 @@ def test_a_twilio_failure_is_retried_and_the_sms_still_goes_once(app, twilio, ap
     case_id = booked_case(api)
     with app.app_context():
         assert db.session().get(Case, case_id).confirmation_claimed_at is None
-        sid = jobs.send_booking_confirmation(case_id)  # the retry
-        again = jobs.send_booking_confirmation(case_id)
+        sid = case_jobs.send_booking_confirmation(case_id)  # the retry
+        again = case_jobs.send_booking_confirmation(case_id)
     assert sid == again
     assert len(sms_requests(twilio)) == 2  # the failed attempt and the one that went
 
@@ -146,11 +149,11 @@ def test_the_sweep_flags_passed_deadlines_once(app, api, clock):
         {"insured_id": "P1", "service": "outpatient_booking", "critical_illness_confirmed": True},
     )
     with app.app_context():
-        assert jobs.sweep_overdue_cases() == 0  # due tomorrow
+        assert case_jobs.sweep_overdue_cases() == 0  # due tomorrow
     clock.set(datetime(2026, 3, 12, 0, 0))
     with app.app_context():
-        assert jobs.sweep_overdue_cases() == 1
-        assert jobs.sweep_overdue_cases() == 0
+        assert case_jobs.sweep_overdue_cases() == 1
+        assert case_jobs.sweep_overdue_cases() == 0
         flagged = db.session().scalars(select(CaseDeadline.overdue_at)).all()
     assert datetime(2026, 3, 12, 0, 0) in flagged
 
@@ -167,7 +170,7 @@ def test_the_sweep_leaves_met_and_closed_cases_alone(app, api, clock):
     api(f"/api/cases/{closed['id']}/steps", {"milestone": "cancelled"})
     clock.set(datetime(2026, 3, 20, 9, 0))
     with app.app_context():
-        assert jobs.sweep_overdue_cases() == 0
+        assert case_jobs.sweep_overdue_cases() == 0
 
 
 def test_the_sweep_runs_by_hand_from_the_cli(app, runner, api, clock):
@@ -181,24 +184,24 @@ def test_the_sweep_runs_by_hand_from_the_cli(app, runner, api, clock):
 
 def test_the_recurring_sweep_is_scheduled_once_per_slot(app, clock):
     needs_redis(app)
-    first = jobs.schedule_sweeps(app, 15)
-    again = jobs.schedule_sweeps(app, 15)
+    first = case_jobs.schedule_sweeps(app, 15)
+    again = case_jobs.schedule_sweeps(app, 15)
     assert first == again == "hotline-sla-sweep-202603101045"
-    scheduled = Queue(queueing.QUEUE, connection=store.redis(app)).scheduled_job_registry
+    scheduled = Queue(background.QUEUE, connection=store.redis(app)).scheduled_job_registry
     assert scheduled.get_job_ids() == [first]
 
 
 def test_the_next_sweep_slot_is_the_next_whole_interval():
     at = datetime(2026, 3, 10, 10, 30)
-    assert jobs.next_slot(at, 15) == datetime(2026, 3, 10, 10, 45)
-    assert jobs.next_slot(datetime(2026, 3, 10, 23, 59), 15) == datetime(2026, 3, 11, 0, 0)
+    assert case_jobs.next_slot(at, 15) == datetime(2026, 3, 10, 10, 45)
+    assert case_jobs.next_slot(datetime(2026, 3, 10, 23, 59), 15) == datetime(2026, 3, 11, 0, 0)
 
 
 def test_a_job_outside_a_request_builds_its_own_app(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite3'}")
-    monkeypatch.setattr(queueing, "_worker_app", None)
-    built = queueing.job_app()
-    assert built is queueing.job_app()
+    monkeypatch.setattr(worker, "_app", None)
+    built = worker.worker_app()
+    assert built is worker.worker_app()
     assert built.config["DATABASE_URL"].endswith("x.sqlite3")
 
 

@@ -8,9 +8,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from hotline import create_app, db, schema
-from hotline.db import make_engine
-from hotline.models import Base
+from hotline import create_app
+from storage import db, schema
+from storage.db import make_engine
+from storage.models import Base
 
 
 def differences(url: str, metadata: sa.MetaData) -> list:
@@ -70,6 +71,6 @@ def test_db_upgrade_creates_the_tables_once_and_then_has_nothing_to_do(tmp_path,
 
 
 def test_the_migrations_ship_inside_the_package():
-    assert schema.MIGRATIONS.parent.name == "hotline"
+    assert schema.MIGRATIONS.parent.name == "storage"
     assert (schema.MIGRATIONS / "env.py").is_file()
     assert list((schema.MIGRATIONS / "versions").glob("0001_*.py"))

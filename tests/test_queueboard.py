@@ -6,7 +6,7 @@ import fakeredis
 import pytest
 from redis import Redis
 
-from hotline import queueboard
+from live import queueboard
 
 DAY = "2026-03-10"
 T0 = 1_773_000_000.0

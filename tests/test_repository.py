@@ -6,10 +6,11 @@ from datetime import date
 
 import pytest
 from sqlalchemy import event
+from storage.exceptions import UnknownPerson
 
 from domain.policies import PolicyEvent, PolicyStatus, Use
-from hotline import current_flows, db, repository
-from hotline.exceptions import UnknownPerson
+from runtime import current_flows
+from storage import db, repository
 
 FEED = {
     "people": [

@@ -1,6 +1,6 @@
 """The screen-pop pushed over server-sent events (SPEC §4 step 7, §5 ``GET /agent/events``).
 
-The IVR is simulated through its seam, ``hotline.calls.announce``.
+The IVR is simulated through its seam, ``live.announcements.announce``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from datetime import datetime
 import pytest
 from desk_fixtures import EventReader, call, page_csrf
 
-from hotline import calls, presence, queueboard, store
+from live import announcements, presence, queueboard, store
 
 SPEC_FIELDS = {
     "call_sid",
@@ -29,7 +29,7 @@ SPEC_FIELDS = {
 def announce(app):
     def send(event):
         with app.app_context():
-            return calls.announce(store.redis(), event)
+            return announcements.announce(store.redis(), event)
 
     return send
 

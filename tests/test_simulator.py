@@ -7,9 +7,10 @@ import pytest
 from desk_fixtures import EventReader, page_csrf
 from ivr_calls import ZHANG, load, message
 
-from hotline import calls, create_app, store
-from ivr.softphone import Exchange, FlaskTransport
-from ivr.terminal import SimulatorQueues
+from hotline import create_app
+from live import announcements, store
+from simulator.softphone import Exchange, FlaskTransport
+from simulator.terminal import SimulatorQueues
 
 
 @pytest.fixture
@@ -32,10 +33,10 @@ def in_medical_queue(exchange: Exchange, caller: str):
     return phone
 
 
-def screen_pops(app, agent: str) -> list[calls.CallTaken]:
+def screen_pops(app, agent: str) -> list[announcements.CallTaken]:
     with app.app_context():
-        entries = store.redis().xrange(calls.stream_key(agent))
-    return [calls.decode(fields) for _, fields in entries]
+        entries = store.redis().xrange(announcements.stream_key(agent))
+    return [announcements.decode(fields) for _, fields in entries]
 
 
 def take(client, headers=None, **form):
@@ -90,11 +91,11 @@ def test_callers_wait_first_come_first_served_and_leave_when_they_hang_up(twilio
 def test_the_store_keeps_each_callers_number_action_and_time_enqueued(
     simulated, twilio, family, clock
 ):
-    from ivr import simulator
+    from simulator import switchboard
 
     phone = in_medical_queue(twilio, "+8613900000013")
     with simulated.app_context():
-        held = simulator.queues().get(phone.call_sid)
+        held = switchboard.queues().get(phone.call_sid)
     assert (held.queue, held.caller, held.state) == ("medical", "+8613900000013", "waiting")
     assert held.action.startswith("https://hotline.example.com/ivr/queue/done?line=medical")
     assert held.enqueued_at == clock.now().timestamp()

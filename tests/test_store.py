@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from hotline import store
+from live import store
 
 
 def test_a_command_waits_for_a_pooled_connection_when_all_are_in_use(redis_url):

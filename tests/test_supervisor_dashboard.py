@@ -11,7 +11,8 @@ from redis import Redis
 from redis.client import Pipeline
 
 from agent_assist import dashboard
-from hotline import current_clock, current_flows, store
+from live import store
+from runtime import current_clock, current_flows
 
 SPEC_KEYS = ["name", "line", "waiting", "longest_wait_seconds"]
 FIGURES = {

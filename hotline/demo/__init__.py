@@ -20,8 +20,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from domain.catalogue import Programme
-from hotline import auth, importer
-from hotline.exceptions import UnknownAgent
+from services import accounts, importer
+from services.exceptions import UnknownAgent
 
 FEED = Path(__file__).resolve().parent / "feed.json"
 ANCHOR = date(2026, 3, 2)
@@ -84,14 +84,15 @@ class Account:
 
 def ensure_accounts(db_session: Session, queues: list[str], now: datetime) -> list[Account]:
     """The demo agent and supervisor, with a new password and a single new token each."""
-    accounts = []
+    made = []
     for username, role in DEMO_ACCOUNTS:
-        password = auth.new_password()
+        password = accounts.new_password()
         try:
-            agent = auth.find_agent(db_session, username)
-            auth.set_password(agent, password)
-            auth.revoke_tokens(db_session, agent, now)
+            agent = accounts.find_agent(db_session, username)
+            accounts.set_password(agent, password)
+            accounts.revoke_tokens(db_session, agent, now)
         except UnknownAgent:
-            agent = auth.add_agent(db_session, username, role, queues, queues, password)
-        accounts.append(Account(username, role, password, auth.issue_token(db_session, agent, now)))
-    return accounts
+            agent = accounts.add_agent(db_session, username, role, queues, queues, password)
+        token = accounts.issue_token(db_session, agent, now)
+        made.append(Account(username, role, password, token))
+    return made

@@ -26,7 +26,7 @@ from domain.dates import iso_date
 from domain.masking import mask_phone
 from domain.phones import InvalidPhone, suffix, to_e164
 from domain.policies import PolicyStatus, normalise_product
-from hotline import defaults
+from services import defaults
 
 SECTIONS = ("people", "policies", "usage")
 PERSON_KEYS = ("id", "name", "phones")
@@ -44,7 +44,7 @@ EVENT_KEYS = ("date", "sum_insured", "status")
 USAGE_KEYS = ("insured_id", "service", "date", "count")
 STATUSES = tuple(str(s) for s in PolicyStatus)
 
-# Column widths in hotline.models; longer values are refused here, not by the database.
+# Column widths in storage.models; longer values are refused here, not by the database.
 ID_LENGTH = 64
 NAME_LENGTH = 100
 PRODUCT_LENGTH = 200

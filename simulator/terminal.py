@@ -6,7 +6,7 @@ with the auth token, each ``<Say>`` printed as the caller hears it, each
 anything else is speech, an empty answer is silence). In a queue it registers
 with the server's simulator (``/simulator``), hears its position again every few
 seconds as Twilio re-requests the waitUrl, may press 1 for a callback, and ends
-when an agent takes the call. The telephone itself is ``ivr.softphone``.
+when an agent takes the call. The telephone itself is ``simulator.softphone``.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TextIO
 
-from ivr.simulator import BRIDGED, WAITING
-from ivr.softphone import AgentPhone, Exchange, Softphone, WebhookFailed
+from simulator.softphone import AgentPhone, Exchange, Softphone, WebhookFailed
+from simulator.switchboard import BRIDGED, WAITING
 
 DIGITS = re.compile(r"[0-9*#]+")
 
@@ -33,7 +33,7 @@ class CallFailed(Exception):
 
 
 class SimulatorQueues:
-    """``ivr.softphone.QueueHolder`` kept by the server's simulator, over signed requests."""
+    """``simulator.softphone.QueueHolder`` kept by the server's simulator, over signed requests."""
 
     def __init__(self, exchange: Exchange):
         self.exchange = exchange

@@ -1,4 +1,4 @@
-"""The database schema, kept in step with ``hotline.models`` by Alembic migrations.
+"""The database schema, kept in step with ``storage.models`` by Alembic migrations.
 
 Alembic is configured here in code rather than by an ``alembic.ini``, so the
 migrations run the same from a checkout, an installed wheel or a test.

@@ -1,8 +1,7 @@
-"""Agents, their passwords and API tokens, and who is asking for a JSON view.
+"""Agents, their passwords and API tokens.
 
 A token is shown once and stored only as its SHA-256, so a copy of the
-database gives no one a working token. Views accept ``Authorization: Bearer
-TOKEN`` or the web session cookie (``session["agent_id"]``, set by sign-in).
+database gives no one a working token.
 """
 
 from __future__ import annotations
@@ -10,30 +9,22 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
-from functools import wraps
-from typing import TypeVar
 
-from flask import g, request, session
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
-from werkzeug.datastructures import WWWAuthenticate
-from werkzeug.exceptions import Forbidden, Unauthorized
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from hotline import db, defaults
-from hotline.exceptions import InvalidAgent, UnknownAgent
-from hotline.models import Agent, ApiToken
+from services import defaults
+from services.exceptions import InvalidAgent, UnknownAgent
+from storage.models import Agent, ApiToken
 
 AGENT = "agent"
 SUPERVISOR = "supervisor"
 ROLES = (AGENT, SUPERVISOR)
-SESSION_KEY = "agent_id"
 # Twilio Client identities (``client:USERNAME``) allow these characters.
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-
-F = TypeVar("F", bound=Callable)
 
 
 def hash_token(token: str) -> str:
@@ -131,53 +122,3 @@ def revoke_tokens(db_session: Session, agent: Agent, now: datetime) -> int:
         .values(revoked_at=now)
     )
     return result.rowcount
-
-
-# -- requests ------------------------------------------------------------------------------
-
-
-def current_agent() -> Agent | None:
-    """The agent making this request, by Bearer token or else by session cookie."""
-    if "agent" not in g:
-        g.agent = _authenticate()
-    return g.agent
-
-
-def _authenticate() -> Agent | None:
-    header = request.headers.get("Authorization")
-    if header is not None:
-        # A request that presents credentials is judged by them alone.
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return None
-        return agent_for_token(db.session(), token.strip())
-    agent_id = session.get(SESSION_KEY)
-    if agent_id is None:
-        return None
-    return db.session().get(Agent, agent_id)
-
-
-def login_required(*roles: str) -> Callable[[F], F]:
-    """Views for signed-in agents; with ``roles``, only for those roles.
-
-    Raises 401 (with ``WWW-Authenticate: Bearer``) or 403; the blueprint decides
-    how those look (JSON for the API, a sign-in page for the desk).
-    """
-
-    def decorator(view: F) -> F:
-        @wraps(view)
-        def wrapped(*args, **kwargs):
-            agent = current_agent()
-            if agent is None:
-                raise Unauthorized(
-                    "a valid API token (Authorization: Bearer TOKEN) or a signed-in session "
-                    "is required",
-                    www_authenticate=WWWAuthenticate("bearer", {"realm": "hotline"}),
-                )
-            if roles and agent.role not in roles:
-                raise Forbidden(f"only for: {', '.join(roles)}")
-            return view(*args, **kwargs)
-
-        return wrapped  # type: ignore[return-value]
-
-    return decorator

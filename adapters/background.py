@@ -2,7 +2,7 @@
 
 With ``REDIS_URL`` set, jobs go to the ``hotline`` rq queue (``rq worker
 --with-scheduler hotline``, Procfile), with retries, and run in the worker
-process, which builds its own app (``job_app``). Without it — the one-process
+process, inside the app that worker built (``hotline.worker``). Without it — the one-process
 demo on the embedded store — there is no worker to hand them to: a job runs at
 once, in the process that asked for it (rq's synchronous queue), and a failure
 is logged instead of retried; a job scheduled for later waits in rq's scheduled
@@ -10,7 +10,7 @@ registry until the web process's ``InProcessRunner`` finds it due.
 
 Either way a job given a ``job_id`` is not added twice: a job under that id
 already in Redis (waiting, running, or kept a while after it ended) stands.
-Functions may be given by import path (``"ivr.jobs.send_sms"``), as the worker
+Functions may be given by import path (``"services.call_jobs.send_sms"``), as the worker
 finds them.
 """
 
@@ -26,8 +26,8 @@ from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from hotline import store
-from hotline.exceptions import HotlineError
+from live import store
+from runtime.exceptions import HotlineError
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +38,6 @@ RETRY_INTERVALS = (10, 60, 300)
 LIVE = frozenset({JobStatus.SCHEDULED, JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED})
 # How often the in-process runner looks for due jobs (rq's scheduler: every second).
 POLL_SECONDS = 5
-
-_worker_app: Flask | None = None
 
 
 class InProcessJob(Job):
@@ -130,7 +128,7 @@ def enqueue_at(
 
 def run_due(app: Flask) -> int:
     """Run, here, the scheduled jobs due by the app's clock (rq's scheduler does it with Redis)."""
-    from hotline import current_clock
+    from runtime import current_clock
 
     q = queue(app)
     registry = q.scheduled_job_registry
@@ -181,12 +179,9 @@ class InProcessRunner(threading.Thread):
 
 
 def job_app() -> Flask:
-    """The app a job runs with: the current one, else one built once per worker process."""
-    global _worker_app
-    if has_app_context():
-        return current_app._get_current_object()
-    if _worker_app is None:
-        from hotline import create_app
-
-        _worker_app = create_app()
-    return _worker_app
+    """The app a job runs in: the worker (``hotline.worker.Worker``) or the request that ran it."""
+    if not has_app_context():
+        raise RuntimeError(
+            "a job runs inside an app context: start workers with hotline.worker.Worker"
+        )
+    return current_app._get_current_object()

@@ -8,11 +8,19 @@ themselves. Numbers are hashed in key names: keys show up in monitoring tools.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from redis import Redis
 
-from ivr.ports import Failures
+
+@dataclass(frozen=True, slots=True)
+class Failures:
+    """Failed authentication tries inside the window."""
+
+    by_number: int = 0
+    by_policyholder: Mapping[str, int] = field(default_factory=dict)
+
 
 NUMBER = "hotline:auth:number:{digest}"
 HOLDER = "hotline:auth:holder:{id}"

@@ -246,7 +246,7 @@ class Callback(Base):
     """A callback a caller asked for: the record the dialling jobs work from.
 
     Kept here before anything is scheduled in Redis, so no callback is lost if
-    Redis is; ``ivr.callbacks`` describes the statuses. Times are UTC.
+    Redis is; ``services.callbacks`` describes the statuses. Times are UTC.
     """
 
     __tablename__ = "callbacks"

@@ -22,6 +22,7 @@ from datetime import date, datetime, time
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
+from storage.exceptions import UnknownPerson
 
 from domain import sla
 from domain.cases import ANCHORS, USAGE_STEPS, CaseStatus, Milestone, is_new, status_of
@@ -33,9 +34,9 @@ from domain.phones import InvalidPhone, to_e164
 from domain.sla import SlaState
 from domain.usage import Outcome, Party, UsageEvent, decide, units_for_booking
 from flows import Flows
-from hotline import repository
-from hotline.exceptions import CaseRefused, UnknownCase, UnknownPerson
-from hotline.models import Case, CaseDeadline, CaseEvent, Person, Phone, Policy, ServiceUse
+from services.exceptions import CaseRefused, UnknownCase
+from storage import repository
+from storage.models import Case, CaseDeadline, CaseEvent, Person, Phone, Policy, ServiceUse
 
 SOURCE = "case"
 OPEN_STATUSES = (CaseStatus.OPEN.value, CaseStatus.BOOKED.value)

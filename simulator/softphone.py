@@ -11,7 +11,7 @@ Transport is anything with ``post(url, form, headers) -> (status, body)`` (and
 ``get`` for the simulator's JSON): ``FlaskTransport`` wraps an app's test client,
 ``HttpTransport`` reaches a running server. The queues are the Exchange's
 ``QueueHolder``: in memory for tests, the app's store for the simulator
-(``ivr.simulator``), the simulator's endpoints for the terminal (``ivr.terminal``).
+(``simulator.switchboard``), the simulator's endpoints for the terminal (``simulator.terminal``).
 """
 
 from __future__ import annotations

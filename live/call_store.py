@@ -9,11 +9,23 @@ no effect twice.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
 from redis import Redis
 
-from ivr.state import CallState
+
+class CallRecord(Protocol):
+    """What the IVR keeps per call (``ivr.call_state.CallState``): kept here as its JSON."""
+
+    call_sid: str
+
+    def to_json(self) -> str: ...
+
+
+R = TypeVar("R", bound=CallRecord)
+Decode = Callable[[str | bytes], R]
 
 STATE = "hotline:ivr:call:{sid}"
 REPLY = "hotline:ivr:call:{sid}:reply:{step}"
@@ -27,8 +39,8 @@ AGENT_CALL_SECONDS = 12 * 3600
 
 
 @dataclass(frozen=True, slots=True)
-class Begun:
-    state: CallState | None
+class Begun(Generic[R]):
+    state: R | None
     reply: str | None
     claimed: bool
 
@@ -37,14 +49,14 @@ def _text(value) -> str | None:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def begin(redis: Redis, sid: str, step: int) -> Begun:
+def begin(redis: Redis, sid: str, step: int, decode: Decode[R]) -> Begun[R]:
     pipe = redis.pipeline(transaction=False)
     pipe.get(STATE.format(sid=sid))
     pipe.get(REPLY.format(sid=sid, step=step))
     pipe.set(CLAIM.format(sid=sid, step=step), "1", nx=True, ex=CLAIM_SECONDS)
     raw, reply, claimed = pipe.execute()
     return Begun(
-        state=CallState.from_json(raw) if raw else None,
+        state=decode(raw) if raw else None,
         reply=_text(reply),
         claimed=bool(claimed),
     )
@@ -61,13 +73,13 @@ def wait_for_reply(redis: Redis, sid: str, step: int, timeout: float = WAIT_FOR_
     return None
 
 
-def load(redis: Redis, sid: str) -> CallState | None:
+def load(redis: Redis, sid: str, decode: Decode[R]) -> R | None:
     raw = redis.get(STATE.format(sid=sid))
-    return CallState.from_json(raw) if raw else None
+    return decode(raw) if raw else None
 
 
 def finish(
-    redis: Redis, state: CallState, step: int, reply: str | None, ttl: int, pipe=None
+    redis: Redis, state: CallRecord, step: int, reply: str | None, ttl: int, pipe=None
 ) -> None:
     """Save the state and the reply given for ``step`` (with ``pipe``: queued on it)."""
     own = pipe is None
@@ -79,7 +91,7 @@ def finish(
         pipe.execute()
 
 
-def save(redis: Redis, state: CallState, ttl: int) -> None:
+def save(redis: Redis, state: CallRecord, ttl: int) -> None:
     redis.set(STATE.format(sid=state.call_sid), state.to_json(), ex=ttl)
 
 

@@ -13,8 +13,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, update
 
-from hotline import cases, current_clock, current_flows, db, queueing, twilio_rest
-from hotline.models import Case
+from adapters import background, twilio_rest
+from runtime import current_clock, current_flows
+from services import cases
+from storage import db
+from storage.models import Case
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +53,7 @@ def send_booking_confirmation(case_id: int) -> str | None:
 
     Sent once: a second run finds the SID (or a live claim) and sends nothing.
     """
-    app = queueing.job_app()
+    app = background.job_app()
     with app.app_context():
         session = db.session()
         case = session.get(Case, case_id)
@@ -103,7 +106,7 @@ def send_booking_confirmation(case_id: int) -> str | None:
 
 def sweep_overdue_cases() -> int:
     """Flag the deadlines that passed unmet; returns how many were newly flagged."""
-    app = queueing.job_app()
+    app = background.job_app()
     with app.app_context():
         flagged = cases.sweep_overdue(db.session(), current_clock().now())
     if flagged:
@@ -114,7 +117,7 @@ def sweep_overdue_cases() -> int:
 def sweep_and_schedule_next(every_minutes: int) -> int:
     """The recurring sweep: sweep now, then schedule the next run (one job per slot)."""
     flagged = sweep_overdue_cases()
-    schedule_sweeps(queueing.job_app(), every_minutes)
+    schedule_sweeps(background.job_app(), every_minutes)
     return flagged
 
 
@@ -128,7 +131,7 @@ def schedule_sweeps(app, every_minutes: int) -> str:
         now = current_clock().now()
     slot = next_slot(now, every_minutes)
     job_id = f"hotline-sla-sweep-{slot:%Y%m%d%H%M}"
-    queueing.enqueue_at(app, slot, sweep_and_schedule_next, every_minutes, job_id=job_id)
+    background.enqueue_at(app, slot, sweep_and_schedule_next, every_minutes, job_id=job_id)
     return job_id
 
 

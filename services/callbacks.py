@@ -24,11 +24,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from twilio.base.exceptions import TwilioException
 
+from adapters import background, twilio_rest
 from domain.masking import mask_phone
 from flows import Flows
-from hotline import db, queueboard, queueing, store, twilio_rest
-from hotline.models import Callback
 from ivr import replies
+from live import queueboard, store
+from storage import db
+from storage.models import Callback
 
 log = logging.getLogger(__name__)
 
@@ -121,10 +123,10 @@ def schedule(callback: Callback) -> bool:
     if callback.status != PENDING:
         return False
     # A job that ran (or failed) without settling the callback is replaced: dispatched again.
-    job = queueing.enqueue_at(
+    job = background.enqueue_at(
         current_app._get_current_object(),
         utc(callback.due_at),
-        "ivr.jobs.dial_callback",
+        "services.call_jobs.dial_callback",
         callback.id,
         job_id=job_id(callback),
         retry=(),
@@ -138,7 +140,7 @@ def schedule(callback: Callback) -> bool:
 
 def dial(app: Flask, callback_id: int, now: datetime) -> str:
     """Place the call for a due callback; what happened, for the job's result."""
-    from hotline import current_clock, current_flows
+    from runtime import current_clock, current_flows
 
     flows, clock = current_flows(), current_clock()
     session = db.session()
@@ -269,7 +271,7 @@ def call_ended(
 
 def reconcile(app: Flask, now: datetime) -> dict[str, int]:
     """Make Redis agree with SQL: every open callback scheduled, the pending counts right."""
-    from hotline import current_clock, current_flows
+    from runtime import current_clock, current_flows
 
     flows, clock = current_flows(), current_clock()
     session = db.session()

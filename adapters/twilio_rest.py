@@ -3,7 +3,7 @@
 Both sides use it: the IVR texts links and dials callbacks, the desk texts
 booking confirmations. ``TWILIO_HTTP_CLIENT`` in the app's config replaces the
 library's HTTP client, which is how tests see the exact request Twilio would
-receive without reaching it (``ivr.softphone.RecordingTwilio``).
+receive without reaching it (``simulator.softphone.RecordingTwilio``).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from flask import Flask
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from adapters.exceptions import NotConfigured
 from domain.masking import mask_phone
-from hotline.exceptions import NotConfigured
 
 log = logging.getLogger(__name__)
 

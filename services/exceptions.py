@@ -1,16 +1,8 @@
-"""Errors of the application shell; views turn them into HTTP, TwiML or CLI messages."""
+"""Errors the use cases raise; views turn them into HTTP, TwiML or CLI messages."""
 
 from __future__ import annotations
 
-
-class HotlineError(Exception):
-    """Base class for errors the edges report to a person instead of a traceback."""
-
-
-class UnknownPerson(HotlineError, LookupError):
-    def __init__(self, person_id: str):
-        super().__init__(f'no person with id "{person_id}"')
-        self.person_id = person_id
+from runtime.exceptions import HotlineError
 
 
 class UnknownAgent(HotlineError, LookupError):
@@ -42,11 +34,3 @@ class CaseRefused(HotlineError):
         self.code = code
         self.message = message
         self.reason = reason
-
-
-class NotConfigured(HotlineError, RuntimeError):
-    """A feature needs settings that are unset (Twilio's credentials, sender, public URL)."""
-
-    def __init__(self, what: str, missing: list[str] | tuple[str, ...]):
-        self.missing = tuple(missing)
-        super().__init__(f"{what} is not configured: set {', '.join(self.missing)}")

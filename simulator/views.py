@@ -8,7 +8,7 @@ on). Two kinds of client, each with the credentials it would have with Twilio:
   registers its caller when the TwiML enqueues it, asks where the caller is, and
   takes it out when it hangs up or leaves;
 - a signed-in agent (the desk's session cookie with its CSRF token, or a Bearer
-  token), who takes the next call: ``ivr.simulator.take_next``.
+  token), who takes the next call: ``simulator.switchboard.take_next``.
 
 Every answer is JSON; the desk's plain form gets a flashed message and its page back.
 """
@@ -21,12 +21,11 @@ from flask import Blueprint, Flask, abort, current_app, flash, jsonify, redirect
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
-from agent_assist import csrf
+from agent_assist import auth, csrf
 from domain.masking import mask_phone
-from hotline import auth
-from ivr import simulator
-from ivr.softphone import WebhookFailed
 from ivr.views import signed_by_twilio
+from simulator import switchboard
+from simulator.softphone import WebhookFailed
 
 log = logging.getLogger(__name__)
 bp = Blueprint("simulator", __name__, url_prefix="/simulator")
@@ -34,7 +33,7 @@ bp = Blueprint("simulator", __name__, url_prefix="/simulator")
 
 def init_app(app: Flask) -> None:
     """Only with ``HOTLINE_SIMULATOR`` on: otherwise ``/simulator`` does not exist (404)."""
-    if simulator.enabled(app):
+    if switchboard.enabled(app):
         app.register_blueprint(bp)
 
 
@@ -67,7 +66,7 @@ def _twilio_side() -> None:
 def status():
     """Is the simulator on, and who waits where (the terminal asks before it dials)."""
     _twilio_side()
-    holder = simulator.queues()
+    holder = switchboard.queues()
     return jsonify({"simulator": "on", "queues": holder.sizes()})
 
 
@@ -79,9 +78,9 @@ def register():
     sid, queue = (form.get("CallSid") or "").strip(), (form.get("Queue") or "").strip()
     if not sid or not queue or len(queue) > 64:
         abort(400, "CallSid and Queue (at most 64 characters) are required")
-    holder = simulator.queues()
+    holder = switchboard.queues()
     holder.add(
-        simulator.SimulatedCall(
+        switchboard.SimulatedCall(
             call_sid=sid,
             queue=queue,
             caller=(form.get("From") or "").strip(),
@@ -98,19 +97,19 @@ def register():
 def caller_state(sid: str):
     """Where the caller is: waiting (position, size), bridged (to which agent) or left."""
     _twilio_side()
-    return _state(simulator.queues(), sid)
+    return _state(switchboard.queues(), sid)
 
 
 @bp.post("/callers/<sid>/leave")
 def leave(sid: str):
     """The caller hung up or left the queue (e.g. pressed 1 for a callback)."""
     _twilio_side()
-    holder = simulator.queues()
+    holder = switchboard.queues()
     holder.remove(sid)
     return _state(holder, sid)
 
 
-def _state(holder: simulator.StoreQueues, sid: str, status: int = 200):
+def _state(holder: switchboard.StoreQueues, sid: str, status: int = 200):
     call = holder.get(sid)
     if call is None:
         abort(404, f"no simulated call {sid}")
@@ -141,7 +140,7 @@ def take():
             "TWILIO_AUTH_TOKEN is unset: webhooks cannot be signed (hotline serve --demo sets one)",
         )
     try:
-        taken = simulator.take_next(agent.username)
+        taken = switchboard.take_next(agent.username)
     except WebhookFailed as exc:
         log.error("simulator: taking a call for %s failed: %s", agent.username, exc)
         return _answer(502, "webhook_failed", "the hotline refused the simulated Twilio request")

@@ -23,10 +23,10 @@ from sqlalchemy.orm import Session
 from domain.catalogue import Programme
 from domain.eligibility import Eligibility, assess
 from domain.policies import Policy, PolicyEvent, PolicyStatus, Use
-from hotline.exceptions import UnknownPerson
-from hotline.models import Person, Phone, ServiceUse
-from hotline.models import Policy as PolicyRow
-from hotline.models import PolicyEvent as EventRow
+from storage.exceptions import UnknownPerson
+from storage.models import Person, Phone, ServiceUse
+from storage.models import Policy as PolicyRow
+from storage.models import PolicyEvent as EventRow
 
 
 @dataclass(frozen=True, slots=True)

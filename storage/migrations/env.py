@@ -1,11 +1,11 @@
-"""Alembic environment: the models' metadata, and the connection ``hotline.schema`` hands in."""
+"""Alembic environment: the models' metadata, and the connection ``storage.schema`` hands in."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from hotline.db import make_engine
-from hotline.models import Base
+from storage.db import make_engine
+from storage.models import Base
 
 config = context.config
 target_metadata = Base.metadata

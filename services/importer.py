@@ -21,9 +21,10 @@ from typing import TypeVar
 from sqlalchemy import Connection, Engine, delete, literal, select
 
 from domain.catalogue import Programme
-from hotline import db, defaults, feed
-from hotline.feed import PersonRecord, PolicyRecord, UsageKey
-from hotline.models import Person, Phone, Policy, PolicyEvent, ServiceUse
+from services import defaults, feed
+from services.feed import PersonRecord, PolicyRecord, UsageKey
+from storage import db
+from storage.models import Person, Phone, Policy, PolicyEvent, ServiceUse
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ queues: the waiting callers live in the app's store (Redis, or the in-process
 store), so every worker process sees the same queues, and an agent's "take the
 next call" does what Twilio would — it dials ``/ivr/agent`` as ``client:USERNAME``
 and posts the ``<Queue url>`` webhook for the head of the queue it answers, through
-the real webhook views and their signature check (``ivr.softphone``, in process).
+the real webhook views and their signature check (``simulator.softphone``, in process).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass, field
 from flask import Flask, current_app
 from redis import Redis
 
-from hotline import store
-from ivr.softphone import AgentPhone, Exchange, FlaskTransport, Softphone, WebhookFailed
+from live import store
+from simulator.softphone import AgentPhone, Exchange, FlaskTransport, Softphone, WebhookFailed
 
 QUEUE = "hotline:sim:queue:{queue}"
 CALL = "hotline:sim:call:{sid}"
@@ -68,7 +68,7 @@ class SimulatedCall:
 
 
 class StoreQueues:
-    """``ivr.softphone.QueueHolder`` in the app's store: FIFO lists of CallSids per queue."""
+    """``simulator.softphone.QueueHolder`` in the app's store: FIFO lists of CallSids per queue."""
 
     def __init__(self, redis: Redis, now: float):
         self.redis = redis
@@ -175,7 +175,7 @@ class Taken:
 
 
 def queues(app: Flask | None = None) -> StoreQueues:
-    from hotline import current_clock
+    from runtime import current_clock
 
     return StoreQueues(store.redis(app), current_clock().now().timestamp())
 

@@ -1,0 +1,1 @@
+"""Adapters to the outside: Twilio's REST API and background jobs (rq)."""

@@ -1,0 +1,1 @@
+"""Live state in Redis: connection, key names, queue board, presence, call state, lock-out."""

@@ -1,0 +1,1 @@
+"""Use cases both sides call: callbacks, cases, accounts, feed import, jobs."""

@@ -1,0 +1,10 @@
+"""Defaults of the use cases: accounts and the feed import."""
+
+# API tokens: bytes of randomness; only their SHA-256 is stored.
+TOKEN_BYTES = 32
+# Feed import: rows per INSERT batch, which bounds memory on large feeds.
+IMPORT_BATCH_SIZE = 5000
+# Feed import: problems listed before "… and N more".
+IMPORT_ERROR_LIMIT = 50
+# Agent passwords set from the CLI or the desk.
+PASSWORD_MIN_LENGTH = 8

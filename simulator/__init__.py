@@ -1,0 +1,1 @@
+"""A stand-in for Twilio (softphone, simulated queues, terminal phone): not product code."""

@@ -1,0 +1,1 @@
+"""SQL storage: engine and sessions, models, schema and migrations, repositories."""
