@@ -27,18 +27,7 @@ from live import presence, queueboard
 from services import cases
 from storage.models import Agent, Person
 
-KIND_CALLS = "calls"
-KIND_CALLBACKS = "callbacks"
 CASES_SHOWN = 50
-
-
-def queue_names(flows: Flows) -> list[tuple[str, Line, str]]:
-    """Every Twilio queue the hotline uses: (name, line, kind), line by line."""
-    out = []
-    for line in flows.lines.values():
-        out.append((line.queue, line, KIND_CALLS))
-        out.append((flows.call_flow.callback_queue(line), line, KIND_CALLBACKS))
-    return out
 
 
 def _clock(moment: time) -> str:
@@ -65,21 +54,22 @@ def _hours(line: Line, local: datetime) -> dict:
 
 def queues(redis: Redis, flows: Flows, now: datetime) -> list[dict]:
     """``GET /api/queues``: one entry per queue, today's figures (local day of ``now``)."""
-    names = queue_names(flows)
+    names = flows.queues()
     figures = queueboard.snapshot(
-        redis, [name for name, _, _ in names], now.timestamp(), now.date().isoformat()
+        redis, [q.name for q in names], now.timestamp(), now.date().isoformat()
     )
     local = now.replace(tzinfo=None)
     hours = {line.code: _hours(line, local) for line in flows.lines.values()}
     out = []
-    for (name, line, kind), f in zip(names, figures, strict=True):
+    for queue, f in zip(names, figures, strict=True):
+        line = queue.line
         out.append(
             {
-                "name": name,
+                "name": queue.name,
                 "line": line.code,
                 "waiting": f.waiting,
                 "longest_wait_seconds": f.longest_wait_seconds,
-                "kind": kind,
+                "kind": queue.kind,
                 "line_name": line.name,
                 "day": now.date().isoformat(),
                 "average_wait_seconds": f.average_wait_seconds,

@@ -39,6 +39,19 @@ ANCHORS = tuple(ANCHOR_MILESTONES)
 MILESTONES = tuple(Milestone)
 
 
+CALLS = "calls"
+CALLBACKS = "callbacks"
+
+
+@dataclass(frozen=True, slots=True)
+class Queue:
+    """One of Twilio's queues the hotline uses: a line's callers, or its returning callbacks."""
+
+    name: str
+    line: Line
+    kind: str  # CALLS or CALLBACKS
+
+
 @dataclass(frozen=True)
 class Flows:
     directory: Path
@@ -53,6 +66,24 @@ class Flows:
             return self.lines[code]
         except KeyError:
             raise FlowError(f"unknown line {code!r}") from None
+
+    def queues(self) -> tuple[Queue, ...]:
+        """Every queue, line by line: the line's own, then its callback queue."""
+        return tuple(
+            Queue(name, line, kind)
+            for line in self.lines.values()
+            for name, kind in (
+                (line.queue, CALLS),
+                (self.call_flow.callback_queue(line), CALLBACKS),
+            )
+        )
+
+    def queue(self, name: str) -> Queue | None:
+        return next((q for q in self.queues() if q.name == name), None)
+
+    def callback_queue(self, line: Line | str) -> str:
+        """The queue where ``line``'s callers wait when they return on a callback."""
+        return self.call_flow.callback_queue(self.line(line) if isinstance(line, str) else line)
 
 
 def load(directory: str | Path | None = None) -> Flows:

@@ -19,6 +19,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+import flows
 from hotline import config, defaults, demo
 from runtime import current_clock, current_flows
 from runtime.exceptions import HotlineError
@@ -81,7 +82,7 @@ def _ensure_schema() -> None:
 
 
 def _line_queues() -> list[str]:
-    return [line.queue for line in current_flows().lines.values()]
+    return [queue.name for queue in current_flows().queues() if queue.kind == flows.CALLS]
 
 
 # -- import --------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from twilio.request_validator import RequestValidator
 from werkzeug.exceptions import Forbidden, HTTPException
 
 from domain.masking import mask_phone
+from flows import CALLS
 from ivr import engine, replies, twiml
 from ivr.call_state import CallState
 from ivr.callers import caller_number
@@ -294,7 +295,7 @@ def queue_wait():
     flows = current_flows()
     settings = flows.call_flow.queue
     line = _line(request.args.get("line"))
-    callback_queue = flows.call_flow.callback_queue(line)
+    callback_queue = flows.callback_queue(line)
     in_callback_queue = request.args.get("queue") == callback_queue
     now = current_clock().local()
     try:
@@ -498,8 +499,8 @@ def agent():
 def _next_queue(redis, queues: list[str]) -> str:
     """Callers returning on a callback first, then the queue whose head waited longest."""
     flows = current_flows()
-    by_queue = {line.queue: line for line in flows.lines.values()}
-    callback_queues = [flows.call_flow.callback_queue(by_queue[q]) for q in queues if q in by_queue]
+    lines = [found.line for found in map(flows.queue, queues) if found and found.kind == CALLS]
+    callback_queues = [flows.callback_queue(line) for line in lines]
     heads = queueboard.heads(redis, [*callback_queues, *queues])
     for group in (callback_queues, queues):
         waiting = [(heads[q][1], q) for q in group if heads[q][0] and heads[q][1] is not None]
@@ -510,15 +511,8 @@ def _next_queue(redis, queues: list[str]) -> str:
 
 def _dial(queue: str) -> Response:
     flows = current_flows()
-    line = next(
-        (
-            line
-            for line in flows.lines.values()
-            if queue in (line.queue, flows.call_flow.callback_queue(line))
-        ),
-        None,
-    )
-    url = url_for("ivr.queue_connect", **({"line": line.code} if line else {}))
+    found = flows.queue(queue)
+    url = url_for("ivr.queue_connect", **({"line": found.line.code} if found else {}))
     return xml(twiml.dial_queue(queue, url))
 
 
@@ -532,11 +526,7 @@ def status():
     sid = _sid()
     call_status = (request.form.get("CallStatus") or "").strip()
     if call_status in ENDED and sid:
-        queues = [
-            name
-            for line in flows.lines.values()
-            for name in (line.queue, flows.call_flow.callback_queue(line))
-        ]
+        queues = [queue.name for queue in flows.queues()]
         queueboard.gone(store.redis(), queues, sid, _day())
     callback_id = request.args.get("callback", "")
     if callback_id.isdigit() and call_status in ENDED:
@@ -616,7 +606,7 @@ def callback_connect():
     session, redis = db.session(), store.redis()
     callbacks.connected(session, callback)
     line = flows.line(callback.line)
-    queue = flows.call_flow.callback_queue(line)
+    queue = flows.callback_queue(line)
     state = call_store.load(redis, sid, CallState.from_json) or CallState(
         call_sid=sid, callback_id=callback.id
     )

@@ -27,7 +27,7 @@ from twilio.base.exceptions import TwilioException
 
 from adapters import background, twilio_rest
 from domain.masking import mask_phone
-from flows import Flows
+from flows import CALLBACKS, Flows
 from live import queueboard, store
 from storage import db
 from storage.models import Callback
@@ -82,7 +82,7 @@ def job_id(callback: Callback) -> str:
 
 
 def queue_of(flows: Flows, callback: Callback) -> str:
-    return flows.call_flow.callback_queue(flows.line(callback.line))
+    return flows.callback_queue(callback.line)
 
 
 # -- booking -------------------------------------------------------------------------------
@@ -296,8 +296,9 @@ def reconcile(app: Flask, now: datetime) -> dict[str, int]:
             unreached(session, redis, flows, clock.tz, callback, "no status", now)
             counts["unanswered"] += 1
     pending: dict[str, list[int]] = defaultdict(list)
-    for line in flows.lines.values():
-        pending[flows.call_flow.callback_queue(line)] = []
+    for queue in flows.queues():
+        if queue.kind == CALLBACKS:
+            pending[queue.name] = []
     for callback in session.scalars(
         select(Callback).where(Callback.status.in_(OPEN)).order_by(Callback.id)
     ):
