@@ -37,7 +37,7 @@ from domain.cases import ANCHORS, Milestone
 from domain.dates import iso_date
 from domain.masking import mask_name
 from domain.usage import Party
-from live import presence, store
+from live import keys, presence, store
 from runtime import current_clock, current_flows
 from services import accounts, cases
 from services.case_jobs import send_booking_confirmation
@@ -53,7 +53,6 @@ bp = Blueprint(
 
 # Paths under /agent that answer JSON (scripts and EventSource), not pages.
 JSON_ENDPOINTS = frozenset({"desk.events", "desk.token"})
-SIGNIN_ATTEMPTS = "hotline:signin:{username}"
 SIGNIN_LIMIT = 10
 SIGNIN_WINDOW_SECONDS = 15 * 60
 STEP_LABELS = {
@@ -183,7 +182,7 @@ def _safe_next(target: str | None) -> str | None:
 
 
 def _too_many_attempts(username: str) -> bool:
-    key = SIGNIN_ATTEMPTS.format(username=username.lower()[:64])
+    key = keys.SIGNIN_ATTEMPTS.format(username=username.lower()[:64])
     try:
         redis = store.redis()
         attempts = redis.incr(key)
@@ -196,7 +195,7 @@ def _too_many_attempts(username: str) -> bool:
 
 def _forget_attempts(username: str) -> None:
     with contextlib.suppress(RedisError):
-        store.redis().delete(SIGNIN_ATTEMPTS.format(username=username.lower()[:64]))
+        store.redis().delete(keys.SIGNIN_ATTEMPTS.format(username=username.lower()[:64]))
 
 
 # -- the desk -------------------------------------------------------------------------

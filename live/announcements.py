@@ -12,8 +12,9 @@ from dataclasses import asdict, dataclass
 
 from redis import Redis
 
+from live import keys
+
 # An agent's recent calls, newest last; stream ids double as SSE event ids.
-STREAM = "hotline:agent:{agent}:calls"
 STREAM_LENGTH = 100
 
 
@@ -35,7 +36,7 @@ class CallTaken:
 
 
 def stream_key(agent: str) -> str:
-    return STREAM.format(agent=agent)
+    return keys.AGENT_CALLS.format(agent=agent)
 
 
 def announce(redis: Redis, event: CallTaken) -> str:

@@ -15,6 +15,8 @@ from typing import Generic, Protocol, TypeVar
 
 from redis import Redis
 
+from live import keys
+
 
 class CallRecord(Protocol):
     """What the IVR keeps per call (``ivr.call_state.CallState``): kept here as its JSON."""
@@ -27,10 +29,6 @@ class CallRecord(Protocol):
 R = TypeVar("R", bound=CallRecord)
 Decode = Callable[[str | bytes], R]
 
-STATE = "hotline:ivr:call:{sid}"
-REPLY = "hotline:ivr:call:{sid}:reply:{step}"
-CLAIM = "hotline:ivr:call:{sid}:claim:{step}"
-AGENT_CALL = "hotline:ivr:agentcall:{sid}"
 # Longer than Twilio waits for a reply (15 s): a claim outlives the request holding it.
 CLAIM_SECONDS = 20
 # How long a retry waits for the first request's reply before answering itself.
@@ -51,9 +49,9 @@ def _text(value) -> str | None:
 
 def begin(redis: Redis, sid: str, step: int, decode: Decode[R]) -> Begun[R]:
     pipe = redis.pipeline(transaction=False)
-    pipe.get(STATE.format(sid=sid))
-    pipe.get(REPLY.format(sid=sid, step=step))
-    pipe.set(CLAIM.format(sid=sid, step=step), "1", nx=True, ex=CLAIM_SECONDS)
+    pipe.get(keys.CALL_STATE.format(sid=sid))
+    pipe.get(keys.CALL_REPLY.format(sid=sid, step=step))
+    pipe.set(keys.CALL_CLAIM.format(sid=sid, step=step), "1", nx=True, ex=CLAIM_SECONDS)
     raw, reply, claimed = pipe.execute()
     return Begun(
         state=decode(raw) if raw else None,
@@ -66,7 +64,7 @@ def wait_for_reply(redis: Redis, sid: str, step: int, timeout: float = WAIT_FOR_
     """The reply another request is producing for this step, if it comes in time."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        reply = redis.get(REPLY.format(sid=sid, step=step))
+        reply = redis.get(keys.CALL_REPLY.format(sid=sid, step=step))
         if reply is not None:
             return _text(reply)
         time.sleep(0.05)
@@ -74,7 +72,7 @@ def wait_for_reply(redis: Redis, sid: str, step: int, timeout: float = WAIT_FOR_
 
 
 def load(redis: Redis, sid: str, decode: Decode[R]) -> R | None:
-    raw = redis.get(STATE.format(sid=sid))
+    raw = redis.get(keys.CALL_STATE.format(sid=sid))
     return decode(raw) if raw else None
 
 
@@ -84,20 +82,20 @@ def finish(
     """Save the state and the reply given for ``step`` (with ``pipe``: queued on it)."""
     own = pipe is None
     pipe = pipe if pipe is not None else redis.pipeline(transaction=False)
-    pipe.set(STATE.format(sid=state.call_sid), state.to_json(), ex=ttl)
+    pipe.set(keys.CALL_STATE.format(sid=state.call_sid), state.to_json(), ex=ttl)
     if reply is not None:
-        pipe.set(REPLY.format(sid=state.call_sid, step=step), reply, ex=ttl)
+        pipe.set(keys.CALL_REPLY.format(sid=state.call_sid, step=step), reply, ex=ttl)
     if own:
         pipe.execute()
 
 
 def save(redis: Redis, state: CallRecord, ttl: int) -> None:
-    redis.set(STATE.format(sid=state.call_sid), state.to_json(), ex=ttl)
+    redis.set(keys.CALL_STATE.format(sid=state.call_sid), state.to_json(), ex=ttl)
 
 
 def remember_agent(redis: Redis, agent_call_sid: str, username: str) -> None:
-    redis.set(AGENT_CALL.format(sid=agent_call_sid), username, ex=AGENT_CALL_SECONDS)
+    redis.set(keys.AGENT_CALL.format(sid=agent_call_sid), username, ex=AGENT_CALL_SECONDS)
 
 
 def agent_of(redis: Redis, agent_call_sid: str) -> str | None:
-    return _text(redis.get(AGENT_CALL.format(sid=agent_call_sid)))
+    return _text(redis.get(keys.AGENT_CALL.format(sid=agent_call_sid)))

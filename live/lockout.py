@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from redis import Redis
 
+from live import keys
+
 
 @dataclass(frozen=True, slots=True)
 class Failures:
@@ -22,19 +24,15 @@ class Failures:
     by_policyholder: Mapping[str, int] = field(default_factory=dict)
 
 
-NUMBER = "hotline:auth:number:{digest}"
-HOLDER = "hotline:auth:holder:{id}"
-
-
 def _number_key(caller_key: str) -> str:
     digest = hashlib.sha256(caller_key.encode()).hexdigest()[:24]
-    return NUMBER.format(digest=digest)
+    return keys.AUTH_NUMBER.format(digest=digest)
 
 
 def failures(
     redis: Redis, caller_key: str, holder_ids: Sequence[str], now: float, window: int
 ) -> Failures:
-    keys = [_number_key(caller_key), *(HOLDER.format(id=i) for i in holder_ids)]
+    keys = [_number_key(caller_key), *(keys.AUTH_HOLDER.format(id=i) for i in holder_ids)]
     pipe = redis.pipeline(transaction=False)
     for key in keys:
         pipe.zcount(key, now - window, "+inf")
@@ -57,7 +55,7 @@ def record(
     """Count one failed try (``attempt`` names it: a retry of the same try counts once)."""
     own = pipe is None
     pipe = pipe if pipe is not None else redis.pipeline(transaction=False)
-    for key in (_number_key(caller_key), *(HOLDER.format(id=i) for i in holder_ids)):
+    for key in (_number_key(caller_key), *(keys.AUTH_HOLDER.format(id=i) for i in holder_ids)):
         pipe.zremrangebyscore(key, "-inf", now - window)
         pipe.zadd(key, {attempt: now})
         pipe.expire(key, window)

@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from redis import Redis
 
-KEY = "hotline:agents:status"
+from live import keys
 
 
 class Status(StrEnum):
@@ -61,7 +61,7 @@ def _decode(username: str, raw: bytes | str | None) -> AgentStatus:
 
 
 def get(redis: Redis, username: str) -> AgentStatus:
-    return _decode(username, redis.hget(KEY, username))
+    return _decode(username, redis.hget(keys.AGENT_STATUS, username))
 
 
 def change(redis: Redis, username: str, status: Status | str, now: datetime) -> AgentStatus:
@@ -70,7 +70,9 @@ def change(redis: Redis, username: str, status: Status | str, now: datetime) -> 
     current = get(redis, username)
     if current.status is status and current.since is not None:
         return current
-    redis.hset(KEY, username, json.dumps({"status": str(status), "since": now.isoformat()}))
+    redis.hset(
+        keys.AGENT_STATUS, username, json.dumps({"status": str(status), "since": now.isoformat()})
+    )
     return AgentStatus(username, status, now)
 
 
@@ -83,7 +85,7 @@ def busy_if_available(redis: Redis, username: str, taken_at: datetime, now: date
 
 def all_statuses(redis: Redis) -> dict[str, AgentStatus]:
     out = {}
-    for name, raw in redis.hgetall(KEY).items():
+    for name, raw in redis.hgetall(keys.AGENT_STATUS).items():
         username = name.decode() if isinstance(name, bytes) else name
         out[username] = _decode(username, raw)
     return out

@@ -23,8 +23,8 @@ from dataclasses import asdict, dataclass
 
 from redis import Redis
 
-PREFIX = "hotline:queue:"
-CALL = "hotline:queuecall:{sid}"
+from live import keys
+
 # Days of figures kept; a call's markers outlive any queue wait.
 DAY_TTL = 8 * 86400
 CALL_TTL = 86400
@@ -51,7 +51,7 @@ OUTCOMES = {
 
 
 def _key(queue: str, part: str) -> str:
-    return f"{PREFIX}{queue}:{part}"
+    return keys.QUEUE_PART.format(queue=queue, part=part)
 
 
 def _day(queue: str, day: str) -> str:
@@ -60,7 +60,7 @@ def _day(queue: str, day: str) -> str:
 
 def _first(redis: Redis, sid: str, marker: str, value: str) -> bool:
     """Mark ``marker`` on the call once; True the first time."""
-    key = CALL.format(sid=sid)
+    key = keys.QUEUE_CALL.format(sid=sid)
     pipe = redis.pipeline(transaction=False)
     pipe.hsetnx(key, marker, value)
     pipe.expire(key, CALL_TTL)
@@ -148,7 +148,7 @@ def describe(
     redis: Redis, sid: str, name: str | None, service: str | None, tier: str | None
 ) -> None:
     """What an agent may see of a waiting caller: masked name, service, tier (never raw data)."""
-    key = CALL.format(sid=sid)
+    key = keys.QUEUE_CALL.format(sid=sid)
     pipe = redis.pipeline(transaction=False)
     pipe.hset(key, mapping={"name": name or "", "service": service or "", "tier": tier or ""})
     pipe.expire(key, CALL_TTL)
@@ -176,7 +176,7 @@ def waiting(redis: Redis, queues: Sequence[str], now: float) -> list[Waiting]:
         for sid, at in entries
     ]
     for _queue, sid, _at in listed:
-        pipe.hmget(CALL.format(sid=sid), "name", "service", "tier")
+        pipe.hmget(keys.QUEUE_CALL.format(sid=sid), "name", "service", "tier")
     out = []
     for (queue, sid, at), details in zip(listed, pipe.execute(), strict=True):
         name, service, tier = (v.decode() if isinstance(v, bytes) else v for v in details)

@@ -18,11 +18,9 @@ from dataclasses import asdict, dataclass, field
 from flask import Flask, current_app
 from redis import Redis
 
-from live import store
+from live import keys, store
 from simulator.softphone import AgentPhone, Exchange, FlaskTransport, Softphone, WebhookFailed
 
-QUEUE = "hotline:sim:queue:{queue}"
-CALL = "hotline:sim:call:{sid}"
 # A simulated call is forgotten a day after it was last touched.
 CALL_TTL_SECONDS = 24 * 3600
 WAITING, BRIDGED, LEFT = "waiting", "bridged", "left"
@@ -75,12 +73,12 @@ class StoreQueues:
         self.now = now
 
     def get(self, sid: str) -> SimulatedCall | None:
-        raw = self.redis.get(CALL.format(sid=sid))
+        raw = self.redis.get(keys.SIM_CALL.format(sid=sid))
         return SimulatedCall(**json.loads(raw)) if raw else None
 
     def save(self, call: SimulatedCall) -> None:
         self.redis.set(
-            CALL.format(sid=call.call_sid),
+            keys.SIM_CALL.format(sid=call.call_sid),
             json.dumps(asdict(call), ensure_ascii=False),
             ex=CALL_TTL_SECONDS,
         )
@@ -91,15 +89,15 @@ class StoreQueues:
         if known is not None and known.state == WAITING and known.queue == call.queue:
             return
         if known is not None and known.state == WAITING:
-            self.redis.lrem(QUEUE.format(queue=known.queue), 0, known.call_sid)
+            self.redis.lrem(keys.SIM_QUEUE.format(queue=known.queue), 0, known.call_sid)
         self.save(call)
-        self.redis.rpush(QUEUE.format(queue=call.queue), call.call_sid)
+        self.redis.rpush(keys.SIM_QUEUE.format(queue=call.queue), call.call_sid)
 
     def remove(self, sid: str) -> SimulatedCall | None:
         call = self.get(sid)
         if call is None:
             return None
-        self.redis.lrem(QUEUE.format(queue=call.queue), 0, sid)
+        self.redis.lrem(keys.SIM_QUEUE.format(queue=call.queue), 0, sid)
         if call.state == WAITING:
             call.state = LEFT
             self.save(call)
@@ -108,13 +106,13 @@ class StoreQueues:
     def sizes(self) -> dict[str, int]:
         """Callers waiting per queue that has ever held one."""
         found = {}
-        for key in self.redis.scan_iter(match=QUEUE.format(queue="*")):
+        for key in self.redis.scan_iter(match=keys.SIM_QUEUE.format(queue="*")):
             key = key.decode() if isinstance(key, bytes) else key
-            found[key.removeprefix(QUEUE.format(queue=""))] = self.redis.llen(key)
+            found[key.removeprefix(keys.SIM_QUEUE.format(queue=""))] = self.redis.llen(key)
         return found
 
     def place(self, call: SimulatedCall) -> tuple[int, int]:
-        key = QUEUE.format(queue=call.queue)
+        key = keys.SIM_QUEUE.format(queue=call.queue)
         size = self.redis.llen(key)
         if call.state != WAITING:
             return 0, size
@@ -151,7 +149,7 @@ class StoreQueues:
 
     def pop(self, queue: str, exchange: Exchange) -> Softphone | None:
         """The head of ``queue`` as the phone Twilio would bridge (stale entries skipped)."""
-        while (sid := self.redis.lpop(QUEUE.format(queue=queue))) is not None:
+        while (sid := self.redis.lpop(keys.SIM_QUEUE.format(queue=queue))) is not None:
             sid = sid.decode() if isinstance(sid, bytes) else sid
             call = self.get(sid)
             if call is None or call.state != WAITING:
@@ -204,7 +202,7 @@ def _take(app: Flask, username: str) -> Taken:
         phone = agent.take()
     except WebhookFailed:
         if agent.caller is not None:  # popped, but the hotline refused the bridge: back in front
-            holder.redis.lpush(QUEUE.format(queue=agent.queue), agent.caller.call_sid)
+            holder.redis.lpush(keys.SIM_QUEUE.format(queue=agent.queue), agent.caller.call_sid)
         raise
     if phone is None:
         return Taken(username, agent.queue, None, agent.heard)
