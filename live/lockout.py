@@ -32,9 +32,9 @@ def _number_key(caller_key: str) -> str:
 def failures(
     redis: Redis, caller_key: str, holder_ids: Sequence[str], now: float, window: int
 ) -> Failures:
-    keys = [_number_key(caller_key), *(keys.AUTH_HOLDER.format(id=i) for i in holder_ids)]
+    names = [_number_key(caller_key), *(keys.AUTH_HOLDER.format(id=i) for i in holder_ids)]
     pipe = redis.pipeline(transaction=False)
-    for key in keys:
+    for key in names:
         pipe.zcount(key, now - window, "+inf")
     counts = pipe.execute()
     return Failures(
