@@ -11,23 +11,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from feeds import policy
+
 from live.announcements import CallTaken
 
-BASHI = "国宝人寿巴适一生终身重大疾病保险"
 PASSWORD = "correct horse battery"
-
-
-def policy(no, holder, insured, sum_insured, cooling_off_end="2024-06-30", events=()):
-    return {
-        "policy_no": no,
-        "product": BASHI,
-        "holder_id": holder,
-        "insured_id": insured,
-        "sum_insured": sum_insured,
-        "cooling_off_end": cooling_off_end,
-        "status": "in_force",
-        "events": list(events),
-    }
 
 
 # On the suite's "today" (2026-03-10): 张伟 is 尊享 and holds a policy on his son 张小明
@@ -41,11 +29,17 @@ FEED = {
         {"id": "P5", "name": "钱无", "phones": ["+8613600002222"]},
     ],
     "policies": [
-        policy("D001", "P1", "P1", 300000),
-        policy("D002", "P1", "P2", 100000),
-        policy("D003", "P3", "P3", 700000),
-        policy("D004", "P4", "P4", 400000, cooling_off_end="2026-03-01"),
-        policy("D005", "P5", "P5", 100000, events=[{"date": "2025-06-01", "status": "lapsed"}]),
+        policy("D001", "P1", sum_insured=300000, cooling_off_end="2024-06-30"),
+        policy("D002", "P2", "P1", sum_insured=100000, cooling_off_end="2024-06-30"),
+        policy("D003", "P3", sum_insured=700000, cooling_off_end="2024-06-30"),
+        policy("D004", "P4", sum_insured=400000, cooling_off_end="2026-03-01"),
+        policy(
+            "D005",
+            "P5",
+            sum_insured=100000,
+            cooling_off_end="2024-06-30",
+            events=[{"date": "2025-06-01", "status": "lapsed"}],
+        ),
     ],
     "usage": [],
 }

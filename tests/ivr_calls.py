@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from feeds import person, policy
+
 import flows
 from services import accounts
 from simulator.softphone import Exchange, Softphone
 from storage import db
 
-BASHI = "国宝人寿巴适一生终身重大疾病保险"
 FLOWS = flows.load()
 FLOW = FLOWS.call_flow
 
@@ -26,22 +27,7 @@ SHAN = ("P5", "单田芳", "+8613600002468", "002468")
 ZHAO = ("P6", "赵强", "+8613500003579", "003579")
 
 
-def person(pid: str, name: str, *phones: str) -> dict:
-    return {"id": pid, "name": name, "phones": list(phones)}
-
-
-def policy(no, holder, insured, sum_insured, cooling_off_end="2024-03-15", status="in_force"):
-    return {
-        "policy_no": no,
-        "product": BASHI,
-        "holder_id": holder,
-        "insured_id": insured,
-        "sum_insured": sum_insured,
-        "cooling_off_end": cooling_off_end,
-        "status": status,
-    }
-
-
+COOLED_OFF = "2024-03-15"
 FAMILY = {
     "people": [
         person("P1", "张伟", ZHANG[2]),
@@ -52,12 +38,12 @@ FAMILY = {
         person("P6", "赵强", ZHAO[2]),
     ],
     "policies": [
-        policy("A1", "P1", "P1", 600_000),
-        policy("A2", "P1", "P2", 200_000),
-        policy("A3", "P1", "P3", 200_000, cooling_off_end="2026-02-20"),
-        policy("B1", "P4", "P4", 200_000),
-        policy("C1", "P5", "P5", 400_000),
-        policy("D1", "P6", "P6", 200_000, status="surrendered"),
+        policy("A1", "P1", sum_insured=600_000, cooling_off_end=COOLED_OFF),
+        policy("A2", "P2", "P1", sum_insured=200_000, cooling_off_end=COOLED_OFF),
+        policy("A3", "P3", "P1", sum_insured=200_000, cooling_off_end="2026-02-20"),
+        policy("B1", "P4", sum_insured=200_000, cooling_off_end=COOLED_OFF),
+        policy("C1", "P5", sum_insured=400_000, cooling_off_end=COOLED_OFF),
+        policy("D1", "P6", sum_insured=200_000, cooling_off_end=COOLED_OFF, status="surrendered"),
     ],
     "usage": [{"insured_id": "P4", "service": "outpatient_booking", "date": "2026-01-05"}],
 }

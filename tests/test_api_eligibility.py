@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from feeds import policy
 
 from agent_assist import auth
 from hotline import create_app
@@ -37,19 +38,6 @@ SERVICE_KEYS = [
 ]
 
 
-def policy(no, product, sum_insured, cooling_off_end, events=()):
-    return {
-        "policy_no": no,
-        "product": product,
-        "holder_id": "P1",
-        "insured_id": "P1",
-        "sum_insured": sum_insured,
-        "cooling_off_end": cooling_off_end,
-        "status": "in_force",
-        "events": list(events),
-    }
-
-
 # 张伟 on 2026-03-10: 300,000 counted (尊享档 at exactly its floor), one policy of
 # another product, one still in cooling-off, one surrendered; some quota used.
 FEED = {
@@ -58,15 +46,19 @@ FEED = {
         {"id": "P2", "name": "李娜", "phones": []},
     ],
     "policies": [
-        policy("A001", "国宝人寿巴适一生终身重大疾病保险", 300000, "2025-01-10"),
-        policy("A002", "国宝人寿安康医疗保险", 500000, "2025-01-10"),
-        policy("A003", "国宝人寿至享人生重大疾病保险", 200000, "2026-03-20"),
+        policy("A001", product="国宝人寿巴适一生终身重大疾病保险", sum_insured=300000),
+        policy("A002", product="国宝人寿安康医疗保险", sum_insured=500000),
+        policy(
+            "A003",
+            product="国宝人寿至享人生重大疾病保险",
+            sum_insured=200000,
+            cooling_off_end="2026-03-20",
+        ),
         policy(
             "A004",
-            "国宝人寿真爱你重大疾病保险",
-            100000,
-            "2025-01-10",
-            [{"date": "2026-02-01", "status": "surrendered"}],
+            product="国宝人寿真爱你重大疾病保险",
+            sum_insured=100000,
+            events=[{"date": "2026-02-01", "status": "surrendered"}],
         ),
     ],
     "usage": [

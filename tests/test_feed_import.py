@@ -6,36 +6,12 @@ import logging
 from datetime import date
 
 import pytest
+from feeds import person, policy, use
 from sqlalchemy import inspect, select, text
 
 from services import importer
 from storage import db
 from storage.models import Person, Phone, Policy, PolicyEvent, ServiceUse
-
-PRODUCT = "国宝人寿巴适一生终身重大疾病保险"
-
-
-def person(pid, name, *phones):
-    return {"id": pid, "name": name, "phones": list(phones)}
-
-
-def policy(no, insured, holder=None, product=PRODUCT, sum_insured=300000, **fields):
-    doc = {
-        "policy_no": no,
-        "product": product,
-        "holder_id": holder or insured,
-        "insured_id": insured,
-        "sum_insured": sum_insured,
-        "cooling_off_end": "2025-01-10",
-        "status": "in_force",
-    }
-    doc.update(fields)
-    return doc
-
-
-def use(insured, service, day, count=1):
-    return {"insured_id": insured, "service": service, "date": day, "count": count}
-
 
 FEED = {
     "people": [
