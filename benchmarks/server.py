@@ -18,7 +18,7 @@ import redis
 
 from benchmarks import callers, databases
 from benchmarks.common import REDIS_URL, BenchmarkFailed, out_dir
-from hotline.local_server import LocalServer, ServerFailed
+from hotline.loopback import LocalServer, ServerFailed
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -42,7 +42,7 @@ def process_wait_seconds(pid: int) -> float:
 
 
 class Gunicorn(LocalServer):
-    """The Procfile's web process on a free loopback port (``hotline.local_server``).
+    """The Procfile's web process on a free loopback port (``hotline.loopback``).
 
     ``env`` adds settings to the environment the Procfile would have (e.g. the
     Twilio auth token and public URL the IVR's signatures are checked against).

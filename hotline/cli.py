@@ -411,7 +411,7 @@ def serve_command(
     host: str, port: int, workers: int | None, threads: int | None, demo: bool
 ) -> None:
     """Serve the IVR webhooks, the API and the agent pages with gunicorn."""
-    from hotline import create_app, server
+    from hotline import create_app, gunicorn_app
 
     _ensure_schema()
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
@@ -420,11 +420,11 @@ def serve_command(
         _load_demo(base)
         factory = functools.partial(create_app, _demo_settings(base))
     db.engine().dispose()  # the workers open their own connections
-    options = server.settings(bind=f"{host}:{port}", workers=workers, threads=threads)
+    options = gunicorn_app.settings(bind=f"{host}:{port}", workers=workers, threads=threads)
     if workers and workers > options["workers"]:
         click.echo("REDIS_URL is unset: one worker process (the in-process store is not shared).")
     click.echo(f"Serving on {base} (Ctrl-C to stop).")
-    server.Server(factory, options).run()
+    gunicorn_app.Server(factory, options).run()
 
 
 def _demo_settings(base: str) -> dict:

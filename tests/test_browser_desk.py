@@ -1,7 +1,7 @@
 """The agent desk and the supervisor dashboard in a real browser, against a real server.
 
 Playwright drives Debian's Chromium (``/usr/bin/chromium``, headless) against
-gunicorn started as the Procfile starts it (``hotline.local_server``), on a
+gunicorn started as the Procfile starts it (``hotline.loopback``), on a
 temporary SQLite database seeded through the ``hotline`` CLI, and the test Redis
 when there is one, with the simulator on. Calls come from ``simulator.softphone`` over
 HTTP, signed as Twilio signs them, and wait in the simulator's queues as
@@ -25,7 +25,7 @@ import redis as redis_lib
 
 import flows
 from hotline import demo
-from hotline.local_server import LocalServer, free_port
+from hotline.loopback import LocalServer, free_port
 from simulator.softphone import Exchange, HttpTransport, Softphone
 from simulator.terminal import SimulatorQueues
 

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from hotline import gunicorn_conf, server
+from hotline import gunicorn_app, gunicorn_conf
 from hotline.cli import make_cli
 from services import accounts
 from storage import db
@@ -176,7 +176,7 @@ def served(monkeypatch, app, tmp_path):
         started["options"] = self.options
         started["factory"] = self.factory
 
-    monkeypatch.setattr(server.Server, "run", run)
+    monkeypatch.setattr(gunicorn_app.Server, "run", run)
     monkeypatch.setattr(gunicorn_conf, "SHARED_STORE", False)  # as with REDIS_URL unset
     return started
 
@@ -234,11 +234,11 @@ def test_gunicorn_settings_follow_redis_url(monkeypatch):
         monkeypatch.setenv("WEB_CONCURRENCY", "4")
         importlib.reload(gunicorn_conf)
         assert gunicorn_conf.workers == 1
-        assert server.settings(workers=3)["workers"] == 1
+        assert gunicorn_app.settings(workers=3)["workers"] == 1
         monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
         importlib.reload(gunicorn_conf)
         assert gunicorn_conf.workers == 4
-        assert server.settings(workers=3)["workers"] == 3
+        assert gunicorn_app.settings(workers=3)["workers"] == 3
     finally:
         monkeypatch.undo()
         importlib.reload(gunicorn_conf)
@@ -260,8 +260,8 @@ def test_gthread_can_still_be_chosen(monkeypatch):
     try:
         monkeypatch.setenv("HOTLINE_WORKER_CLASS", "gthread")
         importlib.reload(gunicorn_conf)
-        assert server.settings()["worker_class"] == "gthread"
-        assert server.settings()["threads"] >= 200
+        assert gunicorn_app.settings()["worker_class"] == "gthread"
+        assert gunicorn_app.settings()["threads"] >= 200
     finally:
         monkeypatch.undo()
         importlib.reload(gunicorn_conf)

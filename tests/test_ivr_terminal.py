@@ -17,8 +17,8 @@ import pytest
 import requests
 from ivr_calls import message
 
-from hotline import defaults, demo, server
-from hotline.local_server import free_port
+from hotline import defaults, demo, gunicorn_app
+from hotline.loopback import free_port
 from runtime import current_flows
 from simulator.softphone import Exchange, FlaskTransport, HttpTransport
 from simulator.terminal import SIGNATURE_REFUSED, Answers, CallFailed, Terminal, script
@@ -163,7 +163,9 @@ def test_an_unreachable_server_is_one_clear_line_and_exit_status_1(runner):
 def served(monkeypatch, app, tmp_path):
     """``serve --demo`` up to starting gunicorn; the app factory its workers would call."""
     started = {}
-    monkeypatch.setattr(server.Server, "run", lambda self: started.update(factory=self.factory))
+    monkeypatch.setattr(
+        gunicorn_app.Server, "run", lambda self: started.update(factory=self.factory)
+    )
     monkeypatch.setattr(app, "instance_path", str(tmp_path))
     monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
     monkeypatch.delenv("HOTLINE_SIMULATOR", raising=False)

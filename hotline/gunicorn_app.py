@@ -1,4 +1,4 @@
-"""``hotline serve``: gunicorn run from Python with the settings in ``gunicorn_conf``."""
+"""`hotline serve`: gunicorn run from Python with the settings in `gunicorn_conf`."""
 
 from __future__ import annotations
 
