@@ -15,6 +15,12 @@ FORBIDDEN = (
     "ivr",
     "agent_assist",
     "flows",
+    "runtime",
+    "storage",
+    "live",
+    "adapters",
+    "services",
+    "simulator",
 )
 
 
