@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -274,3 +275,67 @@ class Callback(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+
+
+class CallRecord(Base):
+    """One call as it happened: the record behind contact history and the supervisors' reports.
+
+    Written as the call moves (entered a queue, left it, taken by an agent, ended),
+    each fact once: a retried webhook finds it already set. Times are UTC; the caller's
+    number is E.164 (None when withheld) and, like every personal datum here, only
+    leaves through the authenticated API.
+    """
+
+    __tablename__ = "call_records"
+    __table_args__ = (
+        Index("ix_call_records_policyholder_id_started_at", "policyholder_id", "started_at"),
+        Index("ix_call_records_insured_id_started_at", "insured_id", "started_at"),
+        Index("ix_call_records_caller_started_at", "caller", "started_at"),
+        Index("ix_call_records_started_at", "started_at"),
+    )
+
+    call_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # "inbound": a caller rang the hotline; "callback": the hotline rang a caller back.
+    kind: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    caller: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    line: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    queue: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    service: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    policyholder_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    insured_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    callback_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    enqueued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    left_queue_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # How the caller left the queue: answered, abandoned, callback (left to be called
+    # back) or failed (Twilio's queue-full / error).
+    queue_result: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    wait_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    agent: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    talk_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    wrap_up_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Twilio's CallStatus at the end (completed, busy, no-answer, failed, canceled).
+    end_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+
+
+class AgentStateChange(Base):
+    """One spell of an agent in one state (SPEC §6): when it began, ended and why.
+
+    The live state is in Redis; this is its history, which the supervisors' reports
+    read (time per state, missed offers, wrap-up). ``ended_at`` is None for the
+    spell still going on. Times are UTC.
+    """
+
+    __tablename__ = "agent_state_log"
+    __table_args__ = (Index("ix_agent_state_log_username_started_at", "username", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    call_sid: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -1,0 +1,61 @@
+"""What happened on each call, in SQL: the record behind contact history and reports.
+
+The IVR notes facts as a call moves — it started, entered a queue, left it, an agent
+took it, it ended — and each fact keeps the first value written: a webhook Twilio
+retries, or a fact that arrives out of order (a status callback before the queue's
+action), changes nothing already known. One statement per note, an upsert on the
+CallSid: no read first, so two processes noting facts of one call at once cannot
+lose either.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func
+from sqlalchemy.orm import Session
+
+from storage import db
+from storage.models import CallRecord
+
+INBOUND, CALLBACK = "inbound", "callback"
+# How a caller left a queue (``CallRecord.queue_result``).
+ANSWERED, ABANDONED, LEFT_FOR_CALLBACK, FAILED = "answered", "abandoned", "callback", "failed"
+FACTS = frozenset(
+    column.name
+    for column in CallRecord.__table__.columns
+    if column.name not in ("call_sid", "kind", "started_at")
+)
+
+
+def note(session: Session, call_sid: str, at: datetime, kind: str = INBOUND, **facts) -> None:
+    """Record ``facts`` of call ``call_sid`` (first value wins), creating its record if new.
+
+    ``at`` dates the record's start when this is the first fact heard of the call.
+    Facts given as None are not facts: they leave what is known alone.
+    """
+    unknown = set(facts) - FACTS
+    if unknown:
+        raise ValueError(f"not facts of a call: {', '.join(sorted(unknown))}")
+    facts = {name: value for name, value in facts.items() if value is not None}
+    table = CallRecord.__table__
+    row = {"call_sid": call_sid, "kind": kind, "started_at": _utc(at), "verified": False}
+    row.update({k: _utc(v) if isinstance(v, datetime) else v for k, v in facts.items()})
+    statement = db.insert(session.connection(), table).values(**row)
+    keep_first = {
+        name: func.coalesce(table.c[name], statement.excluded[name])
+        for name in facts
+        if name != "verified"
+    }
+    if facts.get("verified"):
+        # Verified once is verified: a later, unverified leg of the story does not undo it.
+        keep_first["verified"] = True
+    if keep_first:
+        statement = statement.on_conflict_do_update(index_elements=["call_sid"], set_=keep_first)
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=["call_sid"])
+    session.execute(statement)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
