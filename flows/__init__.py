@@ -27,7 +27,7 @@ from domain.hours import Line
 from domain.workdays import WorkingDays, YearSchedule
 from flows import call_flow
 from flows.call_flow import CallFlow
-from flows.checks import Node, parse_day
+from flows.checks import TomlTable, parse_day
 from flows.exceptions import FlowError
 
 __all__ = ["DEFAULT_DIRECTORY", "CallFlow", "FlowError", "Flows", "load"]
@@ -117,18 +117,18 @@ def load(directory: str | Path | None = None) -> Flows:
     )
 
 
-def _read(directory: Path, name: str) -> Node:
+def _read(directory: Path, name: str) -> TomlTable:
     path = directory / name
     try:
         with path.open("rb") as handle:
-            return Node(name, tomllib.load(handle))
+            return TomlTable(name, tomllib.load(handle))
     except FileNotFoundError:
         raise FlowError(f"{name}: missing from {directory}") from None
     except tomllib.TOMLDecodeError as exc:
         raise FlowError(f"{name}: not valid TOML ({exc})") from None
 
 
-def _string_table(node: Node) -> dict[str, str]:
+def _string_table(node: TomlTable) -> dict[str, str]:
     out = {}
     for key, value in node.items():
         if not isinstance(value, str) or not value:
@@ -137,7 +137,7 @@ def _string_table(node: Node) -> dict[str, str]:
     return out
 
 
-def _tiers(doc: Node) -> tuple[Tier, ...]:
+def _tiers(doc: TomlTable) -> tuple[Tier, ...]:
     tiers = []
     for rank, node in enumerate(doc.tables("tiers")):
         node.only("code", "name", "min_sum_insured")
@@ -159,7 +159,7 @@ def _tiers(doc: Node) -> tuple[Tier, ...]:
     return tuple(tiers)
 
 
-def _services(doc: Node, tier_codes: set[str], categories: dict[str, str]) -> tuple:
+def _services(doc: TomlTable, tier_codes: set[str], categories: dict[str, str]) -> tuple:
     doc.only("services", "categories")
     services = []
     for node in doc.tables("services"):
@@ -205,7 +205,7 @@ def _services(doc: Node, tier_codes: set[str], categories: dict[str, str]) -> tu
     return tuple(services)
 
 
-def _quotas(node: Node, tier_codes: set[str]) -> dict[str, int | None]:
+def _quotas(node: TomlTable, tier_codes: set[str]) -> dict[str, int | None]:
     quotas: dict[str, int | None] = {}
     for tier, value in node.data.items():
         if tier not in tier_codes:
@@ -219,7 +219,7 @@ def _quotas(node: Node, tier_codes: set[str]) -> dict[str, int | None]:
     return quotas
 
 
-def _designate(node: Node, tier_codes: set[str]) -> dict[str, tuple[str, ...]]:
+def _designate(node: TomlTable, tier_codes: set[str]) -> dict[str, tuple[str, ...]]:
     out = {}
     for tier, value in node.data.items():
         if tier not in tier_codes:
@@ -230,7 +230,7 @@ def _designate(node: Node, tier_codes: set[str]) -> dict[str, tuple[str, ...]]:
     return out
 
 
-def _usage(node: Node) -> UsageRule:
+def _usage(node: TomlTable) -> UsageRule:
     node.only(
         "counted_when_booked",
         "cancel_notice_working_days",
@@ -250,7 +250,7 @@ def _usage(node: Node) -> UsageRule:
     )
 
 
-def _deadline(node: Node) -> Deadline:
+def _deadline(node: TomlTable) -> Deadline:
     node.only("key", "label", "anchor", "working_days", "hours", "met_by")
     if node.has("working_days") == node.has("hours"):
         raise node.error(None, "give exactly one of working_days or hours")
@@ -264,11 +264,11 @@ def _deadline(node: Node) -> Deadline:
     )
 
 
-def _lines(doc: Node) -> dict[str, Line]:
+def _lines(doc: TomlTable) -> dict[str, Line]:
     doc.only("lines")
     lines = {}
     for code, node in doc.table("lines").items():
-        if not isinstance(node, Node):
+        if not isinstance(node, TomlTable):
             raise doc.error(f"lines.{code}", "must be a table")
         node.only("name", "operator", "phone", "queue", "hours", "closures", "special")
         weekly: dict[int, list] = {day: [] for day in range(7)}
@@ -304,14 +304,14 @@ def _lines(doc: Node) -> dict[str, Line]:
     return lines
 
 
-def _interval(node: Node):
+def _interval(node: TomlTable):
     opens, closes = node.clock("open"), node.clock("close")
     if closes <= opens:
         raise node.error("close", "must be later than open")
     return opens, closes
 
 
-def _weekdays(node: Node) -> list[int]:
+def _weekdays(node: TomlTable) -> list[int]:
     days = node.raw("days")
     if days == "daily":
         return list(range(7))
@@ -320,11 +320,11 @@ def _weekdays(node: Node) -> list[int]:
     return [WEEKDAYS.index(d) for d in days]
 
 
-def _calendar(doc: Node) -> dict[int, YearSchedule]:
+def _calendar(doc: TomlTable) -> dict[int, YearSchedule]:
     doc.only("years")
     years = {}
     for year, node in doc.table("years", {}).items():
-        if not (isinstance(node, Node) and year.isdigit()):
+        if not (isinstance(node, TomlTable) and year.isdigit()):
             raise doc.error(f"years.{year}", "must be a table named by a year, e.g. [years.2027]")
         node.only("holidays", "workdays")
         schedule = {}

@@ -14,7 +14,7 @@ from typing import Any
 
 from domain.catalogue import Programme
 from domain.hours import Line
-from flows.checks import Node as TomlNode
+from flows.checks import TomlTable
 
 FILE = "call_flow.toml"
 DTMF_KEYS = frozenset("0123456789*#")
@@ -293,7 +293,7 @@ class CallFlow:
 # -- reading and checking -------------------------------------------------------------
 
 
-def parse(doc: TomlNode, programme: Programme, lines: Mapping[str, Line]) -> CallFlow:
+def parse(doc: TomlTable, programme: Programme, lines: Mapping[str, Line]) -> CallFlow:
     doc.only("voice", "call", "limits", "queue", "callbacks", "sms", "speech", "messages", "nodes")
     speech = _templates(doc.table("speech"), SPEECH)
     messages = _messages(doc.table("messages"))
@@ -302,7 +302,7 @@ def parse(doc: TomlNode, programme: Programme, lines: Mapping[str, Line]) -> Cal
     if not names:
         raise raw_nodes.error(None, "at least one node is required")
 
-    def target(node: TomlNode, key: str, optional: bool = False) -> str | None:
+    def target(node: TomlTable, key: str, optional: bool = False) -> str | None:
         if optional and not node.has(key):
             return None
         value = node.text(key)
@@ -310,13 +310,13 @@ def parse(doc: TomlNode, programme: Programme, lines: Mapping[str, Line]) -> Cal
             raise node.error(key, f"no node named {value!r} in [nodes]")
         return value
 
-    def line_code(node: TomlNode, key: str) -> str:
+    def line_code(node: TomlTable, key: str) -> str:
         value = node.text(key)
         if value not in lines:
             raise node.error(key, f"unknown line {value!r} (lines are: {', '.join(lines)})")
         return value
 
-    def said(node: TomlNode, key: str, single: bool = False):
+    def said(node: TomlTable, key: str, single: bool = False):
         """Names of messages said by a node; each must exist and use only GENERAL fields."""
         keys = [node.text(key)] if single else node.texts(key, [])
         for i, message in enumerate(keys):
@@ -330,7 +330,7 @@ def parse(doc: TomlNode, programme: Programme, lines: Mapping[str, Line]) -> Cal
     nodes: dict[str, FlowNode] = {}
     sms_services: set[str] = set()
     for name, node in raw_nodes.items():
-        if not isinstance(node, TomlNode):
+        if not isinstance(node, TomlTable):
             raise raw_nodes.error(name, "must be a table")
         kind = node.choice(
             "type",
@@ -434,7 +434,7 @@ def parse(doc: TomlNode, programme: Programme, lines: Mapping[str, Line]) -> Cal
     )
 
 
-def _key(node: TomlNode, key: str, default: Any = ...) -> str | None:
+def _key(node: TomlTable, key: str, default: Any = ...) -> str | None:
     """One telephone key; with ``default=None`` the key may be left out."""
     value = node.raw(key) if default is ... else node.raw(key, default)
     if value is None and default is None:
@@ -505,7 +505,7 @@ def _menu(name, node, target, said) -> Menu:
     )
 
 
-def _refuse_loops(raw_nodes: TomlNode, nodes: dict[str, FlowNode]) -> None:
+def _refuse_loops(raw_nodes: TomlTable, nodes: dict[str, FlowNode]) -> None:
     """A loop of nodes that never wait for the caller would spin forever on a live call."""
 
     def passes_to(node: FlowNode) -> tuple[str, ...]:
@@ -544,7 +544,7 @@ def _fields(template: str) -> set[str]:
         raise ValueError(str(exc)) from None
 
 
-def _check_fields(node: TomlNode, key: str, template: str, allowed: frozenset[str]) -> None:
+def _check_fields(node: TomlTable, key: str, template: str, allowed: frozenset[str]) -> None:
     try:
         fields = _fields(template)
     except ValueError as exc:
@@ -558,7 +558,7 @@ def _check_fields(node: TomlNode, key: str, template: str, allowed: frozenset[st
         )
 
 
-def _messages(node: TomlNode) -> dict[str, str]:
+def _messages(node: TomlTable) -> dict[str, str]:
     messages = {}
     for key, value in node.items():
         if not isinstance(value, str) or not value.strip():
@@ -571,7 +571,7 @@ def _messages(node: TomlNode) -> dict[str, str]:
     return messages
 
 
-def _templates(node: TomlNode, spec: dict[str, frozenset[str]]) -> dict[str, str]:
+def _templates(node: TomlTable, spec: dict[str, frozenset[str]]) -> dict[str, str]:
     node.only(*spec)
     out = {}
     for key, allowed in spec.items():
@@ -581,7 +581,7 @@ def _templates(node: TomlNode, spec: dict[str, frozenset[str]]) -> dict[str, str
     return out
 
 
-def _voice(node: TomlNode) -> Voice:
+def _voice(node: TomlTable) -> Voice:
     node.only("language", "voice", "speech_language", "timeout", "speech_timeout", "hold_music")
     speech_timeout = node.raw("speech_timeout", "auto")
     if speech_timeout != "auto" and (
@@ -603,7 +603,7 @@ def _voice(node: TomlNode) -> Voice:
     )
 
 
-def _limits(node: TomlNode) -> Limits:
+def _limits(node: TomlTable) -> Limits:
     node.only(
         "tries_per_call",
         "invalid_inputs",
@@ -622,7 +622,7 @@ def _limits(node: TomlNode) -> Limits:
     )
 
 
-def _queue(node: TomlNode, target, lines: Mapping[str, Line]) -> QueueSettings:
+def _queue(node: TomlTable, target, lines: Mapping[str, Line]) -> QueueSettings:
     node.only(
         "leave_key",
         "on_leave",
@@ -652,7 +652,7 @@ def _queue(node: TomlNode, target, lines: Mapping[str, Line]) -> QueueSettings:
     )
 
 
-def _callbacks(node: TomlNode) -> CallbackSettings:
+def _callbacks(node: TomlTable) -> CallbackSettings:
     node.only("max_attempts", "retry_minutes", "ring_seconds", "answer_key")
     retry = node.raw("retry_minutes")
     if (
@@ -669,10 +669,10 @@ def _callbacks(node: TomlNode) -> CallbackSettings:
     )
 
 
-def _sms(node: TomlNode, programme: Programme, needed: set[str]) -> dict[str, SmsLink]:
+def _sms(node: TomlTable, programme: Programme, needed: set[str]) -> dict[str, SmsLink]:
     links = {}
     for code, entry in node.items():
-        if not isinstance(entry, TomlNode):
+        if not isinstance(entry, TomlTable):
             raise node.error(code, "must be a table")
         entry.only("url", "text")
         try:
