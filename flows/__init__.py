@@ -25,7 +25,7 @@ from domain.catalogue import (
 )
 from domain.hours import Line
 from domain.workdays import WorkingDays, YearSchedule
-from flows import call_flow
+from flows import call_flow_loader
 from flows.call_flow import CallFlow
 from flows.checks import TomlTable, parse_day
 from flows.exceptions import FlowError
@@ -113,7 +113,7 @@ def load(directory: str | Path | None = None) -> Flows:
         categories=categories,
         lines=lines,
         working_days=WorkingDays(_calendar(_read(directory, "calendar.toml"))),
-        call_flow=call_flow.parse(_read(directory, call_flow.FILE), programme, lines),
+        call_flow=call_flow_loader.parse(_read(directory, call_flow_loader.FILE), programme, lines),
     )
 
 
