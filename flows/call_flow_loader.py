@@ -23,6 +23,7 @@ from flows.call_flow import (
     Voice,
 )
 from flows.checks import TomlTable
+from flows.lines import QUEUE_NAME_LIMIT
 from flows.nodes import (
     Ask,
     Authenticate,
@@ -42,8 +43,6 @@ from flows.nodes import (
 FILE = "call_flow.toml"
 DTMF_KEYS = frozenset("0123456789*#")
 SLOTS = ("suffix", "name")
-# Twilio refuses queue names longer than this.
-QUEUE_NAME_LIMIT = 64
 
 # Placeholders every message may use: the call's line and the chosen insured person.
 GENERAL = frozenset({"line_name", "line_phone", "hours", "next_opening", "insured"})
@@ -404,9 +403,7 @@ def _voice(node: TomlTable) -> Voice:
         or speech_timeout < 1
     ):
         raise node.error("speech_timeout", 'must be "auto" or a whole number of seconds ≥ 1')
-    hold_music = node.text("hold_music")
-    if not hold_music.startswith(("https://", "http://")):
-        raise node.error("hold_music", "must be an http(s) URL")
+    hold_music = node.url("hold_music")
     return Voice(
         language=node.text("language"),
         voice=node.text("voice"),
@@ -495,9 +492,7 @@ def _sms(node: TomlTable, programme: Programme, needed: set[str]) -> dict[str, S
             raise node.error(code, f"unknown service {code!r}") from None
         if not service.sms_link:
             raise node.error(code, f"{code} has no SMS link (sms_link in services.toml)")
-        url = entry.text("url")
-        if not url.startswith(("https://", "http://")):
-            raise entry.error("url", "must be an http(s) URL")
+        url = entry.url("url")
         text = entry.text("text")
         _check_fields(entry, "text", text, frozenset({"url"}))
         links[code] = SmsLink(service=code, url=url, text=text)

@@ -80,6 +80,12 @@ class TomlTable:
             raise self.error(key, "must be a non-empty string")
         return value
 
+    def url(self, key: str) -> str:
+        value = self.text(key)
+        if not value.startswith(("https://", "http://")):
+            raise self.error(key, "must be an http(s) URL")
+        return value
+
     def texts(self, key: str, default: Any = _MISSING) -> list[str]:
         value = self.raw(key, default)
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):

@@ -8,6 +8,8 @@ from domain.hours import Line
 from flows.checks import TomlTable, parse_day
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# Twilio refuses queue names longer than this.
+QUEUE_NAME_LIMIT = 64
 
 
 def parse(doc: TomlTable) -> dict[str, Line]:
@@ -31,8 +33,10 @@ def parse(doc: TomlTable) -> dict[str, Line]:
         if not isinstance(closures, list):
             raise node.error("closures", "must be a list of dates")
         queue = node.text("queue")
-        if len(queue) > 64:
-            raise node.error("queue", "a Twilio queue name has at most 64 characters")
+        if len(queue) > QUEUE_NAME_LIMIT:
+            raise node.error(
+                "queue", f"a Twilio queue name has at most {QUEUE_NAME_LIMIT} characters"
+            )
         lines[code] = Line(
             code=code,
             name=node.text("name"),
