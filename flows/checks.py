@@ -15,7 +15,7 @@ from flows.exceptions import FlowError
 _MISSING = object()
 
 
-class Node:
+class TomlTable:
     """A table in a flows file, with the path that leads to it."""
 
     def __init__(self, file: str, data: Any, path: str = ""):
@@ -50,17 +50,20 @@ class Node:
             if key not in allowed:
                 raise self.error(key, f"unknown key (expected one of: {', '.join(allowed)})")
 
-    def table(self, key: str, default: Any = _MISSING) -> Node:
+    def table(self, key: str, default: Any = _MISSING) -> TomlTable:
         value = self.raw(key, {} if default is not _MISSING else _MISSING)
         if not isinstance(value, dict):
             raise self.error(key, "must be a table")
-        return Node(self.file, value, self._join(key))
+        return TomlTable(self.file, value, self._join(key))
 
-    def items(self) -> Iterator[tuple[str, Node | Any]]:
+    def items(self) -> Iterator[tuple[str, TomlTable | Any]]:
         for key, value in self.data.items():
-            yield key, Node(self.file, value, self._join(key)) if isinstance(value, dict) else value
+            yield (
+                key,
+                TomlTable(self.file, value, self._join(key)) if isinstance(value, dict) else value,
+            )
 
-    def tables(self, key: str, default: Any = _MISSING) -> list[Node]:
+    def tables(self, key: str, default: Any = _MISSING) -> list[TomlTable]:
         value = self.raw(key, [] if default is not _MISSING else _MISSING)
         if not isinstance(value, list):
             raise self.error(key, "must be an array of tables")
@@ -68,13 +71,19 @@ class Node:
         for i, item in enumerate(value):
             if not isinstance(item, dict):
                 raise self.error(f"{key}[{i}]", "must be a table")
-            out.append(Node(self.file, item, f"{self._join(key)}[{i}]"))
+            out.append(TomlTable(self.file, item, f"{self._join(key)}[{i}]"))
         return out
 
     def text(self, key: str, default: Any = _MISSING) -> str:
         value = self.raw(key, default)
         if not isinstance(value, str) or (not value.strip() and default is _MISSING):
             raise self.error(key, "must be a non-empty string")
+        return value
+
+    def url(self, key: str) -> str:
+        value = self.text(key)
+        if not value.startswith(("https://", "http://")):
+            raise self.error(key, "must be an http(s) URL")
         return value
 
     def texts(self, key: str, default: Any = _MISSING) -> list[str]:
@@ -117,7 +126,7 @@ class Node:
             raise self.error(key, 'must be a time of day such as "08:00"') from None
 
 
-def parse_day(node: Node, key: str, value: Any) -> date:
+def parse_day(node: TomlTable, key: str, value: Any) -> date:
     # A TOML date-time is a ``datetime``, which is also a ``date``: comparing it with
     # the dates of the rules would fail later, far from the file, so refuse it here.
     if isinstance(value, date) and not isinstance(value, datetime):

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from domain.eligibility import Eligibility, NotEntitled, ServiceEntitlement
 from domain.masking import mask_name
 from flows import Flows
-from flows.call_flow import (
+from flows.nodes import (
     Ask,
     Authenticate,
     Callback,

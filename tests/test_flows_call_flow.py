@@ -9,7 +9,7 @@ import pytest
 
 import flows
 from flows import FlowError
-from flows.call_flow import Ask, Authenticate, Menu, ServiceNode, Transfer
+from flows.nodes import Ask, Authenticate, Menu, ServiceNode, Transfer
 
 
 @pytest.fixture

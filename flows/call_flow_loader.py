@@ -1,0 +1,501 @@
+"""Reading ``call_flow.toml`` into a ``CallFlow``, checked before the service starts.
+
+Every reference between nodes, every service code, every line and every
+placeholder in a message is checked here, so a bad edit is refused with the
+file and key instead of failing on a live call.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from typing import Any
+
+from domain.catalogue import Programme
+from domain.hours import Line
+from flows.call_flow import (
+    CallbackSettings,
+    CallFlow,
+    CallSettings,
+    Limits,
+    QueueSettings,
+    SmsLink,
+    Voice,
+)
+from flows.checks import TomlTable
+from flows.lines import QUEUE_NAME_LIMIT
+from flows.nodes import (
+    Ask,
+    Authenticate,
+    Callback,
+    CallbackOffer,
+    ChooseInsured,
+    Entitlements,
+    FlowNode,
+    Hangup,
+    Menu,
+    Option,
+    Say,
+    ServiceNode,
+    Transfer,
+)
+
+FILE = "call_flow.toml"
+DTMF_KEYS = frozenset("0123456789*#")
+SLOTS = ("suffix", "name")
+
+# Placeholders every message may use: the call's line and the chosen insured person.
+GENERAL = frozenset({"line_name", "line_phone", "hours", "next_opening", "insured"})
+# The messages the code says, with the placeholders each one is given.
+REQUIRED: dict[str, frozenset[str]] = {
+    name: frozenset(fields)
+    for name, fields in {
+        "not_verified": (),
+        "verify_gave_up": (),
+        "verify_locked": (),
+        "verify_ambiguous": (),
+        "operator": (),
+        "verified": (),
+        "choose_insured_option": ("name", "key"),
+        "menu_option": ("label", "key"),
+        "menu_repeat": ("key",),
+        "invalid_choice": (),
+        "too_many_invalid": (),
+        "not_entitled_no_tier": ("service",),
+        "not_entitled_not_in_tier": ("service", "tier"),
+        "not_entitled_waiting": ("service", "date"),
+        "not_entitled_quota": ("service", "quota", "used", "remaining", "unit", "date"),
+        "critical_illness": ("service",),
+        "sms_sent": ("service", "phone_tail"),
+        "entitlements_tier": ("tier", "effective"),
+        "entitlements_waiting": ("date",),
+        "entitlements_no_tier": (),
+        "entitlements_intro": (),
+        "entitlements_unlimited": ("service",),
+        "entitlements_remaining": ("service", "remaining", "unit"),
+        "transferring": (),
+        "callback_offer": ("key",),
+        "callback_booked": ("when", "phone_tail"),
+        "callback_soon": (),
+        "callback_unavailable": (),
+        "goodbye": (),
+        "queue_position": ("ahead", "minutes"),
+        "queue_head": (),
+        "queue_leave": ("key",),
+        "queue_connecting": (),
+        "queue_failed": (),
+        "degraded_transfer": (),
+        "degraded_closed": (),
+        "agent_unknown": (),
+        "agent_no_queues": (),
+        "callback_greeting": ("key",),
+    }.items()
+}
+SPEECH: dict[str, frozenset[str]] = {
+    "date": frozenset({"year", "month", "day"}),
+    "hour": frozenset({"hour"}),
+    "hour_minute": frozenset({"hour", "minute"}),
+    "today": frozenset(),
+    "tomorrow": frozenset(),
+    "range": frozenset({"start", "end"}),
+    "unit_times": frozenset(),
+    "unit_days": frozenset(),
+    "insured": frozenset(),
+    "star": frozenset(),
+    "hash": frozenset(),
+}
+
+
+def parse(doc: TomlTable, programme: Programme, lines: Mapping[str, Line]) -> CallFlow:
+    doc.only("voice", "call", "limits", "queue", "callbacks", "sms", "speech", "messages", "nodes")
+    speech = _templates(doc.table("speech"), SPEECH)
+    messages = _messages(doc.table("messages"))
+    raw_nodes = doc.table("nodes")
+    names = set(raw_nodes.data)
+    if not names:
+        raise raw_nodes.error(None, "at least one node is required")
+
+    def target(node: TomlTable, key: str, optional: bool = False) -> str | None:
+        if optional and not node.has(key):
+            return None
+        value = node.text(key)
+        if value not in names:
+            raise node.error(key, f"no node named {value!r} in [nodes]")
+        return value
+
+    def line_code(node: TomlTable, key: str) -> str:
+        value = node.text(key)
+        if value not in lines:
+            raise node.error(key, f"unknown line {value!r} (lines are: {', '.join(lines)})")
+        return value
+
+    def said(node: TomlTable, key: str, single: bool = False):
+        """Names of messages said by a node; each must exist and use only GENERAL fields."""
+        keys = [node.text(key)] if single else node.texts(key, [])
+        for i, message in enumerate(keys):
+            where = key if single else f"{key}[{i}]"
+            if message not in messages:
+                raise node.error(where, f"no message named {message!r} in [messages]")
+            if REQUIRED.get(message):
+                raise node.error(where, f"{message!r} is said by the code, with its own values")
+        return keys[0] if single else tuple(keys)
+
+    nodes: dict[str, FlowNode] = {}
+    sms_services: set[str] = set()
+    for name, node in raw_nodes.items():
+        if not isinstance(node, TomlTable):
+            raise raw_nodes.error(name, "must be a table")
+        kind = node.choice(
+            "type",
+            (
+                "say",
+                "ask",
+                "authenticate",
+                "choose_insured",
+                "menu",
+                "service",
+                "entitlements",
+                "transfer",
+                "callback_offer",
+                "callback",
+                "hangup",
+            ),
+        )
+        if kind == "say":
+            node.only("type", "say", "next")
+            nodes[name] = Say(name, said(node, "say"), target(node, "next"))
+        elif kind == "ask":
+            nodes[name] = _ask(name, node, target, said)
+        elif kind == "authenticate":
+            node.only("type", "verified", "retry", "fallback")
+            nodes[name] = Authenticate(
+                name, target(node, "verified"), target(node, "retry"), target(node, "fallback")
+            )
+        elif kind == "choose_insured":
+            node.only("type", "next", "none", "fallback")
+            nodes[name] = ChooseInsured(
+                name, target(node, "next"), target(node, "none"), target(node, "fallback")
+            )
+        elif kind == "menu":
+            nodes[name] = _menu(name, node, target, said)
+        elif kind == "service":
+            node.only("type", "service", "transfer", "refused", "sent")
+            code = node.text("service")
+            try:
+                service = programme.service(code)
+            except Exception:
+                known = ", ".join(s.code for s in programme.services)
+                raise node.error("service", f"unknown service {code!r} (known: {known})") from None
+            sent = target(node, "sent", optional=True)
+            if service.sms_link and sent is None:
+                raise node.error("sent", f"{code} is served by SMS link: name the node after it")
+            if not service.sms_link and sent is not None:
+                raise node.error("sent", f"{code} has no SMS link (sms_link in services.toml)")
+            if service.sms_link:
+                sms_services.add(code)
+            nodes[name] = ServiceNode(
+                name, code, target(node, "transfer"), target(node, "refused"), sent
+            )
+        elif kind == "entitlements":
+            node.only("type", "next")
+            nodes[name] = Entitlements(name, target(node, "next"))
+        elif kind == "transfer":
+            node.only("type", "line", "closed")
+            nodes[name] = Transfer(name, line_code(node, "line"), target(node, "closed"))
+        elif kind == "callback_offer":
+            node.only("type", "say", "key", "accept", "decline")
+            nodes[name] = CallbackOffer(
+                name,
+                said(node, "say"),
+                _key(node, "key"),
+                target(node, "accept"),
+                target(node, "decline"),
+            )
+        elif kind == "callback":
+            node.only("type", "next")
+            nodes[name] = Callback(name, target(node, "next"))
+        else:
+            node.only("type", "say")
+            nodes[name] = Hangup(name, said(node, "say"))
+
+    for name, node in nodes.items():
+        if isinstance(node, Transfer) and not isinstance(
+            nodes[node.closed], CallbackOffer | Hangup
+        ):
+            raise raw_nodes.table(name).error("closed", "must name a callback_offer or hangup node")
+    _refuse_loops(raw_nodes, nodes)
+
+    call_node = doc.table("call")
+    call_node.only("start", "lost", "line", "state_ttl_seconds")
+    call = CallSettings(
+        start=target(call_node, "start"),
+        lost=target(call_node, "lost"),
+        line=line_code(call_node, "line"),
+        state_ttl_seconds=call_node.whole("state_ttl_seconds", minimum=60),
+    )
+    queue = _queue(doc.table("queue"), target, lines)
+    return CallFlow(
+        voice=_voice(doc.table("voice")),
+        call=call,
+        limits=_limits(doc.table("limits")),
+        queue=queue,
+        callbacks=_callbacks(doc.table("callbacks")),
+        sms=_sms(doc.table("sms", {}), programme, sms_services),
+        speech=speech,
+        messages=messages,
+        nodes=nodes,
+    )
+
+
+def _key(node: TomlTable, key: str, default: Any = ...) -> str | None:
+    """One telephone key; with ``default=None`` the key may be left out."""
+    value = node.raw(key) if default is ... else node.raw(key, default)
+    if value is None and default is None:
+        return None
+    if not isinstance(value, str) or value not in DTMF_KEYS:
+        raise node.error(key, "must be one telephone key: 0-9, * or #")
+    return value
+
+
+def _ask(name, node, target, said) -> Ask:
+    node.only(
+        "type", "input", "slot", "prompt", "invalid", "next", "fallback", "num_digits", "operator"
+    )
+    kind = node.choice("input", ("digits", "speech"))
+    prompt, invalid = said(node, "prompt", single=True), said(node, "invalid", single=True)
+    num_digits = 0
+    if kind == "digits":
+        num_digits = node.whole("num_digits", minimum=1)
+        if num_digits > 20:
+            raise node.error("num_digits", "must be at most 20")
+    elif node.has("num_digits"):
+        raise node.error("num_digits", "only a digits prompt takes num_digits")
+    return Ask(
+        name=name,
+        input=kind,
+        slot=node.choice("slot", SLOTS),
+        prompt=prompt,
+        invalid=invalid,
+        next=target(node, "next"),
+        fallback=target(node, "fallback"),
+        num_digits=num_digits,
+        operator=_key(node, "operator", None),
+    )
+
+
+def _menu(name, node, target, said) -> Menu:
+    node.only("type", "intro", "options", "repeat", "fallback", "silence")
+    options = []
+    seen: set[str] = set()
+    for option in node.tables("options"):
+        option.only("key", "label", "words", "goto", "spoken")
+        key = _key(option, "key")
+        if key in seen:
+            raise option.error("key", f"key {key} is used twice in this menu")
+        seen.add(key)
+        label = option.text("label")
+        options.append(
+            Option(
+                key=key,
+                label=label,
+                words=tuple(option.texts("words", [label])),
+                goto=target(option, "goto"),
+                spoken=option.flag("spoken", True),
+            )
+        )
+    if not options:
+        raise node.error("options", "a menu needs at least one option")
+    repeat = _key(node, "repeat", None)
+    if repeat in seen:
+        raise node.error("repeat", f"key {repeat} is already an option of this menu")
+    return Menu(
+        name=name,
+        options=tuple(options),
+        fallback=target(node, "fallback"),
+        intro=said(node, "intro"),
+        repeat=repeat,
+        silence=target(node, "silence", optional=True),
+    )
+
+
+def _refuse_loops(raw_nodes: TomlTable, nodes: dict[str, FlowNode]) -> None:
+    """A loop of nodes that never wait for the caller would spin forever on a live call."""
+
+    def passes_to(node: FlowNode) -> tuple[str, ...]:
+        if isinstance(node, Say | Entitlements | Callback):
+            return (node.next,)
+        if isinstance(node, Authenticate):
+            return (node.verified, node.retry, node.fallback)
+        if isinstance(node, ChooseInsured):
+            return (node.next, node.none)
+        if isinstance(node, ServiceNode):
+            return tuple(n for n in (node.transfer, node.refused, node.sent) if n)
+        if isinstance(node, Transfer):
+            return (node.closed,)
+        return ()
+
+    done: set[str] = set()
+
+    def visit(name: str, path: list[str]) -> None:
+        if name in path:
+            loop = " → ".join([*path[path.index(name) :], name])
+            raise raw_nodes.error(name, f"these nodes loop without waiting for the caller: {loop}")
+        if name in done:
+            return
+        for following in passes_to(nodes[name]):
+            visit(following, [*path, name])
+        done.add(name)
+
+    for name in nodes:
+        visit(name, [])
+
+
+def _fields(template: str) -> set[str]:
+    try:
+        return {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
+    except ValueError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _check_fields(node: TomlTable, key: str, template: str, allowed: frozenset[str]) -> None:
+    try:
+        fields = _fields(template)
+    except ValueError as exc:
+        raise node.error(key, f"not a valid template ({exc})") from None
+    unknown = sorted(f for f in fields if f not in allowed)
+    if unknown:
+        raise node.error(
+            key,
+            f"unknown placeholder {{{unknown[0]}}} (this message may use: "
+            f"{', '.join('{' + f + '}' for f in sorted(allowed)) or 'none'})",
+        )
+
+
+def _messages(node: TomlTable) -> dict[str, str]:
+    messages = {}
+    for key, value in node.items():
+        if not isinstance(value, str) or not value.strip():
+            raise node.error(key, "must be a non-empty string")
+        _check_fields(node, key, value, GENERAL | REQUIRED.get(key, frozenset()))
+        messages[key] = value
+    for key in REQUIRED:
+        if key not in messages:
+            raise node.error(key, "is required")
+    return messages
+
+
+def _templates(node: TomlTable, spec: dict[str, frozenset[str]]) -> dict[str, str]:
+    node.only(*spec)
+    out = {}
+    for key, allowed in spec.items():
+        value = node.text(key)
+        _check_fields(node, key, value, allowed)
+        out[key] = value
+    return out
+
+
+def _voice(node: TomlTable) -> Voice:
+    node.only("language", "voice", "speech_language", "timeout", "speech_timeout", "hold_music")
+    speech_timeout = node.raw("speech_timeout", "auto")
+    if speech_timeout != "auto" and (
+        isinstance(speech_timeout, bool)
+        or not isinstance(speech_timeout, int)
+        or speech_timeout < 1
+    ):
+        raise node.error("speech_timeout", 'must be "auto" or a whole number of seconds ≥ 1')
+    hold_music = node.url("hold_music")
+    return Voice(
+        language=node.text("language"),
+        voice=node.text("voice"),
+        speech_language=node.text("speech_language"),
+        timeout=node.whole("timeout", minimum=1),
+        speech_timeout=str(speech_timeout),
+        hold_music=hold_music,
+    )
+
+
+def _limits(node: TomlTable) -> Limits:
+    node.only(
+        "tries_per_call",
+        "invalid_inputs",
+        "failures_per_number",
+        "failures_per_policyholder",
+        "failure_window_hours",
+        "service_level_seconds",
+    )
+    return Limits(
+        tries_per_call=node.whole("tries_per_call", minimum=1),
+        invalid_inputs=node.whole("invalid_inputs", minimum=1),
+        failures_per_number=node.whole("failures_per_number", minimum=1),
+        failures_per_policyholder=node.whole("failures_per_policyholder", minimum=1),
+        failure_window_seconds=node.whole("failure_window_hours", minimum=1) * 3600,
+        service_level_seconds=node.whole("service_level_seconds", minimum=1),
+    )
+
+
+def _queue(node: TomlTable, target, lines: Mapping[str, Line]) -> QueueSettings:
+    node.only(
+        "leave_key",
+        "on_leave",
+        "on_error",
+        "fallback_seconds_per_caller",
+        "history_size",
+        "history_minutes",
+        "callback_suffix",
+    )
+    suffix = node.text("callback_suffix")
+    for line in lines.values():
+        if len(line.queue + suffix) > QUEUE_NAME_LIMIT:
+            raise node.error(
+                "callback_suffix",
+                f"queue {line.queue + suffix!r} would be longer than {QUEUE_NAME_LIMIT} characters",
+            )
+        if any(other.queue == line.queue + suffix for other in lines.values()):
+            raise node.error("callback_suffix", "would name the same queue as another line")
+    return QueueSettings(
+        leave_key=_key(node, "leave_key"),
+        on_leave=target(node, "on_leave"),
+        on_error=target(node, "on_error"),
+        fallback_seconds_per_caller=node.whole("fallback_seconds_per_caller", minimum=1),
+        history_size=node.whole("history_size", minimum=2),
+        history_seconds=node.whole("history_minutes", minimum=1) * 60,
+        callback_suffix=suffix,
+    )
+
+
+def _callbacks(node: TomlTable) -> CallbackSettings:
+    node.only("max_attempts", "retry_minutes", "ring_seconds", "answer_key")
+    retry = node.raw("retry_minutes")
+    if (
+        not isinstance(retry, list)
+        or not retry
+        or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in retry)
+    ):
+        raise node.error("retry_minutes", "must be a non-empty list of whole minutes ≥ 1")
+    return CallbackSettings(
+        max_attempts=node.whole("max_attempts", minimum=1),
+        retry_minutes=tuple(retry),
+        ring_seconds=node.whole("ring_seconds", minimum=5),
+        answer_key=_key(node, "answer_key"),
+    )
+
+
+def _sms(node: TomlTable, programme: Programme, needed: set[str]) -> dict[str, SmsLink]:
+    links = {}
+    for code, entry in node.items():
+        if not isinstance(entry, TomlTable):
+            raise node.error(code, "must be a table")
+        entry.only("url", "text")
+        try:
+            service = programme.service(code)
+        except Exception:
+            raise node.error(code, f"unknown service {code!r}") from None
+        if not service.sms_link:
+            raise node.error(code, f"{code} has no SMS link (sms_link in services.toml)")
+        url = entry.url("url")
+        text = entry.text("text")
+        _check_fields(entry, "text", text, frozenset({"url"}))
+        links[code] = SmsLink(service=code, url=url, text=text)
+    for code in sorted(needed - set(links)):
+        raise node.error(code, f"{code} is offered in the menu: give its url and text")
+    return links

@@ -1,0 +1,62 @@
+"""The hotline's configuration once loaded: ``Flows``, and the Twilio queues it names.
+
+``flows.load()`` builds it from the TOML files (``flows.loader``); the rest of
+the service reads it through ``runtime.current_flows()``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from domain.catalogue import Programme
+from domain.hours import Line
+from domain.workdays import WorkingDays
+from flows.call_flow import CallFlow
+from flows.exceptions import FlowError
+
+CALLS = "calls"
+CALLBACKS = "callbacks"
+
+
+@dataclass(frozen=True, slots=True)
+class Queue:
+    """One of Twilio's queues the hotline uses: a line's callers, or its returning callbacks."""
+
+    name: str
+    line: Line
+    kind: str  # CALLS or CALLBACKS
+
+
+@dataclass(frozen=True)
+class Flows:
+    directory: Path
+    programme: Programme
+    categories: dict[str, str]
+    lines: dict[str, Line]
+    working_days: WorkingDays
+    call_flow: CallFlow
+
+    def line(self, code: str) -> Line:
+        try:
+            return self.lines[code]
+        except KeyError:
+            raise FlowError(f"unknown line {code!r}") from None
+
+    def queues(self) -> tuple[Queue, ...]:
+        """Every queue, line by line: the line's own, then its callback queue."""
+        return tuple(
+            Queue(name, line, kind)
+            for line in self.lines.values()
+            for name, kind in (
+                (line.queue, CALLS),
+                (self.call_flow.callback_queue(line), CALLBACKS),
+            )
+        )
+
+    def queue(self, name: str) -> Queue | None:
+        return next((q for q in self.queues() if q.name == name), None)
+
+    def callback_queue(self, line: Line | str) -> str:
+        """The queue where ``line``'s callers wait when they return on a callback."""
+        return self.call_flow.callback_queue(self.line(line) if isinstance(line, str) else line)
