@@ -1,0 +1,33 @@
+"""Every Redis key the hotline writes, in one place: ``hotline:`` then what it holds.
+
+Templates are filled with ``str.format``. Keys show up in monitoring tools, so
+none carries personal data: phone numbers are hashed (``AUTH_NUMBER``), people
+appear by id, calls by Twilio's CallSid.
+"""
+
+# The IVR's state of one call, the reply given for each step, the claim on a step
+# (a retried webhook waits for the first), and which agent an agent's call leg is.
+CALL_STATE = "hotline:ivr:call:{sid}"
+CALL_REPLY = "hotline:ivr:call:{sid}:reply:{step}"
+CALL_CLAIM = "hotline:ivr:call:{sid}:claim:{step}"
+AGENT_CALL = "hotline:ivr:agentcall:{sid}"
+
+# The queue board: per queue ``hotline:queue:{queue}:{part}`` (waiting ZSET, recent
+# answers, ``day:{day}`` counters, pending callbacks), and what agents may see of a caller.
+QUEUE_PART = "hotline:queue:{queue}:{part}"
+QUEUE_CALL = "hotline:queuecall:{sid}"
+
+# Every agent's status, one hash; each agent's taken calls, a stream (screen-pops).
+AGENT_STATUS = "hotline:agents:status"
+AGENT_CALLS = "hotline:agent:{agent}:calls"
+
+# Failed authentication tries, per calling number (hashed) and per policyholder.
+AUTH_NUMBER = "hotline:auth:number:{digest}"
+AUTH_HOLDER = "hotline:auth:holder:{id}"
+
+# Sign-in attempts at the desk, per username.
+SIGNIN_ATTEMPTS = "hotline:signin:{username}"
+
+# The simulator's stand-in for Twilio's queues (``HOTLINE_SIMULATOR`` only).
+SIM_QUEUE = "hotline:sim:queue:{queue}"
+SIM_CALL = "hotline:sim:call:{sid}"
