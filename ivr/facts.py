@@ -12,7 +12,6 @@ from datetime import datetime
 
 from redis import Redis
 from sqlalchemy.orm import Session
-from storage.exceptions import UnknownPerson
 
 from domain.eligibility import Eligibility, assess
 from flows import Flows
@@ -20,6 +19,7 @@ from ivr.ports import Failures, Holder, InsuredPerson
 from live import lockout
 from runtime.clock import Clock
 from storage import repository
+from storage.exceptions import UnknownPerson
 
 
 class SqlFacts:
