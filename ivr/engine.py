@@ -1,8 +1,9 @@
 """The call flow engine: ``(flows, state, input, facts) -> (new state, reply)``.
 
 Pure: it reads the world through ``facts`` (``ivr.ports.Facts``) and returns
-what to say, how to wait and which effects to run (``ivr.replies``). The views
-render the reply as TwiML and execute the effects. Nodes are those of
+what to say, how to wait and which effects to run (``ivr.replies``). A webhook
+turn (``ivr.turns``) renders the reply as TwiML and runs the effects
+(``ivr.effects``). Nodes are those of
 ``flows/call_flow.toml`` (see ``flows.call_flow``).
 """
 

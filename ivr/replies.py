@@ -1,7 +1,7 @@
 """What the engine answers: prompts, then one way to wait, plus effects for the edge to run.
 
-Plain values only. The views turn a ``Reply`` into TwiML and execute its effects;
-the engine never sees Twilio, Redis or SQL.
+Plain values only. A webhook turn (``ivr.turns``) turns a ``Reply`` into TwiML and
+runs its effects (``ivr.effects``); the engine never sees Twilio, Redis or SQL.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Engine replies and the fixed documents of the queue, as TwiML (``VoiceResponse`` only).
 
-URLs are given by the views (root-relative: Twilio resolves them against the URL
-it requested, which is the public one even behind a proxy).
+URLs are given by the modules that build the documents (root-relative: Twilio
+resolves them against the URL it requested, which is the public one even behind
+a proxy).
 """
 
 from __future__ import annotations

@@ -85,6 +85,10 @@ def queue_of(flows: Flows, callback: Callback) -> str:
     return flows.callback_queue(callback.line)
 
 
+def find(session: Session, callback_id: int) -> Callback | None:
+    return session.get(Callback, callback_id)
+
+
 # -- booking -------------------------------------------------------------------------------
 
 

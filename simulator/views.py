@@ -23,7 +23,7 @@ from werkzeug.exceptions import HTTPException
 
 from agent_assist import auth, csrf
 from domain.masking import mask_phone
-from ivr.views import signed_by_twilio
+from ivr.signature import signed_by_twilio
 from simulator import switchboard
 from simulator.softphone import WebhookFailed
 

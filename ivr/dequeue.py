@@ -1,0 +1,91 @@
+"""An agent dequeues a caller: the ``<Queue url>`` document, played on the caller's leg.
+
+The moment to count the answer on the queue board, remember which agent took the
+call, settle the callback it honours, and announce ``CallTaken`` on the agent's
+stream (the screen-pop) — before the bridge. None of it may keep the caller from
+the agent: a failure is logged, and the caller is put through all the same.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from domain.hours import Line
+from ivr import context, engine, twiml
+from ivr.call_state import CallState
+from live import announcements, call_store, queueboard, store
+from runtime import current_clock, current_flows
+from services import callbacks
+from storage import db
+
+log = logging.getLogger(__name__)
+
+
+def answer(
+    sid: str | None,
+    line_code: str | None,
+    agent_sid: str,
+    queue_time: float,
+    caller: str | None,
+) -> str:
+    """Record the answer, then the document (only Say, Play, Pause and Redirect are allowed).
+
+    ``queue_time`` and ``caller`` are Twilio's own figures, used when the board
+    or the call's state lacks them; ``agent_sid`` is the agent's leg (DequeingCallSid).
+    """
+    line = context.line(line_code)
+    now = current_clock().local()
+    say = [engine.phrase(current_flows(), "queue_connecting", now, line.code)]
+    if sid is not None:
+        try:
+            _taken(sid, line, agent_sid, queue_time, caller)
+        except Exception:
+            log.exception("call %s: could not record the answer", sid)
+    return twiml.say_then(context.voice(), say, hangup=False)
+
+
+def _taken(sid: str, line: Line, agent_sid: str, queue_time: float, caller: str | None) -> None:
+    flows, clock = current_flows(), current_clock()
+    redis = store.redis()
+    now = clock.now()
+    state = call_store.load(redis, sid, CallState.from_json)
+    queue = (state.queue if state and state.queue else None) or line.queue
+    entered = queueboard.entered_at(redis, queue, sid)
+    waited = now.timestamp() - entered if entered is not None else queue_time
+    settings = flows.call_flow
+    first = queueboard.answered(
+        redis,
+        queue,
+        sid,
+        now.timestamp(),
+        context.today(),
+        waited,
+        settings.limits.service_level_seconds,
+        settings.queue.history_size,
+    )
+    agent = call_store.agent_of(redis, agent_sid) if agent_sid else None
+    if state is not None:
+        state.agent = agent
+        call_store.save(redis, state, settings.call.state_ttl_seconds)
+        if state.callback_id is not None:
+            callback = callbacks.find(db.session(), state.callback_id)
+            if callback is not None:
+                callbacks.answered(db.session(), redis, flows, callback)
+    if first and agent:
+        announcements.announce(
+            redis,
+            announcements.CallTaken(
+                call_sid=sid,
+                agent=agent,
+                verified=bool(state and state.verified),
+                policyholder_id=state.policyholder_id if state else None,
+                insured_id=state.insured_id if state else None,
+                service=state.service if state else None,
+                line=(state.line if state and state.line else None) or line.code,
+                queue=queue,
+                queue_seconds=max(0, round(waited)),
+                caller=state.caller if state else caller,
+                taken_at=now.isoformat(),
+            ),
+        )
+    log.info("call %s taken by agent %s after %ss in %s", sid, agent, round(waited), queue)

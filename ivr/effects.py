@@ -1,0 +1,97 @@
+"""Running what the engine asked for: one handler per effect type, then the queue's bookkeeping.
+
+The engine returns writes as effects (``ivr.replies``); a turn runs them here
+once, after the engine and before its reply is saved. Each is keyed by the call
+and step that asked for it, so a retried webhook cannot run it twice: a failed
+try counts once, an SMS is one job, a callback one row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from redis import Redis
+
+from flows import Flows
+from ivr import context, replies
+from ivr.call_state import CallState
+from live import lockout, queueboard, store
+from runtime import current_clock, current_flows
+from runtime.clock import Clock
+from services import call_jobs, callbacks
+from storage import db
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """The call and step that asked for the effects, and what their handlers write with."""
+
+    state: CallState
+    step: int
+    pipe: Any  # the turn's Redis pipeline, executed with its reply
+    redis: Redis
+    flows: Flows
+    clock: Clock
+    now: datetime
+
+
+def _record_auth_failure(effect: replies.RecordAuthFailure, origin: Origin) -> None:
+    lockout.record(
+        origin.redis,
+        effect.caller_key,
+        effect.policyholder_ids,
+        f"{origin.state.call_sid}:{origin.step}",
+        origin.now.timestamp(),
+        origin.flows.call_flow.limits.failure_window_seconds,
+        pipe=origin.pipe,
+    )
+
+
+def _send_sms_link(effect: replies.SendSmsLink, origin: Origin) -> None:
+    call_jobs.enqueue_sms(
+        current_app._get_current_object(),
+        effect.to,
+        effect.body,
+        origin.state.called,
+        ref=f"{origin.state.call_sid}-{origin.step}",
+    )
+
+
+def _book_callback(effect: replies.RequestCallback, origin: Origin) -> None:
+    callbacks.book(
+        db.session(),
+        origin.redis,
+        origin.flows,
+        origin.clock.tz,
+        effect,
+        origin.state.call_sid,
+        origin.state.called,
+    )
+
+
+# One handler per effect type of ``ivr.replies.Effect``: a new effect without one fails
+# the turn (into the degraded answer) rather than being dropped unseen.
+HANDLERS: dict[type, Callable[[Any, Origin], None]] = {
+    replies.RecordAuthFailure: _record_auth_failure,
+    replies.SendSmsLink: _send_sms_link,
+    replies.RequestCallback: _book_callback,
+}
+
+
+def run(state: CallState, reply: replies.Reply, step: int, pipe) -> None:
+    """Run the reply's effects for step ``step``; an Enqueue puts the caller on the board."""
+    clock = current_clock()
+    origin = Origin(state, step, pipe, store.redis(), current_flows(), clock, clock.now())
+    for effect in reply.effects:
+        HANDLERS[type(effect)](effect, origin)
+    if isinstance(reply.wait, replies.Enqueue):
+        state.enqueued_at = origin.now.timestamp()
+        queueboard.enqueued(
+            origin.redis, reply.wait.queue, state.call_sid, state.enqueued_at, context.today()
+        )
+        # What the agents' queue panel may show of this caller (the name is masked already).
+        queueboard.describe(origin.redis, state.call_sid, state.insured_name, state.service, None)

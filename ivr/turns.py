@@ -1,0 +1,177 @@
+"""One webhook turn of a call: claim the step, run the engine and its effects, save, reply.
+
+A gather action URL carries the step it answers (``?step=N``): a webhook Twilio
+retries for a step already answered gets the same TwiML back, and its effects
+(failed tries, SMS, callbacks, queue counts) are not run twice. A request for a
+step the call has moved past, or one that lost the claim to a twin, hears again
+where the call is and changes nothing.
+
+The views hand over plain values (CallSid, step, what the caller did, the call's
+numbers); each function here answers with the TwiML document to send back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import url_for
+
+from domain.masking import mask_phone
+from ivr import context, effects, engine, replies, twiml
+from ivr.call_state import CallState
+from ivr.facts import SqlFacts
+from live import call_store, queueboard, store
+from runtime import current_clock, current_flows
+from runtime.exceptions import HotlineError
+from storage import db
+
+log = logging.getLogger(__name__)
+Turn = Callable[[CallState, SqlFacts], tuple[CallState, replies.Reply]]
+
+
+class UnknownCall(HotlineError):
+    """An answer without its step, for a call the IVR holds no state of: nothing to go on."""
+
+
+@dataclass(frozen=True, slots=True)
+class Numbers:
+    """A call's two numbers as its webhook gives them, for a call met without its state."""
+
+    caller: str | None  # E.164, or None when withheld
+    called: str | None  # the hotline number dialled
+
+
+# -- the turns a webhook may take ----------------------------------------------------------
+
+
+def start(sid: str, numbers: Numbers) -> str:
+    """A call comes in (step 0): the call flow's first node."""
+    flows = current_flows()
+
+    def begin(state: CallState, facts: SqlFacts):
+        return engine.start(flows, state, facts)
+
+    return _take(sid, 0, begin, numbers, when_lost=begin)
+
+
+def answer(sid: str, step: int | None, event: engine.Event, numbers: Numbers) -> str:
+    """The caller's answer to step ``step``; without a step, to the question now asked."""
+    flows = current_flows()
+    if step is None:
+        state = call_store.load(store.redis(), sid, CallState.from_json)
+        if state is None:
+            raise UnknownCall(sid)
+        step = state.step  # a garbled URL: take it as an answer to the current question
+    return _take(sid, step, lambda state, facts: engine.step(flows, state, event, facts), numbers)
+
+
+def after_queue(
+    sid: str | None, line_code: str | None, result: str, step: int | None, numbers: Numbers
+) -> str:
+    """The caller left the queue (Twilio's QueueResult): hang up, or go on in the call flow."""
+    flows = current_flows()
+    line = context.line(line_code)
+    if result == "leave":
+        node = flows.call_flow.queue.on_leave
+    elif result in ("queue-full", "error", "system-error"):
+        node = flows.call_flow.queue.on_error
+    else:
+        node = None
+    try:
+        redis = store.redis()
+        state = call_store.load(redis, sid, CallState.from_json) if sid else None
+        queue = (state.queue if state and state.queue else None) or line.queue
+        if sid:
+            queueboard.left(redis, queue, sid, result, context.today())
+    except Exception:
+        log.exception("call %s left the queue (%s) but could not be recorded", sid, result)
+        state = None
+        if node is not None:
+            # No state to book a callback with: tell the caller the line's number instead.
+            now = current_clock().local()
+            texts = [engine.phrase(flows, "queue_failed", now, line.code)]
+            return twiml.say_then(context.voice(), texts)
+    if node is None or sid is None:
+        # bridged, hangup, redirected: the conversation is over, or the call is elsewhere.
+        return twiml.hangup()
+
+    def go(state: CallState, facts: SqlFacts):
+        state.line = state.line or line.code
+        return engine.jump(flows, state, node, facts)
+
+    def lost(state: CallState, facts: SqlFacts):
+        state.line = line.code
+        return engine.jump(flows, state, node, facts)
+
+    if step is None:
+        step = state.step if state else 0
+    return _take(sid, step, go, numbers, when_lost=lost)
+
+
+# -- one turn, once ------------------------------------------------------------------------
+
+
+def _take(sid: str, step: int, turn: Turn, numbers: Numbers, when_lost: Turn | None = None) -> str:
+    """Answer step ``step`` of call ``sid`` once; a retry gets the first answer again."""
+    redis = store.redis()
+    begun = call_store.begin(redis, sid, step, CallState.from_json)
+    if begun.reply is not None:
+        return begun.reply
+    if not begun.claimed:
+        reply = call_store.wait_for_reply(redis, sid, step)
+        if reply is not None:
+            return reply
+    flows = current_flows()
+    facts = SqlFacts(db.session(), redis, flows, current_clock())
+    state = begun.state
+    if state is None:
+        fresh = CallState(call_sid=sid, caller=numbers.caller, called=numbers.called)
+        state, reply = (when_lost or _lost)(fresh, facts)
+    elif step != state.step or not begun.claimed:
+        # Stale or duplicate: say again where the call is, and change nothing.
+        state, reply = engine.jump(flows, state, state.node or flows.call_flow.call.lost, facts)
+        reply.effects.clear()
+        return _render(state, reply)
+    else:
+        state, reply = turn(state, facts)
+    state.step = step + 1
+    pipe = redis.pipeline(transaction=False)
+    effects.run(state, reply, step, pipe)
+    # The database is done with: its connection must not wait idle in transaction
+    # through the Redis writes below, while other calls of this worker queue for it.
+    db.release()
+    body = _render(state, reply)
+    call_store.finish(redis, state, step, body, flows.call_flow.call.state_ttl_seconds, pipe)
+    pipe.execute()
+    _log(state, reply)
+    return body
+
+
+def _lost(state: CallState, facts: SqlFacts):
+    state.unverified_reason = "lost"
+    return engine.jump(current_flows(), state, current_flows().call_flow.call.lost, facts)
+
+
+def _render(state: CallState, reply: replies.Reply) -> str:
+    line = state.line or current_flows().call_flow.call.line
+    return twiml.render(
+        reply,
+        context.voice(),
+        action=url_for("ivr.gather", step=state.step),
+        wait_url=url_for("ivr.queue_wait", line=line),
+        done_url=url_for("ivr.queue_done", line=line, step=state.step),
+    )
+
+
+def _log(state: CallState, reply: replies.Reply) -> None:
+    log.info(
+        "call %s from %s step %s at %s verified=%s%s",
+        state.call_sid,
+        mask_phone(state.caller) or "withheld",
+        state.step,
+        state.node,
+        state.verified,
+        f" queue={reply.wait.queue}" if isinstance(reply.wait, replies.Enqueue) else "",
+    )
