@@ -11,7 +11,6 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from storage.exceptions import UnknownPerson
 
 from domain import sla
 from domain.exceptions import UnknownService
@@ -19,6 +18,7 @@ from domain.masking import mask_name, mask_phone
 from flows import Flows
 from live.announcements import CallTaken
 from storage import repository
+from storage.exceptions import UnknownPerson
 from storage.models import Person, Phone
 
 

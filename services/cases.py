@@ -22,7 +22,6 @@ from datetime import date, datetime, time
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
-from storage.exceptions import UnknownPerson
 
 from domain import sla
 from domain.cases import ANCHORS, USAGE_STEPS, CaseStatus, Milestone, is_new, status_of
@@ -36,6 +35,7 @@ from domain.usage import Outcome, Party, UsageEvent, decide, units_for_booking
 from flows import Flows
 from services.exceptions import CaseRefused, UnknownCase
 from storage import repository
+from storage.exceptions import UnknownPerson
 from storage.models import Case, CaseDeadline, CaseEvent, Person, Phone, Policy, ServiceUse
 
 SOURCE = "case"

@@ -6,11 +6,11 @@ from datetime import date
 
 import pytest
 from sqlalchemy import event
-from storage.exceptions import UnknownPerson
 
 from domain.policies import PolicyEvent, PolicyStatus, Use
 from runtime import current_flows
 from storage import db, repository
+from storage.exceptions import UnknownPerson
 
 FEED = {
     "people": [
