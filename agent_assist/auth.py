@@ -10,7 +10,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import TypeVar
 
-from flask import g, request, session
+from flask import g, redirect, request, session, url_for
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Forbidden, Unauthorized
 
@@ -67,3 +67,8 @@ def login_required(*roles: str) -> Callable[[F], F]:
         return wrapped  # type: ignore[return-value]
 
     return decorator
+
+
+def to_signin():
+    """To the sign-in form, and back to this page once signed in."""
+    return redirect(url_for("desk.signin", next=request.full_path.rstrip("?")))

@@ -32,6 +32,7 @@ from werkzeug.exceptions import HTTPException
 
 from adapters import background
 from agent_assist import auth, csrf, phone, push
+from agent_assist.errors import error_response, page_errors, wants_json
 from agent_assist.waiting import waiting_callers
 from domain.cases import ANCHORS, Milestone
 from domain.dates import iso_date
@@ -242,18 +243,18 @@ def set_status():
         status = presence.Status(value)
     except ValueError:
         message = f"status: one of {', '.join(presence.Status)}"
-        if _wants_json():
-            return _json_error(422, "invalid_status", message)
+        if wants_json():
+            return error_response(422, "invalid_status", message)
         flash(message, "error")
         return redirect(url_for("desk.home"))
     try:
         result = presence.change(store.redis(), agent.username, status, _now())
     except RedisError:
-        if _wants_json():
-            return _json_error(503, "store_unavailable", "status cannot be saved right now")
+        if wants_json():
+            return error_response(503, "store_unavailable", "status cannot be saved right now")
         flash("状态暂时无法保存 (status cannot be saved right now)", "error")
         return redirect(url_for("desk.home"))
-    if _wants_json():
+    if wants_json():
         return jsonify(result.as_dict())
     return redirect(url_for("desk.home"))
 
@@ -283,7 +284,7 @@ def token():
     agent = auth.current_agent()
     missing = phone.missing_settings(current_app)
     if missing:
-        return _json_error(
+        return error_response(
             503,
             "phone_not_configured",
             "the browser phone is not configured on this server "
@@ -396,41 +397,4 @@ def _now():
     return current_clock().now()
 
 
-def _wants_json() -> bool:
-    if request.is_json:
-        return True
-    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json"
-
-
-def _json_error(status: int, code: str, message: str):
-    response = jsonify({"error": {"code": code, "message": message}})
-    response.status_code = status
-    return response
-
-
-def page_errors(json_endpoints: frozenset[str]):
-    """An error handler for a blueprint of pages: JSON for its scripts, a page for people.
-
-    401 on a page leads to the sign-in form (and back); ``json_endpoints`` (event
-    streams, fetch targets) and clients asking for JSON get the API's error body.
-    """
-
-    def handler(exc: HTTPException):
-        if request.endpoint in json_endpoints or _wants_json():
-            headers = {k: v for k, v in exc.get_headers() if k.lower() == "www-authenticate"}
-            response = _json_error(exc.code or 500, _code(exc), exc.description or exc.name)
-            response.headers.update(headers)
-            return response
-        if exc.code == 401:
-            return redirect(url_for("desk.signin", next=request.full_path.rstrip("?")))
-        return render_template("desk/error.html", error=exc), exc.code or 500
-
-    return handler
-
-
 bp.register_error_handler(HTTPException, page_errors(JSON_ENDPOINTS))
-
-
-def _code(exc: HTTPException) -> str:
-    return (exc.name or "error").lower().replace(" ", "_").replace("'", "")

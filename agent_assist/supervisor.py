@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from agent_assist import auth, dashboard, desk, push
+from agent_assist.errors import page_errors
 from live import presence, store
 from runtime import current_clock, current_flows
 from services import accounts
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor", template_folder="templates")
 
-bp.register_error_handler(HTTPException, desk.page_errors(frozenset({"supervisor.events"})))
+bp.register_error_handler(HTTPException, page_errors(frozenset({"supervisor.events"})))
 
 
 def supervisors_only(view):
