@@ -30,7 +30,6 @@ from flask import (
 from redis import RedisError
 from werkzeug.exceptions import HTTPException
 
-from adapters import background
 from agent_assist import auth, csrf, phone, push
 from agent_assist.errors import error_response, page_errors, wants_json
 from agent_assist.waiting import waiting_callers
@@ -40,8 +39,7 @@ from domain.masking import mask_name
 from domain.usage import Party
 from live import keys, presence, store
 from runtime import current_clock, current_flows
-from services import accounts, cases
-from services.case_jobs import send_booking_confirmation
+from services import accounts, case_jobs, cases
 from services.exceptions import CaseRefused, UnknownAgent, UnknownCase
 from storage import db
 from storage.models import Agent, Person
@@ -359,7 +357,7 @@ def case_page(case_id: int):
 def case_step(case_id: int):
     form = request.form
     try:
-        step = cases.Step(
+        step = cases.CaseStep(
             milestone=form.get("milestone") or "",
             on=_form_date(form.get("on"), "on"),
             visit_on=_form_date(form.get("visit_on"), "visit_on"),
@@ -367,16 +365,20 @@ def case_step(case_id: int):
             by=form.get("by") or None,
             note=(form.get("note") or "").strip(),
         )
-        case, changed = cases.record(
-            db.session(), current_flows(), _now(), g.desk_agent.id, case_id, step
+        _case, changed = case_jobs.record_step(
+            current_app._get_current_object(),
+            db.session(),
+            current_flows(),
+            _now(),
+            g.desk_agent.id,
+            case_id,
+            step,
         )
     except UnknownCase:
         return render_template("desk/not_found.html", what=f"case #{case_id}"), 404
     except CaseRefused as exc:
         flash(f"未能记录 (refused): {exc.message}", "error")
         return redirect(url_for("desk.case_page", case_id=case_id))
-    if changed and step.milestone == Milestone.BOOKED.value:
-        background.enqueue(current_app._get_current_object(), send_booking_confirmation, case.id)
     flash("已记录 (recorded)" if changed else "already recorded", "success")
     return redirect(url_for("desk.case_page", case_id=case_id))
 
@@ -386,7 +388,7 @@ def _form_date(value: str | None, name: str) -> date | None:
         return None
     day = iso_date(value)
     if day is None:
-        raise CaseRefused(422, "invalid_date", f"{name}: {value!r} is not a date")
+        raise CaseRefused("invalid_date", f"{name}: {value!r} is not a date")
     return day
 
 

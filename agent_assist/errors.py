@@ -1,7 +1,9 @@
-"""How errors look to clients: the one JSON error body, and error pages.
+"""How errors look to clients: the one JSON error body, error pages, refusals' HTTP statuses.
 
 Every JSON error, from the API, the desk's scripts or the simulator, is
 ``{"error": {"code": "...", "message": "...", ...details}}`` with its status.
+The use cases' refusals carry a ``code`` only; ``REFUSAL_STATUS`` is where a
+code becomes an HTTP status.
 """
 
 from __future__ import annotations
@@ -10,6 +12,33 @@ from flask import Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from agent_assist import auth
+from domain.cases import PREREQUISITES
+from services.exceptions import CaseRefused
+
+# A refused case request or step answers 422 (the rules refuse it), unless its code is here.
+REFUSAL_STATUS = {
+    # A malformed list query.
+    "invalid_sla_filter": 400,
+    "invalid_status": 400,
+    "unknown_insured": 404,
+    "request_key_reused": 409,
+    # The case's history does not allow the step (domain.cases, domain.usage).
+    "out_of_order": 409,
+    "case_closed": 409,
+    "not_requested": 409,
+    "already_requested": 409,
+    "already_booked": 409,
+    "not_booked": 409,
+    "no_visit_date": 409,
+    "reschedule_not_allowed": 409,
+    "visit_not_yet": 409,
+    "unknown_step": 409,
+    **{f"not_{needed}": 409 for needed in PREREQUISITES.values()},
+}
+
+
+def refusal_status(refusal: CaseRefused) -> int:
+    return REFUSAL_STATUS.get(refusal.code, 422)
 
 
 def error_response(status: int, code: str, message: str, headers=None, **details) -> Response:
