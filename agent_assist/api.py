@@ -1,8 +1,9 @@
 """The agent and supervisor JSON API (SPEC §5): ``/api/...``, Bearer token or session cookie.
 
-Errors are JSON too: ``{"error": {"code": "...", "message": "..."}}`` with the
-matching status (400 bad input, 401 no valid token, 404 unknown id, 503 the
-database is unreachable) — a desk script never has to parse an HTML page.
+Errors are JSON too: ``{"error": {"code": "...", "message": "..."}}``
+(``agent_assist.errors``) with the matching status (400 bad input, 401 no valid
+token, 404 unknown id, 503 the database is unreachable) — a desk script never
+has to parse an HTML page.
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, request
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from agent_assist.auth import login_required
+from agent_assist.errors import error_response, http_error_response
 from domain.dates import iso_date
 from runtime import current_clock, current_flows
 from storage import db, repository
@@ -38,14 +40,6 @@ class ApiError(Exception):
         self.message = message
         # Extra fields clients may branch on, e.g. ``reason`` of a refused case.
         self.details = {k: v for k, v in details.items() if v is not None}
-
-
-def error_response(status: int, code: str, message: str, headers=None, **details) -> Response:
-    response = jsonify({"error": {"code": code, "message": message, **details}})
-    response.status_code = status
-    if headers:
-        response.headers.update(headers)
-    return response
 
 
 def day_param(name: str, default: date) -> date:
@@ -74,10 +68,6 @@ def eligibility(insured_id: str):
 # -- errors --------------------------------------------------------------------
 
 
-def _code(exc: HTTPException) -> str:
-    return (exc.name or "error").lower().replace(" ", "_").replace("'", "")
-
-
 @bp.errorhandler(ApiError)
 def _api_error(exc: ApiError):
     return error_response(exc.status, exc.code, exc.message, **exc.details)
@@ -85,8 +75,7 @@ def _api_error(exc: ApiError):
 
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException):
-    headers = {k: v for k, v in exc.get_headers() if k.lower() in ("www-authenticate", "allow")}
-    return error_response(exc.code or 500, _code(exc), exc.description or exc.name, headers)
+    return http_error_response(exc, keep=("www-authenticate", "allow"))
 
 
 def _database_down(exc: Exception):

@@ -1,7 +1,8 @@
 """Who is asking: an agent by API token or by the web session cookie, and views only for them.
 
 Views accept ``Authorization: Bearer TOKEN`` or the web session cookie
-(``session["agent_id"]``, set by sign-in).
+(``session["agent_id"]``, set by sign-in). ``login_required`` answers 401 or
+403 (JSON views); ``signed_in`` sends anyone else to the sign-in form (pages).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import TypeVar
 
-from flask import g, request, session
+from flask import g, redirect, request, session, url_for
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Forbidden, Unauthorized
 
@@ -67,3 +68,22 @@ def login_required(*roles: str) -> Callable[[F], F]:
         return wrapped  # type: ignore[return-value]
 
     return decorator
+
+
+def signed_in(view):
+    """Pages for signed-in agents (``g.desk_agent``); anyone else is sent to the sign-in form."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        agent = current_agent()
+        if agent is None:
+            return to_signin()
+        g.desk_agent = agent
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def to_signin():
+    """To the sign-in form, and back to this page once signed in."""
+    return redirect(url_for("desk.signin", next=request.full_path.rstrip("?")))

@@ -20,15 +20,13 @@ from datetime import date
 from flask import current_app, jsonify, request
 from redis import RedisError
 
-from adapters import background
 from agent_assist import auth, csrf, dashboard
 from agent_assist.api import ApiError, bp
-from domain.cases import Milestone
+from agent_assist.errors import refusal_status
 from domain.dates import iso_date
 from live import store
 from runtime import current_clock, current_flows
-from services import accounts, cases
-from services.case_jobs import send_booking_confirmation
+from services import accounts, case_jobs, cases
 from services.exceptions import CaseRefused, UnknownCase
 from storage import db
 
@@ -73,7 +71,7 @@ def _text(body: dict, name: str) -> str | None:
 
 
 def _refused(exc: CaseRefused) -> ApiError:
-    return ApiError(exc.status, exc.code, exc.message, reason=exc.reason)
+    return ApiError(refusal_status(exc), exc.code, exc.message, reason=exc.reason)
 
 
 @bp.post("/cases")
@@ -160,7 +158,7 @@ def record_step(case_id: int):
     milestone = _text(body, "milestone")
     if not milestone:
         raise ApiError(400, "missing_fields", "milestone is required")
-    step = cases.Step(
+    step = cases.CaseStep(
         milestone=milestone,
         on=_date(body, "on"),
         visit_on=_date(body, "visit_on"),
@@ -169,7 +167,8 @@ def record_step(case_id: int):
         note=_text(body, "note") or "",
     )
     try:
-        case, changed = cases.record(
+        case, changed = case_jobs.record_step(
+            current_app._get_current_object(),
             db.session(),
             current_flows(),
             current_clock().now(),
@@ -181,8 +180,6 @@ def record_step(case_id: int):
         raise ApiError(404, "unknown_case", f"no case {case_id}") from None
     except CaseRefused as exc:
         raise _refused(exc) from None
-    if changed and milestone == Milestone.BOOKED.value:
-        background.enqueue(current_app._get_current_object(), send_booking_confirmation, case.id)
     data = cases.as_dict(case, current_flows(), current_clock().now(), full=True, events=True)
     data["changed"] = changed
     return data

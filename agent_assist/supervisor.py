@@ -22,7 +22,8 @@ from redis import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from agent_assist import auth, dashboard, desk, push
+from agent_assist import auth, dashboard, push
+from agent_assist.errors import page_errors
 from live import presence, store
 from runtime import current_clock, current_flows
 from services import accounts
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor", template_folder="templates")
 
-bp.register_error_handler(HTTPException, desk.page_errors(frozenset({"supervisor.events"})))
+bp.register_error_handler(HTTPException, page_errors(frozenset({"supervisor.events"})))
 
 
 def supervisors_only(view):
@@ -44,7 +45,7 @@ def supervisors_only(view):
             abort(403, "the dashboard is for supervisors")
         return view(*args, **kwargs)
 
-    return desk.signed_in(checked)
+    return auth.signed_in(checked)
 
 
 def snapshot(app, cases: list[dict] | None = None) -> dict:

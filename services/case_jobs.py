@@ -1,6 +1,7 @@
 """Jobs of the agent side: the booking confirmation SMS and the overdue-SLA sweep.
 
-Both are idempotent, so rq's retries and a job enqueued twice do no harm:
+``record_step`` is how a step is recorded from a view: a new booking enqueues
+its confirmation SMS. Both jobs are idempotent, so rq's retries and a job enqueued twice do no harm:
 - the SMS is claimed in the database before it is sent and its Twilio message
   SID recorded after, so one case gets one confirmation;
 - the sweep only flags deadlines not flagged yet.
@@ -11,9 +12,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from flask import Flask
 from sqlalchemy import or_, update
+from sqlalchemy.orm import Session
 
 from adapters import background, twilio_rest
+from domain.cases import Milestone
+from flows import Flows
 from runtime import current_clock, current_flows
 from services import cases
 from storage import db
@@ -24,6 +29,25 @@ log = logging.getLogger(__name__)
 # A claim older than this is taken to belong to a run that died before sending.
 CLAIM_TIMEOUT = timedelta(minutes=10)
 PERIOD_NAMES = {"am": "上午", "pm": "下午"}
+
+
+def record_step(
+    app: Flask,
+    db_session: Session,
+    flows: Flows,
+    now: datetime,
+    agent_id: int | None,
+    case_id: int,
+    step: cases.CaseStep,
+) -> tuple[Case, bool]:
+    """Record ``step`` (``cases.record``); a booking newly recorded texts the customer.
+
+    The text is a job: the step stands whether or not the SMS can be sent.
+    """
+    case, changed = cases.record(db_session, flows, now, agent_id, case_id, step)
+    if changed and step.milestone == Milestone.BOOKED.value:
+        background.enqueue(app, send_booking_confirmation, case.id)
+    return case, changed
 
 
 def confirmation_text(case: Case, flows) -> str:

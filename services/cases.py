@@ -72,7 +72,9 @@ class CaseRequest:
 
 
 @dataclass(frozen=True, slots=True)
-class Step:
+class CaseStep:
+    """A milestone an agent records on a case, with its day and details."""
+
     milestone: str
     on: date | None = None
     visit_on: date | None = None
@@ -102,7 +104,7 @@ def open_case(
     ).rowcount
     if not locked:
         db_session.rollback()
-        raise CaseRefused(404, "unknown_insured", f'no insured person "{request.insured_id}"')
+        raise CaseRefused("unknown_insured", f'no insured person "{request.insured_id}"')
     try:
         existing = _by_key(db_session, request.request_key)
         if existing is not None:
@@ -135,13 +137,10 @@ def _new_case(
     try:
         eligibility = repository.eligibility(db_session, flows.programme, request.insured_id, today)
     except UnknownPerson:
-        raise CaseRefused(
-            404, "unknown_insured", f'no insured person "{request.insured_id}"'
-        ) from None
+        raise CaseRefused("unknown_insured", f'no insured person "{request.insured_id}"') from None
     entitlement = eligibility.service(service.code)
     if not entitlement.entitled:
         raise CaseRefused(
-            422,
             "not_entitled",
             NOT_ENTITLED_MESSAGES[entitlement.reason].format(
                 service=service.name,
@@ -155,7 +154,6 @@ def _new_case(
         )
     if service.requires_critical_illness and not request.critical_illness_confirmed:
         raise CaseRefused(
-            422,
             "critical_illness_unconfirmed",
             f"{service.name} needs the agent to confirm a critical illness "
             "(or a suspected one) as the policy defines it",
@@ -165,14 +163,13 @@ def _new_case(
             tier = eligibility.tier.name if eligibility.tier else "no"
             allowed = ", ".join(entitlement.designate) or "nothing"
             raise CaseRefused(
-                422,
                 "designation_not_allowed",
                 f"the {tier} tier cannot designate a {right} for {service.name} "
                 f"(it may designate: {allowed})",
                 reason=right,
             )
     if request.visit_on is not None and request.visit_on < today:
-        raise CaseRefused(422, "visit_in_the_past", f"the visit date {request.visit_on} has passed")
+        raise CaseRefused("visit_in_the_past", f"the visit date {request.visit_on} has passed")
 
     units = units_for_booking(service.usage, entitlement.remaining)
     contact = request.contact_phone or _phone_on_file(db_session, request.insured_id)
@@ -241,16 +238,16 @@ def _new_case(
 
 def _check_shape(request: CaseRequest) -> None:
     if request.visit_period and request.visit_period not in VISIT_PERIODS:
-        raise CaseRefused(422, "invalid_visit_period", 'visit_period: "am" or "pm"')
+        raise CaseRefused("invalid_visit_period", 'visit_period: "am" or "pm"')
     if request.contact_phone:
         try:
             request.contact_phone = to_e164(request.contact_phone)
         except InvalidPhone as exc:
-            raise CaseRefused(422, "invalid_phone", f"contact_phone: {exc}") from None
+            raise CaseRefused("invalid_phone", f"contact_phone: {exc}") from None
     for name, limit in (("hospital", 200), ("doctor", 100), ("call_sid", 64), ("request_key", 64)):
         value = getattr(request, name)
         if value and len(value) > limit:
-            raise CaseRefused(422, f"invalid_{name}", f"{name}: at most {limit} characters")
+            raise CaseRefused(f"invalid_{name}", f"{name}: at most {limit} characters")
 
 
 def _phone_on_file(db_session: Session, insured_id: str) -> str | None:
@@ -272,7 +269,6 @@ def _phone_on_file(db_session: Session, insured_id: str) -> str | None:
 def _same_request(existing: Case, request: CaseRequest) -> Case:
     if existing.insured_id != request.insured_id or existing.service != request.service:
         raise CaseRefused(
-            409,
             "request_key_reused",
             "this request key belongs to another request; submit a fresh form",
         )
@@ -287,7 +283,7 @@ def _service(flows: Flows, code: str) -> Service:
     try:
         return flows.programme.service(code)
     except UnknownService:
-        raise CaseRefused(422, "unknown_service", f'no service "{code}"') from None
+        raise CaseRefused("unknown_service", f'no service "{code}"') from None
 
 
 def _local(now: datetime) -> datetime:
@@ -299,28 +295,33 @@ def _local(now: datetime) -> datetime:
 
 
 def record(
-    db_session: Session, flows: Flows, now: datetime, agent_id: int | None, case_id: int, step: Step
+    db_session: Session,
+    flows: Flows,
+    now: datetime,
+    agent_id: int | None,
+    case_id: int,
+    step: CaseStep,
 ) -> tuple[Case, bool]:
     """Record ``step`` on the case; returns (case, changed). Raises ``CaseRefused``."""
     try:
         milestone = Milestone(step.milestone)
     except ValueError:
         allowed = ", ".join(m.value for m in Milestone if m is not Milestone.REQUESTED)
-        raise CaseRefused(422, "unknown_milestone", f"milestone: one of {allowed}") from None
+        raise CaseRefused("unknown_milestone", f"milestone: one of {allowed}") from None
     if milestone is Milestone.REQUESTED:
-        raise CaseRefused(422, "unknown_milestone", "a case is requested when it is opened")
+        raise CaseRefused("unknown_milestone", "a case is requested when it is opened")
     local = _local(now)
     today = local.date()
     on = step.on or today
     if on > today:
-        raise CaseRefused(422, "date_in_the_future", f"on: {on} has not happened yet")
+        raise CaseRefused("date_in_the_future", f"on: {on} has not happened yet")
     by = step.by or (Party.CUSTOMER.value if milestone is Milestone.CANCELLED else None)
     if milestone in (Milestone.CANCELLED, Milestone.RESCHEDULED):
         by = by or Party.CUSTOMER.value
         if by not in tuple(Party):
-            raise CaseRefused(422, "invalid_party", 'by: "customer" or "hospital"')
+            raise CaseRefused("invalid_party", 'by: "customer" or "hospital"')
     if step.visit_period and step.visit_period not in VISIT_PERIODS:
-        raise CaseRefused(422, "invalid_visit_period", 'visit_period: "am" or "pm"')
+        raise CaseRefused("invalid_visit_period", 'visit_period: "am" or "pm"')
 
     locked = db_session.execute(
         update(Case).where(Case.id == case_id).values(updated_at=Case.updated_at)
@@ -345,7 +346,7 @@ def _record(
     agent_id: int | None,
     case: Case,
     milestone: Milestone,
-    step: Step,
+    step: CaseStep,
     on: date,
     by: str | None,
 ) -> bool:
@@ -355,10 +356,9 @@ def _record(
         if not is_new(done, milestone):
             return False
     except UsageRefused as exc:
-        raise CaseRefused(409, exc.code, exc.message) from None
+        raise CaseRefused(exc.code, exc.message) from None
     if case.events and on < case.events[-1].on:
         raise CaseRefused(
-            409,
             "out_of_order",
             f"{milestone} on {on} is earlier than the case's last step ({case.events[-1].on})",
         )
@@ -367,7 +367,6 @@ def _record(
         visit = visit or case.visit_on
         if visit is None and service.usage.cancel_notice_working_days is not None:
             raise CaseRefused(
-                422,
                 "visit_date_required",
                 f"booking {service.name} needs the visit date (cancellation notice runs to it)",
             )
@@ -388,7 +387,7 @@ def _record(
     try:
         decision = decide(service.usage, history, flows.working_days, case.units)
     except UsageRefused as exc:
-        raise CaseRefused(409, exc.code, exc.message) from None
+        raise CaseRefused(exc.code, exc.message) from None
 
     case.events.append(event)
     case.status = status_of(Milestone(e.milestone) for e in case.events).value
@@ -489,13 +488,13 @@ def find(
 ) -> list[Case]:
     """Cases, newest first; ``sla_filter`` is one of ``SLA_FILTERS`` (at_risk: due or overdue)."""
     if sla_filter is not None and sla_filter not in SLA_FILTERS:
-        raise CaseRefused(400, "invalid_sla_filter", f"sla: one of {', '.join(SLA_FILTERS)}")
+        raise CaseRefused("invalid_sla_filter", f"sla: one of {', '.join(SLA_FILTERS)}")
     query = select(Case).options(selectinload(Case.deadlines)).order_by(Case.id.desc())
     if status is not None:
         statuses = [s for s in status.split(",") if s]
         if any(s not in tuple(CaseStatus) for s in statuses):
             raise CaseRefused(
-                400, "invalid_status", f"status: one of {', '.join(CaseStatus)} (comma-separated)"
+                "invalid_status", f"status: one of {', '.join(CaseStatus)} (comma-separated)"
             )
         query = query.where(Case.status.in_(statuses))
     if insured_id is not None:

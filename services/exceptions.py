@@ -22,15 +22,15 @@ class UnknownCase(HotlineError, LookupError):
 
 
 class CaseRefused(HotlineError):
-    """A case request or step the rules refuse: ``status`` for HTTP, ``code`` for clients.
+    """A case request or step the rules refuse; ``code`` says which rule, for clients.
 
     ``reason`` narrows ``code`` where clients branch further (``not_entitled``:
-    ``no_tier``, ``not_in_tier``, ``waiting_period``, ``quota_used``).
+    ``no_tier``, ``not_in_tier``, ``waiting_period``, ``quota_used``). The HTTP
+    status is the views' choice (``agent_assist.errors.REFUSAL_STATUS``).
     """
 
-    def __init__(self, status: int, code: str, message: str, reason: str | None = None):
+    def __init__(self, code: str, message: str, reason: str | None = None):
         super().__init__(message)
-        self.status = status
         self.code = code
         self.message = message
         self.reason = reason

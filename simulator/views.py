@@ -10,7 +10,8 @@ on). Two kinds of client, each with the credentials it would have with Twilio:
 - a signed-in agent (the desk's session cookie with its CSRF token, or a Bearer
   token), who takes the next call: ``simulator.switchboard.take_next``.
 
-Every answer is JSON; the desk's plain form gets a flashed message and its page back.
+Every answer is JSON (errors in ``agent_assist.errors``' shape); the desk's plain form gets
+a flashed message and its page back.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
 from agent_assist import auth, csrf
+from agent_assist.errors import error_response, http_error_response
 from domain.masking import mask_phone
 from ivr.signature import signed_by_twilio
 from simulator import switchboard
@@ -37,21 +39,15 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(bp)
 
 
-def _error(status: int, code: str, message: str):
-    response = jsonify({"error": {"code": code, "message": message}})
-    response.status_code = status
-    return response
-
-
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException):
-    return _error(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"), exc.description)
+    return http_error_response(exc, keep=())
 
 
 @bp.errorhandler(RedisError)
 def _store_down(exc: RedisError):
     log.warning("simulator: store unavailable: %s", exc)
-    return _error(503, "store_unavailable", "the simulator's store is unavailable")
+    return error_response(503, "store_unavailable", "the simulator's store is unavailable")
 
 
 def _twilio_side() -> None:
@@ -173,7 +169,7 @@ def _answer(status: int, code: str | None, message: str, body: dict | None = Non
     """JSON for scripts and fetch; a flashed message and the desk for its plain form."""
     if _wants_json():
         if code is not None:
-            return _error(status, code, message)
+            return error_response(status, code, message)
         response = jsonify({**(body or {}), "message": message})
         response.status_code = status
         return response
