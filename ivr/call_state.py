@@ -45,6 +45,8 @@ class CallState:
     agent: str | None = None
     # Set on a call the hotline placed to honour a callback.
     callback_id: int | None = None
+    # Unix time the IVR first heard of the call, for its record in SQL.
+    started_at: float | None = None
 
     @property
     def caller_key(self) -> str:

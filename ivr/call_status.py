@@ -9,22 +9,45 @@ from __future__ import annotations
 
 import logging
 
-from ivr import context
-from live import queueboard, store
+from ivr import context, records
+from ivr.call_state import CallState
+from ivr.turns import Numbers
+from live import call_store, queueboard, store
 from runtime import current_clock, current_flows
-from services import callbacks
+from services import call_records, callbacks
 from storage import db
 
 log = logging.getLogger(__name__)
 ENDED = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
 
-def reported(sid: str | None, call_status: str, callback_id: int | None) -> None:
-    """Twilio reported ``call_status`` for call ``sid`` (placed for ``callback_id``, if any)."""
+def reported(
+    sid: str | None,
+    call_status: str,
+    callback_id: int | None,
+    duration: int | None = None,
+    numbers: Numbers | None = None,
+) -> None:
+    """Twilio reported ``call_status`` for call ``sid`` (placed for ``callback_id``, if any).
+
+    ``duration`` is Twilio's CallDuration (seconds), given with the end of a call;
+    ``numbers`` its From and To (on a callback attempt the customer is the one called).
+    """
     flows, clock = current_flows(), current_clock()
     if call_status in ENDED and sid:
         queues = [queue.name for queue in flows.queues()]
-        queueboard.gone(store.redis(), queues, sid, context.today())
+        now = clock.now()
+        redis = store.redis()
+        abandoned = queueboard.gone(redis, queues, sid, context.today())
+        if abandoned:
+            records.left_queue(call_store.load(redis, sid, CallState.from_json), sid, "hangup", now)
+        kind = call_records.INBOUND if callback_id is None else call_records.CALLBACK
+        caller = None
+        if numbers is not None:
+            caller = numbers.caller if callback_id is None else numbers.called
+        records.ended(
+            sid, call_status, duration, now, kind=kind, callback_id=callback_id, caller=caller
+        )
     if callback_id is not None and call_status in ENDED:
         session = db.session()
         callback = callbacks.find(session, callback_id)

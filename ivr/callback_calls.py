@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import url_for
 
-from ivr import context, engine, twiml
+from ivr import context, engine, records, twiml
 from ivr.call_state import CallState
 from live import call_store, queueboard, store
 from runtime import current_clock, current_flows
@@ -46,6 +46,7 @@ def answer(sid: str | None, callback_id: int | None) -> str:
         line=callback.line,
         callback_id=callback.id,
         node="callback",
+        started_at=current_clock().now().timestamp(),
     )
     call_store.save(store.redis(), state, flows.call_flow.call.state_ttl_seconds)
     return _prompt(callback, again=False)
@@ -72,10 +73,12 @@ def connect(
         call_sid=sid, callback_id=callback.id
     )
     state.line, state.queue = line.code, queue
-    state.enqueued_at = current_clock().now().timestamp()
+    moment = current_clock().now()
+    state.enqueued_at = moment.timestamp()
     state.node = "callback"
     call_store.save(redis, state, flows.call_flow.call.state_ttl_seconds)
     queueboard.enqueued(redis, queue, sid, state.enqueued_at, context.today())
+    records.entered_queue(state, queue, moment)
     say = [engine.phrase(flows, "transferring", now, line.code)]
     return twiml.enqueue(
         context.voice(),

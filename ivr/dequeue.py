@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from domain.hours import Line
-from ivr import context, engine, twiml
+from ivr import context, engine, records, twiml
 from ivr.call_state import CallState
 from live import announcements, call_store, queueboard, store
 from runtime import current_clock, current_flows
@@ -71,6 +71,8 @@ def _taken(sid: str, line: Line, agent_sid: str, queue_time: float, caller: str 
             callback = callbacks.find(db.session(), state.callback_id)
             if callback is not None:
                 callbacks.answered(db.session(), redis, flows, callback)
+    if first:
+        records.answered(sid, agent, waited, now)
     if first and agent:
         announcements.announce(
             redis,

@@ -17,7 +17,7 @@ from flask import current_app
 from redis import Redis
 
 from flows import Flows
-from ivr import context, replies
+from ivr import context, records, replies
 from ivr.call_state import CallState
 from live import lockout, queueboard, store
 from runtime import current_clock, current_flows
@@ -95,3 +95,4 @@ def run(state: CallState, reply: replies.Reply, step: int, pipe) -> None:
         )
         # What the agents' queue panel may show of this caller (the name is masked already).
         queueboard.describe(origin.redis, state.call_sid, state.insured_name, state.service, None)
+        records.entered_queue(state, reply.wait.queue, origin.now)

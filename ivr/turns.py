@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from flask import url_for
 
 from domain.masking import mask_phone
-from ivr import context, effects, engine, replies, twiml
+from ivr import context, effects, engine, records, replies, twiml
 from ivr.call_state import CallState
 from ivr.facts import SqlFacts
 from live import call_store, queueboard, store
@@ -85,6 +85,7 @@ def after_queue(
         queue = (state.queue if state and state.queue else None) or line.queue
         if sid:
             queueboard.left(redis, queue, sid, result, context.today())
+            records.left_queue(state, sid, result, current_clock().now())
     except Exception:
         log.exception("call %s left the queue (%s) but could not be recorded", sid, result)
         state = None
@@ -127,7 +128,12 @@ def _take(sid: str, step: int, turn: Turn, numbers: Numbers, when_lost: Turn | N
     facts = SqlFacts(db.session(), redis, flows, current_clock())
     state = begun.state
     if state is None:
-        fresh = CallState(call_sid=sid, caller=numbers.caller, called=numbers.called)
+        fresh = CallState(
+            call_sid=sid,
+            caller=numbers.caller,
+            called=numbers.called,
+            started_at=current_clock().now().timestamp(),
+        )
         state, reply = (when_lost or _lost)(fresh, facts)
     elif step != state.step or not begun.claimed:
         # Stale or duplicate: say again where the call is, and change nothing.

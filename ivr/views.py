@@ -204,7 +204,14 @@ def agent():
 @bp.post("/status")
 def status():
     """Call status callbacks: the inbound call ended, or a callback attempt did."""
-    call_status.reported(_sid(), (request.form.get("CallStatus") or "").strip(), _id("callback"))
+    duration = (request.form.get("CallDuration") or "").strip()
+    call_status.reported(
+        _sid(),
+        (request.form.get("CallStatus") or "").strip(),
+        _id("callback"),
+        int(duration) if duration.isdigit() and len(duration) < 9 else None,
+        _numbers(),
+    )
     return xml(str(twiml.VoiceResponse()))
 
 

@@ -130,15 +130,21 @@ def left(redis: Redis, queue: str, sid: str, result: str, day: str) -> bool:
     return True
 
 
-def gone(redis: Redis, queues: Iterable[str], sid: str, day: str) -> None:
-    """The call ended: if it is still listed as waiting anywhere, it was abandoned."""
+def gone(redis: Redis, queues: Iterable[str], sid: str, day: str) -> list[str]:
+    """The call ended: if it is still listed as waiting anywhere, it was abandoned there.
+
+    Returns the queues it was abandoned in.
+    """
     pipe = redis.pipeline(transaction=False)
     queues = list(queues)
     for queue in queues:
         pipe.zscore(_key(queue, "waiting"), sid)
+    abandoned = []
     for queue, score in zip(queues, pipe.execute(), strict=True):
         if score is not None:
             left(redis, queue, sid, "hangup", day)
+            abandoned.append(queue)
+    return abandoned
 
 
 # -- who is waiting (the agent desk's queue panel) -------------------------------------

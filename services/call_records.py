@@ -10,7 +10,7 @@ lose either.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func
 from sqlalchemy.orm import Session
@@ -21,6 +21,16 @@ from storage.models import CallRecord
 INBOUND, CALLBACK = "inbound", "callback"
 # How a caller left a queue (``CallRecord.queue_result``).
 ANSWERED, ABANDONED, LEFT_FOR_CALLBACK, FAILED = "answered", "abandoned", "callback", "failed"
+# Twilio's QueueResult (the Enqueue action) as the record says it; "bridged" is the
+# answer, which the dequeue notes with its agent, and "redirected" is not an exit.
+QUEUE_RESULTS = {
+    "bridged": ANSWERED,
+    "hangup": ABANDONED,
+    "leave": LEFT_FOR_CALLBACK,
+    "queue-full": FAILED,
+    "error": FAILED,
+    "system-error": FAILED,
+}
 FACTS = frozenset(
     column.name
     for column in CallRecord.__table__.columns
@@ -59,3 +69,32 @@ def note(session: Session, call_sid: str, at: datetime, kind: str = INBOUND, **f
 
 def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def left_queue(session: Session, call_sid: str, at: datetime, result: str, wait: float | None):
+    """The caller left the queue (Twilio's QueueResult); an unknown result notes nothing."""
+    outcome = QUEUE_RESULTS.get(result)
+    if outcome is not None:
+        note(session, call_sid, at, left_queue_at=at, queue_result=outcome, wait_seconds=wait)
+
+
+def answered(session: Session, call_sid: str, at: datetime, agent: str | None, wait: float):
+    """An agent took the caller out of the queue."""
+    note(
+        session,
+        call_sid,
+        at,
+        answered_at=at,
+        agent=agent,
+        left_queue_at=at,
+        queue_result=ANSWERED,
+        wait_seconds=wait,
+    )
+
+
+def ended(
+    session: Session, call_sid: str, at: datetime, status: str, duration: int | None, **facts
+) -> None:
+    """Twilio reported the call over; ``duration`` (CallDuration) dates its start if unknown."""
+    started = at - timedelta(seconds=duration) if duration else at
+    note(session, call_sid, started, ended_at=at, end_status=status, **facts)

@@ -19,7 +19,7 @@ from hotline.worker import Worker
 from live import announcements, queueboard, store
 from services import call_jobs, callbacks
 from storage import db
-from storage.models import Callback
+from storage.models import Callback, CallRecord
 
 PUBLIC = "https://hotline.example.com"
 
@@ -305,3 +305,48 @@ def test_the_worker_reconciles_as_it_starts(app, exchange, clock, family):
     jobs_now = scheduled(app)
     assert callbacks.job_id(the_callback(app)) in jobs_now
     assert any(j.startswith("hotline-reconcile-") for j in jobs_now)
+
+
+# -- call records --------------------------------------------------------------------------
+
+
+def call_record(app, sid) -> CallRecord:
+    with app.app_context():
+        return db.session().get(CallRecord, sid)
+
+
+def test_a_callback_that_reaches_an_agent_is_recorded_as_a_callback_call(
+    app, exchange, twilio_rest, clock, family
+):
+    add_agent(app, "alice")
+    book_after_hours(exchange, clock)
+    at(clock, 8, 0, day=11)
+    dial(app, clock)
+    callback = the_callback(app)
+    (request,) = twilio_rest.of("Calls")
+    customer = exchange.answer_outbound(
+        request.data["Url"], to=ZHANG[2], from_=exchange.number, call_sid=callback.last_call_sid
+    )
+    customer.press("1")
+    exchange.agent("alice").dial().take()
+    customer.hang_up()
+    found = call_record(app, customer.call_sid)
+    assert (found.kind, found.callback_id, found.caller) == ("callback", callback.id, ZHANG[2])
+    assert (found.queue, found.queue_result, found.agent) == (
+        "medical-callback",
+        "answered",
+        "alice",
+    )
+
+
+def test_a_callback_attempt_nobody_answers_is_recorded_with_the_number_called(
+    app, exchange, clock, family
+):
+    book_after_hours(exchange, clock)
+    at(clock, 8, 0, day=11)
+    dial(app, clock)
+    callback = the_callback(app)
+    status(exchange, callback, "no-answer")
+    found = call_record(app, callback.last_call_sid)
+    assert (found.kind, found.callback_id, found.caller) == ("callback", callback.id, ZHANG[2])
+    assert (found.end_status, found.queue) == ("no-answer", None)

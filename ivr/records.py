@@ -1,0 +1,65 @@
+"""The IVR's notes on each call's record in SQL (``services.call_records``).
+
+A note is history, not the call: if the database cannot take it, the failure is
+logged and the caller goes on as if nothing happened. Notes are written with the
+turn's own session, before it gives its connection back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from ivr.call_state import CallState
+from services import call_records
+from storage import db
+
+log = logging.getLogger(__name__)
+
+
+def _safely(sid: str, what: str, write: Callable[..., None], *args, **kwargs) -> None:
+    session = db.session()
+    try:
+        write(session, sid, *args, **kwargs)
+        session.commit()
+    except Exception:
+        session.rollback()
+        log.exception("call %s: could not record %s", sid, what)
+
+
+def _moment(timestamp: float | None, default: datetime) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC) if timestamp else default
+
+
+def entered_queue(state: CallState, queue: str, now: datetime) -> None:
+    _safely(
+        state.call_sid,
+        "its queue",
+        call_records.note,
+        _moment(state.started_at, now),
+        kind=call_records.CALLBACK if state.callback_id else call_records.INBOUND,
+        caller=state.caller,
+        line=state.line,
+        queue=queue,
+        service=state.service,
+        verified=state.verified,
+        policyholder_id=state.policyholder_id,
+        insured_id=state.insured_id,
+        callback_id=state.callback_id,
+        enqueued_at=now,
+    )
+
+
+def left_queue(state: CallState | None, sid: str, result: str, now: datetime) -> None:
+    enqueued = state.enqueued_at if state else None
+    wait = now.timestamp() - enqueued if enqueued else None
+    _safely(sid, "how it left the queue", call_records.left_queue, now, result, wait)
+
+
+def answered(sid: str, agent: str | None, wait: float, now: datetime) -> None:
+    _safely(sid, "its answer", call_records.answered, now, agent, max(0.0, wait))
+
+
+def ended(sid: str, status: str, duration: int | None, now: datetime, **facts) -> None:
+    _safely(sid, "its end", call_records.ended, now, status, duration, **facts)
