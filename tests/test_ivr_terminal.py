@@ -57,7 +57,8 @@ def test_a_scripted_call_in_process_reaches_the_medical_queue(runner):
     assert result.exit_code == 0, result.output
     out = result.output
     assert out.index("  我: 000606") < out.index("  我: 张伟") < out.index("身份验证成功")
-    assert "为张*办理请按1" in out  # the insured people's names are masked
+    # The insured people's names are masked, and said with 某 (SPEC §8).
+    assert "为张某办理请按1" in out and "张*" not in out
     assert message("queue_head") in out
     assert "排队中 in the medical queue" in out
     assert out.rstrip().endswith("通话结束 call ended")
