@@ -336,7 +336,9 @@ class _Turn:
         elif node.input == "speech" and isinstance(event, Speech) and names.spoken_name(event.text):
             value = event.text.strip()
         if value is None:
-            self.wrong(node, node.invalid, node.fallback)
+            # A key where a name was asked for is a wrong key, not a name misheard.
+            keyed = node.input == "speech" and isinstance(event, Digits)
+            self.wrong(node, "wrong_input" if keyed else node.invalid, node.fallback)
             return
         if node.slot == "suffix":
             self.state.suffix = value

@@ -194,6 +194,20 @@ def test_an_unrecognised_name_and_no_name_get_different_prompts(world):
     assert silent.last == [message("no_speech"), message("ask_name"), offered("person")]
 
 
+def test_a_key_other_than_zero_at_the_name_prompt_is_a_wrong_key(world):
+    call = Call(world).press(SUFFIX).press("5")
+    assert call.last == [message("wrong_input"), message("ask_name"), offered("person")]
+
+
+def test_a_call_state_from_before_choice_keys_numbers_its_choices_from_one():
+    old = (
+        CallState(call_sid="CA1")
+        .to_json()
+        .replace('"choices":[]', '"choices":[["P1","张*"],["P2","张*明"]]')
+    )
+    assert CallState.from_json(old).choices == [["P1", "张*", "1"], ["P2", "张*明", "2"]]
+
+
 def test_two_policyholders_with_the_same_suffix_and_sound_go_to_a_person(world):
     world.person("P2", "章伟", "+8613712345678")
     world.insure("P2", "P2")
