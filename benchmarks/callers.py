@@ -45,6 +45,8 @@ MAIN_MENU = MESSAGES["menu_option"].format(label="权益查询", key="4")
 CHOOSE_INSURED = MESSAGES["choose_insured_option"].split("{name}")[0]
 POLICY_OR_MENU = MESSAGES["offer_policy_line"]
 AFTER_SMS = MESSAGES["after_sms"]
+# A server without Twilio's REST settings says the link cannot be sent (SPEC §8).
+SMS_UNAVAILABLE = MESSAGES["sms_unavailable"].split("{")[0]
 CALLBACK_OFFER = MESSAGES["callback_offer"].split("{")[0]
 # The answers the hotline gives when a webhook failed inside (Redis or the database down).
 DEGRADED = (MESSAGES["degraded_transfer"], MESSAGES["degraded_closed"].split("{")[0])
@@ -289,6 +291,8 @@ def _through_menus(phone: Softphone, script: CallScript) -> str:
             phone.press("0")
         elif AFTER_SMS in recent:
             return "sms"
+        elif any(line.startswith(SMS_UNAVAILABLE) for line in recent):
+            return "sms unavailable"
         elif any(line.startswith(CALLBACK_OFFER) for line in recent):
             return "line closed"
         elif submenu is not None:

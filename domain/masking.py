@@ -1,10 +1,14 @@
-"""Masks personal data for screens and logs (张*明, 138****5678)."""
+"""Masks personal data for screens and logs (张*明, 138****5678), and names said aloud (张某明)."""
 
 from __future__ import annotations
 
 import phonenumbers
 
 NAME_SEPARATORS = "·•・. "
+HIDDEN = "*"
+# What a caller hears for each hidden character (SPEC §8): text-to-speech would
+# read "*" as 星号 or skip it, and 张* would then sound like 张.
+SPOKEN_HIDDEN = "某"
 
 
 def mask_name(name: str | None) -> str:
@@ -17,9 +21,26 @@ def mask_name(name: str | None) -> str:
     keep_last = len(chars) >= 3
     out = [chars[0]]
     for ch in chars[1:-1]:
-        out.append(ch if ch in NAME_SEPARATORS else "*")
-    out.append(chars[-1] if keep_last else "*")
+        out.append(ch if ch in NAME_SEPARATORS else HIDDEN)
+    out.append(chars[-1] if keep_last else HIDDEN)
     return "".join(out)
+
+
+def spoken_name(name: str | None) -> str:
+    """The masked name as said aloud: 张某明, 欧某某娜, 张某; separators are not said.
+
+    A masked name gives the same as the full one (``mask_name`` keeps a mask as it
+    is), so the IVR, which keeps only masked names, says them the same way. Only
+    letters and digits are kept besides 某: a separator such as · would be read out
+    or skipped by text-to-speech, and a space is kept as the pause it is.
+    """
+    spoken = []
+    for ch in mask_name(name):
+        if ch == HIDDEN:
+            spoken.append(SPOKEN_HIDDEN)
+        elif ch.isalnum() or ch == " ":
+            spoken.append(ch)
+    return "".join(spoken).strip()
 
 
 def mask_phone(number: str | None, region: str = "CN") -> str:

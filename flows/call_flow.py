@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from domain.catalogue import Service
 from domain.hours import Line
-from flows.nodes import FlowNode
+from flows.nodes import FlowNode, Menu, Option
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +35,8 @@ class CallSettings:
 @dataclass(frozen=True, slots=True)
 class Limits:
     tries_per_call: int
-    invalid_inputs: int
+    wrong_inputs: int
+    silences: int
     failures_per_number: int
     failures_per_policyholder: int
     failure_window_seconds: int
@@ -66,6 +68,23 @@ class CallbackSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class KeyMap:
+    """One meaning per key in every menu (SPEC §8): ``[keys]`` in call_flow.toml.
+
+    ``repeat`` says the menu again (its ``goto`` is empty: the menu itself),
+    ``main_menu`` goes back to the main menu, ``person`` to a person (a transfer
+    node; a menu may send it to another line's transfer with a label of its own).
+    """
+
+    repeat: Option
+    main_menu: Option
+    person: Option
+
+    def __iter__(self):
+        return iter((self.person, self.main_menu, self.repeat))
+
+
+@dataclass(frozen=True, slots=True)
 class SmsLink:
     service: str
     url: str
@@ -86,9 +105,27 @@ class CallFlow:
     speech: Mapping[str, str]
     messages: Mapping[str, str]
     nodes: Mapping[str, FlowNode]
+    keys: KeyMap
+    # Service code -> how the service is said, for names written with a symbol.
+    spoken_services: Mapping[str, str]
 
     def node(self, name: str) -> FlowNode:
         return self.nodes[name]
+
+    def menu_options(self, menu: Menu) -> tuple[Option, ...]:
+        """Every key ``menu`` answers, in the order they are said.
+
+        Its own options, then the key map's: a person (unless the menu sends the
+        person key to a line of its own), back to the main menu, hear it again.
+        """
+        own = menu.options
+        keys = self.keys
+        person = () if menu.option(keys.person.key) else (keys.person,)
+        return (*own, *person, keys.main_menu, keys.repeat)
+
+    def service_name(self, service: Service) -> str:
+        """The service's name as a caller hears it (门诊或住院交通 for 门诊/住院交通)."""
+        return self.spoken_services.get(service.code, service.name)
 
     def callback_queue(self, line: Line) -> str:
         return line.queue + self.queue.callback_suffix

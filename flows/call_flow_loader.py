@@ -2,7 +2,9 @@
 
 Every reference between nodes, every service code, every line and every
 placeholder in a message is checked here, so a bad edit is refused with the
-file and key instead of failing on a live call.
+file and key instead of failing on a live call. So is what a caller hears
+(SPEC §8): no symbol a voice would read out (``flows.speakable``), no key written
+into a message, and one meaning per key in every menu (``[keys]``).
 """
 
 from __future__ import annotations
@@ -13,16 +15,19 @@ from typing import Any
 
 from domain.catalogue import Programme
 from domain.hours import Line
+from flows import speakable
 from flows.call_flow import (
     CallbackSettings,
     CallFlow,
     CallSettings,
+    KeyMap,
     Limits,
     QueueSettings,
     SmsLink,
     Voice,
 )
 from flows.checks import TomlTable
+from flows.exceptions import FlowError
 from flows.lines import QUEUE_NAME_LIMIT
 from flows.nodes import (
     Ask,
@@ -54,19 +59,19 @@ REQUIRED: dict[str, frozenset[str]] = {
         "verify_gave_up": (),
         "verify_locked": (),
         "verify_ambiguous": (),
-        "operator": (),
         "verified": (),
         "choose_insured_option": ("name", "key"),
         "menu_option": ("label", "key"),
-        "menu_repeat": ("key",),
-        "invalid_choice": (),
-        "too_many_invalid": (),
+        "no_input": (),
+        "wrong_input": (),
+        "too_many_wrong": (),
         "not_entitled_no_tier": ("service",),
         "not_entitled_not_in_tier": ("service", "tier"),
         "not_entitled_waiting": ("service", "date"),
         "not_entitled_quota": ("service", "quota", "used", "remaining", "unit", "date"),
         "critical_illness": ("service",),
-        "sms_sent": ("service", "phone_tail"),
+        "sms_queued": ("service", "phone_tail"),
+        "sms_unavailable": ("service",),
         "entitlements_tier": ("tier", "effective"),
         "entitlements_waiting": ("date",),
         "entitlements_no_tier": (),
@@ -101,15 +106,34 @@ SPEECH: dict[str, frozenset[str]] = {
     "unit_times": frozenset(),
     "unit_days": frozenset(),
     "insured": frozenset(),
+    "insured_self": frozenset({"name"}),
+    "insured_order": frozenset({"order", "name"}),
     "star": frozenset(),
     "hash": frozenset(),
+    "phone_digits": frozenset(),
 }
+# The meanings of [keys], one key each, which every menu answers alike.
+KEY_MAP = ("repeat", "main_menu", "person")
 
 
 def parse(doc: TomlTable, programme: Programme, lines: Mapping[str, Line]) -> CallFlow:
-    doc.only("voice", "call", "limits", "queue", "callbacks", "sms", "speech", "messages", "nodes")
-    speech = _templates(doc.table("speech"), SPEECH)
+    doc.only(
+        "voice",
+        "call",
+        "limits",
+        "keys",
+        "queue",
+        "callbacks",
+        "sms",
+        "speech",
+        "spoken_services",
+        "messages",
+        "nodes",
+    )
+    speech = _speech(doc.table("speech"))
     messages = _messages(doc.table("messages"))
+    spoken_services = _spoken_services(doc.table("spoken_services", {}), programme)
+    _refuse_unspeakable_names(programme, lines)
     raw_nodes = doc.table("nodes")
     names = set(raw_nodes.data)
     if not names:
@@ -140,6 +164,8 @@ def parse(doc: TomlTable, programme: Programme, lines: Mapping[str, Line]) -> Ca
                 raise node.error(where, f"{message!r} is said by the code, with its own values")
         return keys[0] if single else tuple(keys)
 
+    keys_node = doc.table("keys")
+    keys = _key_map(keys_node, target)
     nodes: dict[str, FlowNode] = {}
     sms_services: set[str] = set()
     for name, node in raw_nodes.items():
@@ -172,14 +198,20 @@ def parse(doc: TomlTable, programme: Programme, lines: Mapping[str, Line]) -> Ca
                 name, target(node, "verified"), target(node, "retry"), target(node, "fallback")
             )
         elif kind == "choose_insured":
-            node.only("type", "next", "none", "fallback")
+            node.only("type", "next", "none", "fallback", "silence", "silences")
+            fallback = target(node, "fallback")
             nodes[name] = ChooseInsured(
-                name, target(node, "next"), target(node, "none"), target(node, "fallback")
+                name,
+                target(node, "next"),
+                target(node, "none"),
+                fallback,
+                silence=target(node, "silence", optional=True) or fallback,
+                silences=_silences(node),
             )
         elif kind == "menu":
             nodes[name] = _menu(name, node, target, said)
         elif kind == "service":
-            node.only("type", "service", "transfer", "refused", "sent")
+            node.only("type", "service", "transfer", "refused", "sent", "unsent")
             code = node.text("service")
             try:
                 service = programme.service(code)
@@ -187,14 +219,22 @@ def parse(doc: TomlTable, programme: Programme, lines: Mapping[str, Line]) -> Ca
                 known = ", ".join(s.code for s in programme.services)
                 raise node.error("service", f"unknown service {code!r} (known: {known})") from None
             sent = target(node, "sent", optional=True)
-            if service.sms_link and sent is None:
-                raise node.error("sent", f"{code} is served by SMS link: name the node after it")
-            if not service.sms_link and sent is not None:
-                raise node.error("sent", f"{code} has no SMS link (sms_link in services.toml)")
+            unsent = target(node, "unsent", optional=True)
             if service.sms_link:
+                for key, value in (("sent", sent), ("unsent", unsent)):
+                    if value is None:
+                        raise node.error(
+                            key,
+                            f"{code} is served by SMS link: name the node after it "
+                            "(sent: the link is queued; unsent: SMS cannot be sent)",
+                        )
                 sms_services.add(code)
+            else:
+                for key, value in (("sent", sent), ("unsent", unsent)):
+                    if value is not None:
+                        raise node.error(key, f"{code} has no SMS link (sms_link in services.toml)")
             nodes[name] = ServiceNode(
-                name, code, target(node, "transfer"), target(node, "refused"), sent
+                name, code, target(node, "transfer"), target(node, "refused"), sent, unsent
             )
         elif kind == "entitlements":
             node.only("type", "next")
@@ -203,13 +243,14 @@ def parse(doc: TomlTable, programme: Programme, lines: Mapping[str, Line]) -> Ca
             node.only("type", "line", "closed")
             nodes[name] = Transfer(name, line_code(node, "line"), target(node, "closed"))
         elif kind == "callback_offer":
-            node.only("type", "say", "key", "accept", "decline")
+            node.only("type", "say", "key", "accept", "decline", "silences")
             nodes[name] = CallbackOffer(
                 name,
                 said(node, "say"),
-                _key(node, "key"),
+                _free_key(node, "key", keys),
                 target(node, "accept"),
                 target(node, "decline"),
+                silences=_silences(node),
             )
         elif kind == "callback":
             node.only("type", "next")
@@ -224,6 +265,7 @@ def parse(doc: TomlTable, programme: Programme, lines: Mapping[str, Line]) -> Ca
         ):
             raise raw_nodes.table(name).error("closed", "must name a callback_offer or hangup node")
     _refuse_loops(raw_nodes, nodes)
+    _check_key_map(raw_nodes, keys_node, keys, nodes)
 
     call_node = doc.table("call")
     call_node.only("start", "lost", "line", "state_ttl_seconds")
@@ -233,17 +275,19 @@ def parse(doc: TomlTable, programme: Programme, lines: Mapping[str, Line]) -> Ca
         line=line_code(call_node, "line"),
         state_ttl_seconds=call_node.whole("state_ttl_seconds", minimum=60),
     )
-    queue = _queue(doc.table("queue"), target, lines)
+    queue = _queue(doc.table("queue"), target, lines, keys)
     return CallFlow(
         voice=_voice(doc.table("voice")),
         call=call,
         limits=_limits(doc.table("limits")),
         queue=queue,
-        callbacks=_callbacks(doc.table("callbacks")),
+        callbacks=_callbacks(doc.table("callbacks"), keys),
         sms=_sms(doc.table("sms", {}), programme, sms_services),
         speech=speech,
         messages=messages,
         nodes=nodes,
+        keys=keys,
+        spoken_services=spoken_services,
     )
 
 
@@ -257,12 +301,72 @@ def _key(node: TomlTable, key: str, default: Any = ...) -> str | None:
     return value
 
 
+def _free_key(node: TomlTable, key: str, keys: KeyMap) -> str:
+    """A key outside the menus' key map: it must not mean something else there too."""
+    value = _key(node, key)
+    for meant in keys:
+        if value == meant.key:
+            raise node.error(key, f"key {value} means {meant.label} in every menu ([keys])")
+    return value
+
+
+def _silences(node: TomlTable) -> int | None:
+    return node.whole("silences", minimum=1) if node.has("silences") else None
+
+
+def _words(node: TomlTable, label: str) -> tuple[str, ...]:
+    return tuple(node.texts("words", [label]))
+
+
+def _label(node: TomlTable) -> str:
+    """A label said in a prompt ("{label}请按{key}"): speakable words."""
+    label = node.text("label")
+    _refuse_symbols(node, "label", label)
+    return label
+
+
+def _key_map(node: TomlTable, target) -> KeyMap:
+    node.only(*KEY_MAP)
+    found = {}
+    for meaning in KEY_MAP:
+        entry = node.table(meaning)
+        # Repeat leads nowhere else: the menu is said again.
+        entry.only("key", "label", "words", *(("goto",) if meaning != "repeat" else ()))
+        label = _label(entry)
+        found[meaning] = Option(
+            key=_key(entry, "key"),
+            label=label,
+            words=_words(entry, label),
+            goto=target(entry, "goto") if meaning != "repeat" else "",
+        )
+    seen: dict[str, str] = {}
+    for meaning, option in found.items():
+        if option.key in seen:
+            raise node.table(meaning).error(
+                "key", f"key {option.key} is keys.{seen[option.key]} already"
+            )
+        seen[option.key] = meaning
+    return KeyMap(**found)
+
+
 def _ask(name, node, target, said) -> Ask:
     node.only(
-        "type", "input", "slot", "prompt", "invalid", "next", "fallback", "num_digits", "operator"
+        "type",
+        "input",
+        "slot",
+        "prompt",
+        "invalid",
+        "silent",
+        "next",
+        "fallback",
+        "silence",
+        "silences",
+        "num_digits",
+        "operator",
     )
     kind = node.choice("input", ("digits", "speech"))
     prompt, invalid = said(node, "prompt", single=True), said(node, "invalid", single=True)
+    silent = said(node, "silent", single=True)
     num_digits = 0
     if kind == "digits":
         num_digits = node.whole("num_digits", minimum=1)
@@ -270,52 +374,87 @@ def _ask(name, node, target, said) -> Ask:
             raise node.error("num_digits", "must be at most 20")
     elif node.has("num_digits"):
         raise node.error("num_digits", "only a digits prompt takes num_digits")
+    fallback = target(node, "fallback")
     return Ask(
         name=name,
         input=kind,
         slot=node.choice("slot", SLOTS),
         prompt=prompt,
         invalid=invalid,
+        silent=silent,
         next=target(node, "next"),
-        fallback=target(node, "fallback"),
+        fallback=fallback,
+        silence=target(node, "silence", optional=True) or fallback,
         num_digits=num_digits,
         operator=_key(node, "operator", None),
+        silences=_silences(node),
     )
 
 
 def _menu(name, node, target, said) -> Menu:
-    node.only("type", "intro", "options", "repeat", "fallback", "silence")
+    node.only("type", "intro", "options", "fallback", "silence", "silences")
     options = []
     seen: set[str] = set()
     for option in node.tables("options"):
-        option.only("key", "label", "words", "goto", "spoken")
+        option.only("key", "label", "words", "goto")
         key = _key(option, "key")
         if key in seen:
             raise option.error("key", f"key {key} is used twice in this menu")
         seen.add(key)
-        label = option.text("label")
+        label = _label(option)
         options.append(
-            Option(
-                key=key,
-                label=label,
-                words=tuple(option.texts("words", [label])),
-                goto=target(option, "goto"),
-                spoken=option.flag("spoken", True),
-            )
+            Option(key=key, label=label, words=_words(option, label), goto=target(option, "goto"))
         )
-    if not options:
-        raise node.error("options", "a menu needs at least one option")
-    repeat = _key(node, "repeat", None)
-    if repeat in seen:
-        raise node.error("repeat", f"key {repeat} is already an option of this menu")
+    fallback = target(node, "fallback")
     return Menu(
         name=name,
         options=tuple(options),
-        fallback=target(node, "fallback"),
+        fallback=fallback,
+        silence=target(node, "silence", optional=True) or fallback,
         intro=said(node, "intro"),
-        repeat=repeat,
-        silence=target(node, "silence", optional=True),
+        silences=_silences(node),
     )
+
+
+def _check_key_map(
+    raw_nodes: TomlTable, keys_node: TomlTable, keys: KeyMap, nodes: dict[str, FlowNode]
+) -> None:
+    """One meaning per key (SPEC §8): the key map's keys mean the same in every menu.
+
+    A menu may not take the repeat or main-menu key for an option of its own; it may
+    send the person key to a line of its own, but only to a transfer node. The key
+    map's own destinations are checked the same way, and a prompt's operator key is
+    the person key.
+    """
+    if not isinstance(nodes[keys.person.goto], Transfer):
+        raise keys_node.table("person").error("goto", "must name a transfer node (a person)")
+    if not isinstance(nodes[keys.main_menu.goto], Menu):
+        raise keys_node.table("main_menu").error("goto", "must name a menu node")
+    for name, node in nodes.items():
+        raw = raw_nodes.table(name)
+        if isinstance(node, Menu):
+            for i, option in enumerate(node.options):
+                where = raw.tables("options")[i]
+                if option.key in (keys.repeat.key, keys.main_menu.key):
+                    meant = keys.repeat if option.key == keys.repeat.key else keys.main_menu
+                    raise where.error(
+                        "key",
+                        f"key {option.key} means {meant.label} in every menu ([keys]); "
+                        "give this option another key",
+                    )
+                if option.key == keys.person.key and not isinstance(nodes[option.goto], Transfer):
+                    raise where.error(
+                        "goto",
+                        f"key {option.key} means {keys.person.label} in every menu ([keys]): "
+                        "it must lead to a transfer node",
+                    )
+        elif isinstance(node, Ask) and node.operator is not None:
+            if node.operator != keys.person.key:
+                raise raw.error(
+                    "operator", f"the person key is {keys.person.key} in every menu ([keys])"
+                )
+            if not isinstance(nodes[node.fallback], Transfer):
+                raise raw.error("fallback", "the operator key leads here: name a transfer node")
 
 
 def _refuse_loops(raw_nodes: TomlTable, nodes: dict[str, FlowNode]) -> None:
@@ -329,7 +468,7 @@ def _refuse_loops(raw_nodes: TomlTable, nodes: dict[str, FlowNode]) -> None:
         if isinstance(node, ChooseInsured):
             return (node.next, node.none)
         if isinstance(node, ServiceNode):
-            return tuple(n for n in (node.transfer, node.refused, node.sent) if n)
+            return tuple(n for n in (node.transfer, node.refused, node.sent, node.unsent) if n)
         if isinstance(node, Transfer):
             return (node.closed,)
         return ()
@@ -371,12 +510,37 @@ def _check_fields(node: TomlTable, key: str, template: str, allowed: frozenset[s
         )
 
 
+def _refuse_symbols(node: TomlTable, key: str, text: str) -> None:
+    """Text a voice will say: no symbol it would read out or skip (``flows.speakable``)."""
+    found = speakable.symbols(_literal(text))
+    if found:
+        raise node.error(
+            key,
+            f"{''.join(found)!r} would be read out as a symbol (or skipped) by text-to-speech: "
+            "say it in words",
+        )
+
+
+def _literal(template: str) -> str:
+    """The words of a template, without its {placeholders} (their values are checked apart)."""
+    try:
+        return "".join(text for text, _, _, _ in string.Formatter().parse(template))
+    except ValueError:
+        return template
+
+
 def _messages(node: TomlTable) -> dict[str, str]:
     messages = {}
     for key, value in node.items():
         if not isinstance(value, str) or not value.strip():
             raise node.error(key, "must be a non-empty string")
         _check_fields(node, key, value, GENERAL | REQUIRED.get(key, frozenset()))
+        _refuse_symbols(node, key, value)
+        spelt = speakable.spelt_key(_literal(value))
+        if spelt:
+            raise node.error(
+                key, f"{spelt!r} writes a key out: keys are said from [keys] through {{key}}"
+            )
         messages[key] = value
     for key in REQUIRED:
         if key not in messages:
@@ -384,14 +548,63 @@ def _messages(node: TomlTable) -> dict[str, str]:
     return messages
 
 
-def _templates(node: TomlTable, spec: dict[str, frozenset[str]]) -> dict[str, str]:
-    node.only(*spec)
+def _speech(node: TomlTable) -> dict[str, str]:
+    node.only(*SPEECH)
     out = {}
-    for key, allowed in spec.items():
+    for key, allowed in SPEECH.items():
         value = node.text(key)
         _check_fields(node, key, value, allowed)
+        _refuse_symbols(node, key, value)
         out[key] = value
+    if len(out["phone_digits"]) != 10:
+        raise node.error("phone_digits", "must be ten characters: how 0 to 9 are said")
     return out
+
+
+def _spoken_services(node: TomlTable, programme: Programme) -> dict[str, str]:
+    """How services written with a symbol are said; every other name is said as written."""
+    spoken = {}
+    for code, value in node.items():
+        try:
+            programme.service(code)
+        except Exception:
+            raise node.error(code, f"unknown service {code!r}") from None
+        if not isinstance(value, str) or not value.strip():
+            raise node.error(code, "must be a non-empty string")
+        _refuse_symbols(node, code, value)
+        spoken[code] = value
+    for i, service in enumerate(programme.services):
+        found = speakable.symbols(service.name)
+        if found and service.code not in spoken:
+            raise node.error(
+                service.code,
+                f"is required: services.toml's services[{i}].name {service.name!r} has "
+                f"{''.join(found)!r}, which text-to-speech would read out; say how it is said",
+            )
+    return spoken
+
+
+def _refuse_unspeakable_names(programme: Programme, lines: Mapping[str, Line]) -> None:
+    """Tier and line names are said as written, and a line's phone digit by digit."""
+    for i, tier in enumerate(programme.tiers):
+        found = speakable.symbols(tier.name)
+        if found:
+            raise FlowError(
+                f"programme.toml: tiers[{i}].name: {''.join(found)!r} would be read out "
+                "as a symbol by text-to-speech (the IVR says tier names): say it in words"
+            )
+    for code, line in lines.items():
+        found = speakable.symbols(line.name)
+        if found:
+            raise FlowError(
+                f"lines.toml: lines.{code}.name: {''.join(found)!r} would be read out "
+                "as a symbol by text-to-speech (the IVR says line names): say it in words"
+            )
+        if not line.phone.replace("-", "").replace(" ", "").isdigit():
+            raise FlowError(
+                f"lines.toml: lines.{code}.phone: callers hear it digit by digit: "
+                "only digits, spaces and - between groups"
+            )
 
 
 def _voice(node: TomlTable) -> Voice:
@@ -417,7 +630,8 @@ def _voice(node: TomlTable) -> Voice:
 def _limits(node: TomlTable) -> Limits:
     node.only(
         "tries_per_call",
-        "invalid_inputs",
+        "wrong_inputs",
+        "silences",
         "failures_per_number",
         "failures_per_policyholder",
         "failure_window_hours",
@@ -425,7 +639,8 @@ def _limits(node: TomlTable) -> Limits:
     )
     return Limits(
         tries_per_call=node.whole("tries_per_call", minimum=1),
-        invalid_inputs=node.whole("invalid_inputs", minimum=1),
+        wrong_inputs=node.whole("wrong_inputs", minimum=1),
+        silences=node.whole("silences", minimum=1),
         failures_per_number=node.whole("failures_per_number", minimum=1),
         failures_per_policyholder=node.whole("failures_per_policyholder", minimum=1),
         failure_window_seconds=node.whole("failure_window_hours", minimum=1) * 3600,
@@ -433,7 +648,7 @@ def _limits(node: TomlTable) -> Limits:
     )
 
 
-def _queue(node: TomlTable, target, lines: Mapping[str, Line]) -> QueueSettings:
+def _queue(node: TomlTable, target, lines: Mapping[str, Line], keys: KeyMap) -> QueueSettings:
     node.only(
         "leave_key",
         "on_leave",
@@ -453,7 +668,7 @@ def _queue(node: TomlTable, target, lines: Mapping[str, Line]) -> QueueSettings:
         if any(other.queue == line.queue + suffix for other in lines.values()):
             raise node.error("callback_suffix", "would name the same queue as another line")
     return QueueSettings(
-        leave_key=_key(node, "leave_key"),
+        leave_key=_free_key(node, "leave_key", keys),
         on_leave=target(node, "on_leave"),
         on_error=target(node, "on_error"),
         fallback_seconds_per_caller=node.whole("fallback_seconds_per_caller", minimum=1),
@@ -463,7 +678,7 @@ def _queue(node: TomlTable, target, lines: Mapping[str, Line]) -> QueueSettings:
     )
 
 
-def _callbacks(node: TomlTable) -> CallbackSettings:
+def _callbacks(node: TomlTable, keys: KeyMap) -> CallbackSettings:
     node.only("max_attempts", "retry_minutes", "ring_seconds", "answer_key")
     retry = node.raw("retry_minutes")
     if (
@@ -476,7 +691,7 @@ def _callbacks(node: TomlTable) -> CallbackSettings:
         max_attempts=node.whole("max_attempts", minimum=1),
         retry_minutes=tuple(retry),
         ring_seconds=node.whole("ring_seconds", minimum=5),
-        answer_key=_key(node, "answer_key"),
+        answer_key=_free_key(node, "answer_key", keys),
     )
 
 

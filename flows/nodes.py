@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Option:
+    """A key a caller may press (or its words say), said as "{label}请按{key}"."""
+
     key: str
     label: str
     words: tuple[str, ...]
     goto: str
-    # False when the menu's intro already reads this option out.
-    spoken: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,17 +26,26 @@ class Say:
     next: str
 
 
+# The nodes that wait for the caller name two ways out besides their answers:
+# ``fallback`` after too many wrong answers in a row (limits.wrong_inputs) and
+# ``silence`` after too many silences (limits.silences, or the node's own
+# ``silences``). The two are counted apart and answered with prompts of their own.
+
+
 @dataclass(frozen=True, slots=True)
 class Ask:
     name: str
     input: str  # "digits" or "speech"
     slot: str
     prompt: str
-    invalid: str
+    invalid: str  # the message for a wrong answer
+    silent: str  # the message for no answer
     next: str
     fallback: str
+    silence: str
     num_digits: int = 0
     operator: str | None = None
+    silences: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,16 +62,20 @@ class ChooseInsured:
     next: str
     none: str
     fallback: str
+    silence: str
+    silences: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Menu:
+    """The menu's own options; the key map's (``CallFlow.menu_options``) come with them."""
+
     name: str
     options: tuple[Option, ...]
     fallback: str
+    silence: str
     intro: tuple[str, ...] = ()
-    repeat: str | None = None
-    silence: str | None = None
+    silences: int | None = None
 
     def option(self, key: str) -> Option | None:
         for option in self.options:
@@ -77,7 +90,9 @@ class ServiceNode:
     service: str
     transfer: str
     refused: str
+    # A service served by SMS link: after the link is queued, and when it cannot be sent.
     sent: str | None = None
+    unsent: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +114,9 @@ class CallbackOffer:
     say: tuple[str, ...]
     key: str
     accept: str
+    # After silence (the offer says to hang up otherwise) or too many wrong keys.
     decline: str
+    silences: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

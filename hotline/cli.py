@@ -323,6 +323,11 @@ def cases_sweep(schedule: bool) -> None:
     help="Seconds between the queue's announcements (Twilio re-requesting the waitUrl).",
 )
 @click.option("--hold", is_flag=True, help="Stay on the line once an agent answers.")
+@click.option(
+    "--speak",
+    is_flag=True,
+    help="Also read the prompts aloud with espeak-ng (Mandarin voice cmn), if installed.",
+)
 @with_appcontext
 def call_command(
     url: str,
@@ -334,6 +339,7 @@ def call_command(
     max_wait: float | None,
     wait_every: float,
     hold: bool,
+    speak: bool,
 ) -> None:
     """Place a call to the hotline from the terminal, as Twilio would (signed webhooks).
 
@@ -343,6 +349,10 @@ def call_command(
     from simulator import terminal
     from simulator.softphone import Exchange, FlaskTransport, HttpTransport
 
+    try:
+        voice = terminal.espeak() if speak else None
+    except terminal.CallFailed as exc:
+        raise click.ClickException(str(exc)) from None
     token = auth_token or current_app.config.get("TWILIO_AUTH_TOKEN") or _demo_auth_token()
     if in_process:
         app = _in_process_app(token or secrets.token_hex(16), demo)
@@ -364,6 +374,7 @@ def call_command(
         wait_every=wait_every,
         max_wait=max_wait,
         hold=hold,
+        speak=voice,
     )
     try:
         status = phone.run()

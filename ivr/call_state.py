@@ -25,17 +25,20 @@ class CallState:
     # Numbers every gather action URL, so a retried webhook is answered from cache.
     step: int = 0
     tries: int = 0
-    invalid: int = 0
+    # Wrong answers and silences at the node waiting now, counted apart (SPEC §8).
+    wrong: int = 0
+    silences: int = 0
     suffix: str | None = None
     spoken_name: str | None = None
     verified: bool = False
-    # Why a person takes an unverified call: operator, failed, locked, ambiguous, invalid, lost.
+    # Why a person takes an unverified call: operator, failed, locked, ambiguous, invalid
+    # (wrong answers), silent, lost.
     unverified_reason: str | None = None
     policyholder_id: str | None = None
     policyholder_phone: str | None = None
     insured_id: str | None = None
-    insured_name: str | None = None  # masked
-    # The insured people offered, as [id, masked name], in key order.
+    insured_name: str | None = None  # masked (张*明), as screens show it
+    # The insured people offered, as [id, masked name, key], in the order said.
     choices: list[list[str]] = field(default_factory=list)
     service: str | None = None
     line: str | None = None
@@ -59,5 +62,10 @@ class CallState:
     def from_json(cls, raw: str | bytes) -> CallState:
         data = json.loads(raw)
         known = {f.name for f in fields(cls)}
-        # Keys from an older release are dropped rather than failing a live call.
+        # Keys from an older release are dropped rather than failing a live call, and
+        # its choices (without their key) were numbered from 1.
+        data["choices"] = [
+            choice if len(choice) == 3 else [*choice[:2], str(i)]
+            for i, choice in enumerate(data.get("choices") or [], start=1)
+        ]
         return cls(**{k: v for k, v in data.items() if k in known})

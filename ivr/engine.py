@@ -5,6 +5,12 @@ what to say, how to wait and which effects to run (``ivr.replies``). A webhook
 turn (``ivr.turns``) renders the reply as TwiML and runs the effects
 (``ivr.effects``). Nodes are those of
 ``flows/call_flow.toml`` (see ``flows.call_flow``).
+
+What the caller hears follows SPEC §8: names are said masked with 某
+(``domain.masking.spoken_name``), numbers on file digit by digit, keys as words
+from the key map, which every menu answers the same way; silence and a wrong key
+are counted apart and answered apart; and only a transfer node, as it puts the
+caller in a queue, says that a transfer is under way.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from domain.eligibility import Eligibility, NotEntitled, ServiceEntitlement
-from domain.masking import mask_name
+from domain.masking import mask_name, spoken_name
 from flows import Flows
 from flows.nodes import (
     Ask,
@@ -26,6 +32,7 @@ from flows.nodes import (
     FlowNode,
     Hangup,
     Menu,
+    Option,
     Say,
     ServiceNode,
     Transfer,
@@ -33,7 +40,7 @@ from flows.nodes import (
 from ivr import keywords, names, replies
 from ivr.call_state import CallState
 from ivr.ports import Facts
-from ivr.spoken import spoken_date, spoken_hours, spoken_moment
+from ivr.spoken import spoken_date, spoken_digits, spoken_hours, spoken_moment, spoken_number
 
 # Nodes one turn may pass through before the engine decides the flow is broken.
 MAX_HOPS = 64
@@ -98,6 +105,7 @@ class _Fields(dict):
     """Message placeholders; the general ones are worked out only when a message uses them."""
 
     def __init__(self, flows: Flows, now, line: str | None, insured: str | None, values: dict):
+        # ``insured``: the chosen insured person's masked name (张*明), said as 张某明.
         super().__init__(values)
         self.flows, self.now, self.line, self.insured = flows, now, line, insured
 
@@ -110,12 +118,12 @@ class _Fields(dict):
 def _general(flows: Flows, key: str, now, line_code: str | None, insured: str | None) -> str:
     speech = flows.call_flow.speech
     if key == "insured":
-        return insured or speech["insured"]
+        return spoken_name(insured) or speech["insured"]
     line = flows.line(line_code or flows.call_flow.call.line)
     if key == "line_name":
         return line.name
     if key == "line_phone":
-        return line.phone
+        return spoken_digits(flows.call_flow.speech, line.phone)
     now = now() if callable(now) else now
     if key == "hours":
         return spoken_hours(speech, line, now)
@@ -126,7 +134,7 @@ def _general(flows: Flows, key: str, now, line_code: str | None, insured: str | 
 
 
 def spoken_key(flows: Flows, key: str) -> str:
-    """A telephone key as read out: 1, 星号, 井号."""
+    """A telephone key as said: 1, 星号键, 井号键."""
     speech = flows.call_flow.speech
     return {"*": speech["star"], "#": speech["hash"]}.get(key, key)
 
@@ -168,6 +176,9 @@ class _Turn:
         )
         self.reply.prompts.append(replies.Say(self.flow.messages[message].format_map(fields)))
 
+    def say_option(self, option: Option) -> None:
+        self.say("menu_option", label=option.label, key=self.spoken_key(option.key))
+
     def eligibility(self) -> Eligibility | None:
         insured = self.state.insured_id
         if insured is None:
@@ -178,6 +189,10 @@ class _Turn:
 
     def spoken_key(self, key: str) -> str:
         return spoken_key(self.flows, key)
+
+    def phone_tail(self, number: str) -> str:
+        """The last four digits, said one by one (五六七八, not 五千六百七十八)."""
+        return spoken_digits(self.flow.speech, number[-4:])
 
     def unit(self, entitlement: ServiceEntitlement) -> str:
         return self.flow.speech[f"unit_{entitlement.service.unit}"]
@@ -196,7 +211,7 @@ class _Turn:
                 raise FlowBroken(f"more than {MAX_HOPS} nodes in one turn, last {name!r}")
             node = self.flow.node(name)
             if fresh:
-                self.state.invalid = 0
+                self.state.wrong = self.state.silences = 0
             fresh = True
             name = self._enter(node)
 
@@ -208,6 +223,8 @@ class _Turn:
             return node.next
         if isinstance(node, Ask):
             self.say(node.prompt)
+            if node.operator is not None:
+                self.say_option(self.flow.keys.person)
             speech = node.input == "speech"
             # A speech prompt still takes one key: the operator key.
             self.wait_for(node, speech, 1 if speech else node.num_digits)
@@ -237,8 +254,7 @@ class _Turn:
         if isinstance(node, CallbackOffer):
             for message in node.say:
                 self.say(message)
-            self.say("callback_offer", key=self.spoken_key(node.key))
-            self.wait_for(node, True, 1)
+            self._offer_prompt(node)
             return None
         if isinstance(node, Callback):
             self._book_callback()
@@ -263,21 +279,40 @@ class _Turn:
         elif isinstance(node, ChooseInsured) and self.state.choices:
             self._answer_choice(node, event)
         elif isinstance(node, CallbackOffer):
-            key = _key(event)
-            self.enter(node.accept if key == node.key else node.decline)
+            self._answer_offer(node, event)
         else:
             # Nothing was asked here (a stale request): say again where the call is.
             self.enter(node.name)
 
-    def invalid(self, node: FlowNode, message: str, fallback: str) -> None:
-        self.state.invalid += 1
-        if self.state.invalid >= self.flow.limits.invalid_inputs:
-            self.say("too_many_invalid")
+    def wrong(self, node: FlowNode, message: str, fallback: str) -> None:
+        """A wrong answer: said so and asked again, or, once too many, the node's fallback."""
+        self.state.wrong += 1
+        if self.state.wrong >= self.flow.limits.wrong_inputs:
+            self.say("too_many_wrong")
             self._unverified("invalid")
             self.enter(fallback)
             return
         self.say(message)
-        self.enter(node.name, fresh=False)
+        self.again(node)
+
+    def silent(self, node: FlowNode, message: str, silence: str, limit: int | None) -> None:
+        """No answer: said so and asked again, or, once too many, the node's silence node."""
+        self.state.silences += 1
+        self.say(message)
+        if self.state.silences >= (limit or self.flow.limits.silences):
+            self._unverified("silent")
+            self.enter(silence)
+            return
+        self.again(node)
+
+    def again(self, node: FlowNode) -> None:
+        """Ask the node's question again, keeping its counts."""
+        if isinstance(node, ChooseInsured):
+            self._choice_prompt(node)
+        elif isinstance(node, CallbackOffer):
+            self._offer_prompt(node)
+        else:
+            self.enter(node.name, fresh=False)
 
     def _unverified(self, reason: str) -> None:
         if not self.state.verified and self.state.unverified_reason is None:
@@ -287,9 +322,11 @@ class _Turn:
 
     def _answer_ask(self, node: Ask, event: Event) -> None:
         if node.operator is not None and isinstance(event, Digits) and event.value == node.operator:
-            self.say("operator")
             self._unverified("operator")
             self.enter(node.fallback)
+            return
+        if isinstance(event, Silence):
+            self.silent(node, node.silent, node.silence, node.silences)
             return
         value = None
         if node.input == "digits" and isinstance(event, Digits):
@@ -299,7 +336,9 @@ class _Turn:
         elif node.input == "speech" and isinstance(event, Speech) and names.spoken_name(event.text):
             value = event.text.strip()
         if value is None:
-            self.invalid(node, node.invalid, node.fallback)
+            # A key where a name was asked for is a wrong key, not a name misheard.
+            keyed = node.input == "speech" and isinstance(event, Digits)
+            self.wrong(node, "wrong_input" if keyed else node.invalid, node.fallback)
             return
         if node.slot == "suffix":
             self.state.suffix = value
@@ -363,14 +402,58 @@ class _Turn:
         if len(with_tier) == 1:
             self._choose(with_tier[0].id, mask_name(with_tier[0].name))
             return node.next
-        state.choices = [[p.id, mask_name(p.name)] for p in with_tier]
+        keys = self._choice_keys(len(with_tier))
+        state.choices = [
+            [p.id, mask_name(p.name), key] for p, key in zip(with_tier, keys, strict=True)
+        ]
         self._choice_prompt(node)
         return None
 
+    def _choice_keys(self, count: int) -> list[str]:
+        """1, 2, 3 …, skipping the key map's keys: 9 repeats here as in every menu."""
+        taken = {option.key for option in self.flow.keys}
+        keys, n = [], 0
+        while len(keys) < count:
+            n += 1
+            if str(n) not in taken:
+                keys.append(str(n))
+        return keys
+
+    def _choice_names(self) -> list[str]:
+        """The offered people as said: 张某明, told apart when their names sound alike.
+
+        A masked name leaves only a surname and perhaps a last character, so two
+        people may sound the same (张某 and 章某). The feed has no relation or year
+        of birth; the policyholder is told apart as themselves, the others by their
+        place in the list (第二位张某).
+        """
+        speech = self.flow.speech
+        said = [spoken_name(masked) for _, masked, _ in self.state.choices]
+        sounds = [names.normalise(name) for name in said]
+        out = []
+        for i, ((insured_id, _, _), name) in enumerate(zip(self.state.choices, said, strict=True)):
+            alike = [
+                j
+                for j, other in enumerate(sounds)
+                if j != i and names.sounds_alike(sounds[i], other)
+            ]
+            if not alike:
+                out.append(name)
+            elif insured_id == self.state.policyholder_id:
+                out.append(speech["insured_self"].format(name=name))
+            elif all(self.state.choices[j][0] == self.state.policyholder_id for j in alike):
+                out.append(name)  # the only one alike is the policyholder, told apart already
+            else:
+                out.append(speech["insured_order"].format(order=spoken_number(i + 1), name=name))
+        return out
+
     def _choice_prompt(self, node: ChooseInsured) -> None:
-        for key, (_, name) in enumerate(self.state.choices, start=1):
-            self.say("choose_insured_option", name=name, key=key)
-        self.wait_for(node, True, len(str(len(self.state.choices))))
+        for (_, _, key), name in zip(self.state.choices, self._choice_names(), strict=True):
+            self.say("choose_insured_option", name=name, key=self.spoken_key(key))
+        self.say_option(self.flow.keys.person)
+        self.say_option(self.flow.keys.repeat)
+        digits = max(len(key) for _, _, key in self.state.choices)
+        self.wait_for(node, True, digits)
 
     def _choose(self, insured_id: str, masked: str) -> None:
         self.state.insured_id = insured_id
@@ -378,49 +461,71 @@ class _Turn:
         self.state.choices = []
 
     def _answer_choice(self, node: ChooseInsured, event: Event) -> None:
+        if isinstance(event, Silence):
+            self.silent(node, "no_input", node.silence, node.silences)
+            return
+        keys = self.flow.keys
         key = _key(event, multi=True)
-        choices = self.state.choices
-        if key and key.isdigit() and 1 <= int(key) <= len(choices):
-            insured_id, masked = choices[int(key) - 1]
-            self._choose(insured_id, masked)
+        if key is None and isinstance(event, Speech):
+            key = keywords.heard(event.text, [(o.key, o.words) for o in (keys.person, keys.repeat)])
+        chosen = next((c for c in self.state.choices if c[2] == key), None)
+        if chosen is not None:
+            self._choose(chosen[0], chosen[1])
             self.enter(node.next)
-            return
-        self.state.invalid += 1
-        if self.state.invalid >= self.flow.limits.invalid_inputs:
-            self.say("too_many_invalid")
-            self.enter(node.fallback)
-            return
-        self.say("invalid_choice")
-        self._choice_prompt(node)
+        elif key == keys.repeat.key:
+            self._choice_prompt(node)
+        elif key == keys.person.key:
+            self.enter(keys.person.goto)
+        else:
+            self.wrong(node, "wrong_input", node.fallback)
 
     # -- menus (SPEC §4 step 4) --------------------------------------------------------------
 
     def _menu_prompt(self, node: Menu) -> None:
         for message in node.intro:
             self.say(message)
-        for option in node.options:
-            if option.spoken:
-                self.say("menu_option", label=option.label, key=self.spoken_key(option.key))
-        if node.repeat:
-            self.say("menu_repeat", key=self.spoken_key(node.repeat))
-        hints = [word for option in node.options for word in option.words]
+        options = self.flow.menu_options(node)
+        for option in options:
+            # The main menu does not offer to go back to itself.
+            if option.goto != node.name:
+                self.say_option(option)
+        hints = [word for option in options for word in option.words]
         self.wait_for(node, True, 1, hints)
 
     def _answer_menu(self, node: Menu, event: Event) -> None:
-        if isinstance(event, Silence) and node.silence:
-            self.enter(node.silence)
+        if isinstance(event, Silence):
+            self.silent(node, "no_input", node.silence, node.silences)
             return
+        options = self.flow.menu_options(node)
         key = _key(event)
         if key is None and isinstance(event, Speech):
-            key = keywords.heard(event.text, [(o.key, o.words) for o in node.options])
-        if key is not None and key == node.repeat:
+            key = keywords.heard(event.text, [(o.key, o.words) for o in options])
+        if key == self.flow.keys.repeat.key:
             self.enter(node.name, fresh=False)
             return
-        option = node.option(key) if key is not None else None
+        option = next((o for o in options if o.key == key), None)
         if option is None:
-            self.invalid(node, "invalid_choice", node.fallback)
+            self.wrong(node, "wrong_input", node.fallback)
             return
         self.enter(option.goto)
+
+    def _offer_prompt(self, node: CallbackOffer) -> None:
+        self.say("callback_offer", key=self.spoken_key(node.key))
+        self.say_option(self.flow.keys.repeat)
+        self.wait_for(node, True, 1)
+
+    def _answer_offer(self, node: CallbackOffer, event: Event) -> None:
+        if isinstance(event, Silence):
+            # The offer said to hang up otherwise: no answer declines it.
+            self.silent(node, "no_input", node.decline, node.silences)
+            return
+        key = _key(event)
+        if key == node.key:
+            self.enter(node.accept)
+        elif key == self.flow.keys.repeat.key:
+            self.enter(node.name, fresh=False)
+        else:
+            self.wrong(node, "wrong_input", node.decline)
 
     # -- services (SPEC §4 step 5) ------------------------------------------------------------
 
@@ -428,12 +533,17 @@ class _Turn:
         state = self.state
         state.service = node.service
         service = self.flows.programme.service(node.service)
+        name = self.flow.service_name(service)
         eligibility = self.eligibility()
         entitlement = eligibility.service(node.service) if eligibility else None
         if entitlement is None or not entitlement.entitled:
-            self._explain_refusal(service.name, eligibility, entitlement)
+            self._explain_refusal(name, eligibility, entitlement)
             return node.refused
-        if service.sms_link and node.sent and state.policyholder_phone:
+        if service.sms_link and node.sent:
+            # Said to be on its way only when it is: queued, with a number to send it to.
+            if not state.policyholder_phone or not self.facts.sms_available(state.called):
+                self.say("sms_unavailable", service=name)
+                return node.unsent
             link = self.flow.sms[service.code]
             self.reply.effects.append(
                 replies.SendSmsLink(
@@ -444,10 +554,12 @@ class _Turn:
                     insured_id=state.insured_id,
                 )
             )
-            self.say("sms_sent", service=service.name, phone_tail=state.policyholder_phone[-4:])
+            self.say(
+                "sms_queued", service=name, phone_tail=self.phone_tail(state.policyholder_phone)
+            )
             return node.sent
         if service.requires_critical_illness:
-            self.say("critical_illness", service=service.name)
+            self.say("critical_illness", service=name)
         return node.transfer
 
     def _explain_refusal(
@@ -497,11 +609,13 @@ class _Turn:
         self.say("entitlements_intro")
         for entitlement in eligibility.services:
             if entitlement.quota is None:
-                self.say("entitlements_unlimited", service=entitlement.service.name)
+                self.say(
+                    "entitlements_unlimited", service=self.flow.service_name(entitlement.service)
+                )
             elif entitlement.quota > 0:
                 self.say(
                     "entitlements_remaining",
-                    service=entitlement.service.name,
+                    service=self.flow.service_name(entitlement.service),
                     remaining=entitlement.remaining,
                     unit=self.unit(entitlement),
                 )
@@ -534,7 +648,7 @@ class _Turn:
             if opening
             else self.flow.messages["callback_soon"]
         )
-        self.say("callback_booked", when=when, phone_tail=number[-4:])
+        self.say("callback_booked", when=when, phone_tail=self.phone_tail(number))
 
 
 def _key(event: Event, multi: bool = False) -> str | None:

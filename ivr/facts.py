@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from flask import current_app
 from redis import Redis
 from sqlalchemy.orm import Session
 
+from adapters import twilio_rest
 from domain.eligibility import Eligibility, assess
 from flows import Flows
 from ivr.ports import Failures, Holder, InsuredPerson
@@ -64,3 +66,7 @@ class SqlFacts:
         return lockout.failures(
             self.redis, caller_key, policyholder_ids, self._now.timestamp(), window
         )
+
+    def sms_available(self, dialled: str | None) -> bool:
+        # The settings the send job checks first: without them it logs and sends nothing.
+        return not twilio_rest.missing_for_sms(current_app, dialled)

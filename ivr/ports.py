@@ -46,3 +46,9 @@ class Facts(Protocol):
 
     def failures(self, caller_key: str, policyholder_ids: Sequence[str]) -> Failures:
         """Recent failed tries from this number and against these policyholders."""
+
+    def sms_available(self, dialled: str | None) -> bool:
+        """Whether an SMS link can be queued for sending (from ``dialled``, the number called).
+
+        The caller is told the link will be sent only when it will (SPEC §8).
+        """

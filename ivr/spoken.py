@@ -43,3 +43,27 @@ def spoken_hours(speech: Mapping[str, str], line: Line, now: datetime) -> str:
         speech["range"].format(start=spoken_time(speech, start), end=spoken_time(speech, end))
         for start, end in intervals
     )
+
+
+# Chinese numerals: how a count or a place in a list is said (第二位).
+NUMERALS = "零一二三四五六七八九"
+
+
+def spoken_number(n: int) -> str:
+    """一, 十二, 二十, 九十九; larger numbers as digits (a voice reads them well enough)."""
+    if not 0 <= n < 100:
+        return str(n)
+    tens, units = divmod(n, 10)
+    if tens == 0:
+        return NUMERALS[units]
+    return (NUMERALS[tens] if tens > 1 else "") + "十" + (NUMERALS[units] if units else "")
+
+
+def spoken_digits(speech: Mapping[str, str], number: str) -> str:
+    """A telephone number digit by digit, its groups apart: 4006-058-056 → 四零零六，零五八，零五六.
+
+    Written as digits, a voice would read 5678 as 五千六百七十八 and - as 杠.
+    """
+    words = speech["phone_digits"]
+    groups = [g for g in number.replace("-", " ").split() if g]
+    return "，".join("".join(words[int(d)] if d.isdigit() else d for d in g) for g in groups)

@@ -28,13 +28,21 @@ def _prompts(target, voice: Voice, prompts: Iterable[replies.Prompt]) -> None:
 
 
 def gather(voice: Voice, wait: replies.Gather, action: str) -> Gather:
+    """A Gather whose answer tells silence from a wrong key (SPEC §8).
+
+    Every key pressed reaches ``action`` in ``Digits``: no key ends the Gather
+    unsent (finishOnKey is off; Twilio's default # would send a lone # as no
+    answer at all), so # is a wrong key like any other. An answer with neither
+    Digits nor SpeechResult is then silence: Twilio posts it (actionOnEmptyResult),
+    as the Redirect after the Gather would.
+    """
     attributes = dict(
         input="dtmf speech" if wait.speech else "dtmf",
         action=action,
         method="POST",
         timeout=voice.timeout,
         num_digits=wait.num_digits,
-        finish_on_key="#",
+        finish_on_key="",
         action_on_empty_result=True,
     )
     if wait.speech:

@@ -90,6 +90,7 @@ def _step() -> int | None:
 
 
 def _event() -> engine.Event:
+    """What the caller did; no key and no words is silence (every key is sent: ivr.twiml)."""
     digits = (request.form.get("Digits") or "").strip()
     if digits:
         return engine.Digits(digits)

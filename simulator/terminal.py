@@ -7,6 +7,9 @@ anything else is speech, an empty answer is silence). In a queue it registers
 with the server's simulator (``/simulator``), hears its position again every few
 seconds as Twilio re-requests the waitUrl, may press 1 for a callback, and ends
 when an agent takes the call. The telephone itself is ``simulator.softphone``.
+
+With ``--speak`` the prompts are also read aloud by ``espeak-ng`` (Mandarin voice
+``cmn``), so a newcomer hears the flow; nothing else needs it.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import contextlib
 import json
 import queue
 import re
+import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -108,6 +113,44 @@ SIGNATURE_REFUSED = (
 )
 
 
+ESPEAK = "espeak-ng"
+ESPEAK_MISSING = (
+    "--speak reads the prompts aloud with espeak-ng, which is not installed "
+    "(Debian/Ubuntu: sudo apt install espeak-ng); leave out --speak to read them only"
+)
+
+
+def espeak(
+    voice: str = "cmn", program: str = ESPEAK, warn: Callable[[str], None] | None = None
+) -> Callable[[str], None]:
+    """A voice for ``Terminal(speak=…)``: each prompt said aloud before the caller answers.
+
+    Raises ``CallFailed`` when espeak-ng is not installed, before the call is placed.
+    If it cannot play (no sound device), ``warn`` is told once and the call goes on.
+    """
+    found = shutil.which(program)
+    if found is None:
+        raise CallFailed(ESPEAK_MISSING)
+    warn = warn or (lambda text: print(text, file=sys.stderr))
+    failed = []
+
+    def speak(text: str) -> None:
+        # Waits until the prompt is said, as a caller hears it before answering.
+        done = subprocess.run(
+            [found, "-v", voice, text],
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        if done.returncode != 0 and not failed:
+            failed.append(done.returncode)
+            why = (done.stderr or "").strip().splitlines()[-1:] or [f"exit {done.returncode}"]
+            warn(f"（espeak-ng could not play the prompts: {why[0]}; is there a sound device?）")
+
+    return speak
+
+
 class Answers:
     """What the caller says or presses: from ``--script``, else typed lines (none without stdin)."""
 
@@ -168,6 +211,8 @@ class Terminal:
     # Hang up after waiting this long in a queue (None: wait until an agent answers).
     max_wait: float | None = None
     hold: bool = False
+    # Says each prompt aloud (``espeak()``), or None to print them only.
+    speak: Callable[[str], None] | None = None
 
     def __post_init__(self):
         self.queues = SimulatorQueues(self.exchange)
@@ -222,9 +267,14 @@ class Terminal:
     def _flush(self) -> None:
         heard = self.phone.heard
         for line in heard[self._printed :]:
-            if line:
-                self.echo(f"  热线: {line}")
+            self._hear(line)
         self._printed = len(heard)
+
+    def _hear(self, line: str) -> None:
+        if line:
+            self.echo(f"  热线: {line}")
+            if self.speak is not None:
+                self.speak(line)
 
     # -- answering a Gather ---------------------------------------------------------------------
 
@@ -291,7 +341,7 @@ class Terminal:
         phone.agent = AgentPhone(self.exchange, found.get("agent") or "?")
         phone.wait_gather = None
         for line in found.get("heard") or []:
-            self.echo(f"  热线: {line}")
+            self._hear(line)
         self.echo(f"已接通坐席 {found.get('agent')}")
 
     def _talk(self) -> None:

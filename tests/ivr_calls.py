@@ -58,6 +58,13 @@ def message(message_name: str, /, **values) -> str:
     return FLOW.messages[message_name].format(**values)
 
 
+def offered(meaning: str) -> str:
+    """How a prompt offers a key of the key map: "重听请按9。", "转人工服务请按0。"."""
+    option = getattr(FLOW.keys, meaning)
+    key = {"*": "星号键", "#": "井号键"}.get(option.key, option.key)
+    return message("menu_option", label=option.label, key=key)
+
+
 def at(clock, hour: int, minute: int = 0, day: int = 10) -> None:
     clock.set(datetime(2026, 3, day, hour, minute))
 
@@ -81,9 +88,9 @@ def book_after_hours(exchange: Exchange, clock, caller: str = "+8613900000071") 
     """张伟 asks for an outpatient booking at 22:30: the medical line is closed."""
     at(clock, 22, 30)
     phone = as_zhang_wei(exchange, caller).press("2").press("1")
-    assert phone.heard[-1] == message("callback_offer", next_opening="明天8点", key="1")
+    assert phone.heard[-2] == message("callback_offer", next_opening="明天8点", key="1")
     phone.press("1")
-    assert message("callback_booked", when="明天8点", phone_tail="5678") in phone.heard
+    assert message("callback_booked", when="明天8点", phone_tail="五六七八") in phone.heard
     assert phone.ended
     return phone
 

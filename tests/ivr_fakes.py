@@ -46,6 +46,8 @@ class World:
     sms: list[replies.SendSmsLink] = field(default_factory=list)
     callbacks: list[replies.RequestCallback] = field(default_factory=list)
     asked: list[str] = field(default_factory=list)
+    # Twilio's REST settings are there, so an SMS link can be queued.
+    sms_configured: bool = True
 
     def person(self, pid: str, name: str, phone: str | None = None) -> Person:
         self.people[pid] = Person(pid, name, phone)
@@ -99,6 +101,9 @@ class Facts:
         self.world.asked.append(f"eligibility:{insured_id}")
         person = self.world.people[insured_id]
         return assess(loaded().programme, person.policies, person.uses, self.world.now.date())
+
+    def sms_available(self, dialled: str | None) -> bool:
+        return self.world.sms_configured
 
     def failures(self, caller_key: str, policyholder_ids):
         return Failures(
@@ -161,6 +166,14 @@ class Call:
 def message(message_name: str, /, **values) -> str:
     """A message of the shipped call flow with its placeholders filled in."""
     return loaded().call_flow.messages[message_name].format(**values)
+
+
+def offered(meaning: str, key: str | None = None) -> str:
+    """How a prompt offers a key of the key map ("重听请按9。"), or another key for it."""
+    option = getattr(loaded().call_flow.keys, meaning)
+    spoken = {"*": "星号键", "#": "井号键"}
+    key = key or option.key
+    return message("menu_option", label=option.label, key=spoken.get(key, key))
 
 
 def on(text: str) -> date:

@@ -82,6 +82,16 @@ def test_an_sms_service_ends_without_a_queue(family, exchange, clock):
     assert phone.ended and "queue wait" not in kinds(exchange)
 
 
+def test_an_sms_service_on_a_server_without_twilio_ends_without_a_link(
+    app, family, exchange, clock
+):
+    at(clock, 10)
+    app.config["TWILIO_ACCOUNT_SID"] = None  # as the benchmark's server runs
+    phone = exchange.call("+8613900000006")
+    assert callers.follow(phone, script(service=("1", "1"))) == "sms unavailable"
+    assert phone.ended and "queue wait" not in kinds(exchange)
+
+
 def test_planned_calls_repeat_for_a_seed_and_never_key_a_suffix_on_file():
     people = [Holder("张伟", "345678"), Holder("王芳", "001234")]
     taken = {"345678", "001234"}

@@ -1,10 +1,10 @@
-"""Personal data masked for screens and logs (张*明, 138****5678)."""
+"""Personal data masked for screens and logs (张*明, 138****5678), and names said aloud (张某明)."""
 
 from __future__ import annotations
 
 import pytest
 
-from domain.masking import mask_name, mask_phone
+from domain.masking import mask_name, mask_phone, spoken_name
 
 
 @pytest.mark.parametrize(
@@ -34,6 +34,29 @@ def test_a_masked_name_hides_every_inner_character(name):
     masked = mask_name(name)
     assert len(masked) == len(name)
     assert all(ch in "*·" for ch in masked[1:-1])
+
+
+@pytest.mark.parametrize(
+    ("name", "spoken"),
+    [
+        ("张明", "张某"),
+        ("张三明", "张某明"),
+        ("欧阳娜娜", "欧某某娜"),
+        ("买买提·艾力", "买某某某力"),
+        ("张", "某"),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_a_name_is_said_masked_with_mou_for_each_hidden_character(name, spoken):
+    assert spoken_name(name) == spoken
+
+
+@pytest.mark.parametrize("name", ["张明", "张三明", "欧阳娜娜", "阿卜杜·热合曼·买买提"])
+def test_a_masked_name_is_said_as_its_full_name_would_be(name):
+    # The IVR keeps only masked names, and says them the same way.
+    assert spoken_name(mask_name(name)) == spoken_name(name)
+    assert "*" not in spoken_name(name) and "·" not in spoken_name(name)
 
 
 @pytest.mark.parametrize(

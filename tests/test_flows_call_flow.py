@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
 import flows
-from flows import FlowError
+from flows import FlowError, speakable
 from flows.nodes import Ask, Authenticate, Menu, ServiceNode, Transfer
 
 
@@ -63,8 +64,8 @@ def walk(menu: str) -> dict[str, object]:
 
 
 def test_the_main_menu_has_the_keys_of_spec_section_4():
-    main = FLOW.node("main_menu")
-    assert main.repeat == "9"
+    # 9 repeats every menu (the key map); the main menu's own 0 is the policy line.
+    assert FLOW.keys.repeat.key == "9"
     keys = walk("main_menu")
     assert set(keys) == {"1", "2", "3", "4", "0"}
     assert isinstance(keys["0"], Transfer) and keys["0"].line == "policy"
@@ -148,7 +149,7 @@ BAD = [
     (
         "尾号{phone_tail}的手机",
         "尾号{phone}的手机",
-        "call_flow.toml: messages.sms_sent: unknown placeholder {phone}",
+        "call_flow.toml: messages.sms_queued: unknown placeholder {phone}",
     ),
     (
         'welcome = "您好，',
@@ -167,8 +168,8 @@ BAD = [
     ),
     (
         'say = ["welcome"]',
-        'say = ["sms_sent"]',
-        "call_flow.toml: nodes.welcome.say[0]: 'sms_sent' is said by the code",
+        'say = ["sms_queued"]',
+        "call_flow.toml: nodes.welcome.say[0]: 'sms_queued' is said by the code",
     ),
     (
         'prompt = "ask_suffix"',
@@ -188,7 +189,107 @@ BAD = [
     (
         '{ key = "4", label = "权益查询"',
         '{ key = "9", label = "权益查询"',
-        "call_flow.toml: nodes.main_menu.repeat: key 9 is already an option",
+        "call_flow.toml: nodes.main_menu.options[3].key: key 9 means 重听 in every menu",
+    ),
+    (
+        '{ key = "4", label = "权益查询"',
+        '{ key = "*", label = "权益查询"',
+        "call_flow.toml: nodes.main_menu.options[3].key: key * means 返回主菜单 in every menu",
+    ),
+    (
+        '{ key = "0", label = "保单及其他问题", words = ["保单", "其他问题", "人工", "客服"], '
+        'goto = "policy_line" }',
+        '{ key = "0", label = "保单及其他问题", words = ["保单", "其他问题", "人工", "客服"], '
+        'goto = "entitlements" }',
+        "call_flow.toml: nodes.main_menu.options[4].goto: key 0 means 转人工服务 in every menu "
+        "([keys]): it must lead to a transfer node",
+    ),
+    (
+        'person = { key = "0", label = "转人工服务"',
+        'person = { key = "9", label = "转人工服务"',
+        "call_flow.toml: keys.person.key: key 9 is keys.repeat already",
+    ),
+    (
+        'words = ["转人工服务", "人工服务", "人工", "客服"], goto = "to_person" }',
+        'words = ["转人工服务", "人工服务", "人工", "客服"], goto = "goodbye" }',
+        "call_flow.toml: keys.person.goto: must name a transfer node (a person)",
+    ),
+    (
+        'slot = "suffix"\nprompt = "ask_suffix"\ninvalid = "invalid_digits"\nsilent = "no_digits"\n'
+        'operator = "0"',
+        'slot = "suffix"\nprompt = "ask_suffix"\ninvalid = "invalid_digits"\nsilent = "no_digits"\n'
+        'operator = "#"',
+        "call_flow.toml: nodes.ask_suffix.operator: the person key is 0 in every menu",
+    ),
+    (
+        'key = "1"\naccept = "book_callback"\ndecline = "goodbye"\nsilences = 1\n\n'
+        "[nodes.policy_closed]",
+        'key = "9"\naccept = "book_callback"\ndecline = "goodbye"\nsilences = 1\n\n'
+        "[nodes.policy_closed]",
+        "call_flow.toml: nodes.medical_closed.key: key 9 means 重听 in every menu",
+    ),
+    (
+        'leave_key = "1"',
+        'leave_key = "*"',
+        "call_flow.toml: queue.leave_key: key * means 返回主菜单 in every menu",
+    ),
+    (
+        'goodbye = "感谢您的来电，再见。"',
+        'goodbye = "感谢您的来电*再见。"',
+        "call_flow.toml: messages.goodbye: '*' would be read out as a symbol",
+    ),
+    (
+        'no_insured = "您名下的被保险人目前没有可以使用的重疾管家服务。"',
+        'no_insured = "您名下的被保险人目前没有可以使用的服务（详见/保单）。"',
+        "call_flow.toml: messages.no_insured: '（/）' would be read out as a symbol",
+    ),
+    (
+        'label = "门诊或住院交通"',
+        'label = "门诊/住院交通"',
+        "call_flow.toml: nodes.precise_care.options[5].label: '/' would be read out",
+    ),
+    (
+        'star = "星号键"',
+        'star = "*号键"',
+        "call_flow.toml: speech.star: '*' would be read out",
+    ),
+    (
+        'after_sms = "如无其他需要，请直接挂机。"',
+        'after_sms = "返回主菜单请按星号，结束通话请挂机。"',
+        "call_flow.toml: messages.after_sms: '按星号' writes a key out",
+    ),
+    (
+        'ask_suffix = "请输入投保人手机号码后六位。"',
+        'ask_suffix = "请输入投保人手机号码后六位。转人工服务请按0。"',
+        "call_flow.toml: messages.ask_suffix: '按0' writes a key out",
+    ),
+    (
+        'transport = "门诊或住院交通"',
+        'transport = "门诊/住院"',
+        "call_flow.toml: spoken_services.transport: '/' would be read out",
+    ),
+    (
+        "[spoken_services]\n"
+        "# How a service whose name in services.toml has a symbol is said (by code).\n"
+        'transport = "门诊或住院交通"\n',
+        "",
+        "call_flow.toml: spoken_services.transport: is required: services.toml's services[7].name "
+        "'门诊/住院交通' has '/'",
+    ),
+    (
+        'phone_digits = "零幺二三四五六七八九"',
+        'phone_digits = "零一二三"',
+        "call_flow.toml: speech.phone_digits: must be ten characters",
+    ),
+    (
+        'silent = "no_digits"\n',
+        "",
+        "call_flow.toml: nodes.ask_suffix.silent: is required",
+    ),
+    (
+        'sent = "after_sms"\nunsent = "no_sms"\n\n[nodes.svc_health_e_station]',
+        'sent = "after_sms"\n\n[nodes.svc_health_e_station]',
+        "call_flow.toml: nodes.svc_online_consult.unsent: online_consult is served by SMS link",
     ),
     (
         '[nodes.lost]\ntype = "say"\nsay = ["lost"]\nnext = "ask_suffix"',
@@ -249,8 +350,9 @@ BAD = [
     ),
     (
         'service = "health_e_station"\ntransfer = "medical_queue"\nrefused = "policy_or_menu"\n'
-        'sent = "after_sms"',
-        'service = "health_e_station"\ntransfer = "medical_queue"\nrefused = "policy_or_menu"',
+        'sent = "after_sms"\nunsent = "no_sms"',
+        'service = "health_e_station"\ntransfer = "medical_queue"\nrefused = "policy_or_menu"\n'
+        'unsent = "no_sms"',
         "call_flow.toml: nodes.svc_health_e_station.sent: health_e_station is served by SMS link",
     ),
     (
@@ -275,6 +377,48 @@ def test_a_bad_call_flow_is_refused_naming_the_key(flows_dir, old, new, message)
     with pytest.raises(FlowError) as caught:
         flows.load(flows_dir)
     assert str(caught.value).startswith(message), str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "message"),
+    [
+        (
+            "lines.toml",
+            'phone = "028-96555"',
+            'phone = "028/96555"',
+            "lines.toml: lines.policy.phone: callers hear it digit by digit",
+        ),
+        (
+            "lines.toml",
+            'name = "国宝人寿客户服务"',
+            'name = "国宝人寿客户服务#"',
+            "lines.toml: lines.policy.name: '#' would be read out",
+        ),
+        (
+            "programme.toml",
+            'name = "尊享档"',
+            'name = "尊享档*"',
+            "programme.toml: tiers[1].name: '*' would be read out",
+        ),
+    ],
+)
+def test_names_the_call_flow_says_from_other_files_must_be_speakable(
+    flows_dir, name, old, new, message
+):
+    edit(flows_dir, old, new, name)
+    with pytest.raises(FlowError) as caught:
+        flows.load(flows_dir)
+    assert str(caught.value).startswith(message), str(caught.value)
+
+
+def test_every_message_and_label_of_the_shipped_flow_is_speakable():
+    texts = [*FLOW.messages.values(), *FLOW.speech.values(), *FLOW.spoken_services.values()]
+    texts += [o.label for n in FLOW.nodes.values() if isinstance(n, Menu) for o in n.options]
+    texts += [o.label for o in FLOW.keys]
+    literal = [re.sub(r"\{\w*\}", "", t) for t in texts]
+    assert [t for t in literal if speakable.symbols(t)] == []
+    transport = flows.load().programme.service("transport")
+    assert (transport.name, FLOW.service_name(transport)) == ("门诊/住院交通", "门诊或住院交通")
 
 
 def test_a_missing_call_flow_is_refused(flows_dir):

@@ -47,7 +47,7 @@ def the_callback(app) -> Callback:
 def ask_for_the_online_consult_link(exchange, clock):
     at(clock, 3)
     phone = as_zhang_wei(exchange, caller="+8613900007777").press("1").press("1")
-    assert message("sms_sent", service="线上问诊", phone_tail="5678") in phone.heard
+    assert message("sms_queued", service="线上问诊", phone_tail="五六七八") in phone.heard
     return phone
 
 
@@ -73,18 +73,21 @@ def test_in_the_demo_an_sms_asked_for_twice_by_the_same_step_is_sent_once(app, t
     assert len(twilio_rest.of("Messages")) == 2
 
 
-def test_in_the_demo_without_twilio_the_link_is_logged_as_not_configured(
+def test_in_the_demo_without_twilio_the_caller_hears_the_link_cannot_be_sent(
     app, exchange, twilio_rest, clock, family, caplog
 ):
     app.config["TWILIO_ACCOUNT_SID"] = None  # the auth token still signs the webhooks
+    at(clock, 3)
     with caplog.at_level(logging.WARNING, logger="adapters.background"):
-        phone = ask_for_the_online_consult_link(exchange, clock)
-    assert not phone.ended  # the caller goes on in the menu
+        phone = as_zhang_wei(exchange, caller="+8613900007777").press("1").press("1")
+    # Not told it is on its way (SPEC §8): told it cannot be sent, and offered a person.
+    assert message("sms_unavailable", service="线上问诊") in phone.heard
+    assert not any("短信发送至" in said for said in phone.heard)
+    assert "转人工服务为您办理请按0。" in phone.heard
+    assert not phone.ended
+    # No job was queued to fail later.
     assert twilio_rest.requests == []
-    (record,) = [r for r in caplog.records if r.name == "adapters.background"]
-    assert record.levelno == logging.WARNING and record.exc_info is None
-    assert "SMS is not configured: set TWILIO_ACCOUNT_SID" in record.getMessage()
-    assert "services.call_jobs.send_sms" in record.getMessage()
+    assert [r for r in caplog.records if r.name == "adapters.background"] == []
 
 
 def test_in_the_demo_a_twilio_outage_is_logged_and_the_call_goes_on(

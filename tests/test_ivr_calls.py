@@ -20,6 +20,7 @@ from ivr_calls import (
     at,
     load,
     message,
+    offered,
     verified,
 )
 
@@ -40,7 +41,7 @@ def medical_name() -> str:
 
 def test_a_caller_hears_the_greeting_and_is_asked_for_six_digits(exchange, family):
     phone = exchange.call().dial()
-    assert phone.heard == [message("welcome"), message("ask_suffix")]
+    assert phone.heard == [message("welcome"), message("ask_suffix"), offered("person")]
     assert phone.gather.get("numDigits") == "6"
     assert phone.gather.get("input") == "dtmf"
     say = phone.last_twiml
@@ -49,22 +50,24 @@ def test_a_caller_hears_the_greeting_and_is_asked_for_six_digits(exchange, famil
 
 def test_the_name_is_asked_for_as_mandarin_speech(exchange, family):
     phone = exchange.call().dial().press(ZHANG[3])
-    assert phone.heard[-1] == message("ask_name")
+    assert phone.heard[-2:] == [message("ask_name"), offered("person")]
     assert phone.gather.get("input") == "dtmf speech"
     assert phone.gather.get("language") == FLOW.voice.speech_language
 
 
 def test_a_policyholder_with_several_insured_people_picks_one_by_masked_name(exchange, family):
     phone = verified(exchange)
-    assert phone.heard[-3:] == [
-        message("choose_insured_option", name="张*", key=1),
-        message("choose_insured_option", name="张*明", key=2),
-        message("choose_insured_option", name="李*", key=3),
+    assert phone.heard[-5:] == [
+        message("choose_insured_option", name="张某", key=1),
+        message("choose_insured_option", name="张某明", key=2),
+        message("choose_insured_option", name="李某", key=3),
+        offered("person"),
+        offered("repeat"),
     ]
     assert not any("张伟" in h or "李娜" in h or "张小明" in h for h in phone.heard)
     phone.press("2").press("4")
     assert message(
-        "entitlements_tier", insured="张*明", tier="安心档", effective="2024年3月17日"
+        "entitlements_tier", insured="张某明", tier="安心档", effective="2024年3月17日"
     ) in (phone.heard)
 
 
@@ -75,7 +78,7 @@ def test_a_homophone_of_the_name_verifies(exchange, family):
 def test_a_surname_read_as_a_surname_verifies(exchange, family):
     phone = verified(exchange, SHAN, name="善田芳")
     # One insured person (herself): straight to the main menu.
-    assert phone.heard[-1] == message("menu_repeat", key="9")
+    assert phone.heard[-1] == offered("repeat")
 
 
 def test_three_wrong_tries_reach_a_person_unverified_never_saying_which_part(exchange, family):
@@ -142,8 +145,10 @@ def test_zero_at_either_prompt_goes_to_a_person(exchange, family, at_prompt):
     phone = exchange.call().dial()
     if at_prompt == "name":
         phone.press(ZHANG[3])
+    before = len(phone.heard)
     phone.press("0")
-    assert message("operator") in phone.heard
+    # Nothing before the transfer but the transfer itself (the queue's own words follow).
+    assert phone.heard[before] == message("transferring", line_name=medical_name())
     assert phone.queue == "medical"
 
 
@@ -197,13 +202,14 @@ def test_every_service_leaf_serves_an_entitled_caller(exchange, twilio_rest, fam
     for key in SERVICES[code]:
         phone.press(key)
     service = FLOWS.programme.service(code)
+    said = FLOW.service_name(service)
     if service.sms_link:
-        assert message("sms_sent", service=service.name, phone_tail="5678") in phone.heard
+        assert message("sms_queued", service=said, phone_tail="五六七八") in phone.heard
         assert not phone.queue
     else:
         assert phone.queue == "medical"
         assert message("transferring", line_name=medical_name()) in phone.heard
-        assert (message("critical_illness", service=service.name) in phone.heard) == (
+        assert (message("critical_illness", service=said) in phone.heard) == (
             service.requires_critical_illness
         )
 
@@ -211,7 +217,7 @@ def test_every_service_leaf_serves_an_entitled_caller(exchange, twilio_rest, fam
 def test_entitlements_are_read_aloud_then_the_menu_again(exchange, family):
     phone = as_zhang_wei(exchange).press("4")
     assert message(
-        "entitlements_tier", insured="张*", tier="豪华档", effective="2024年3月17日"
+        "entitlements_tier", insured="张某", tier="豪华档", effective="2024年3月17日"
     ) in (phone.heard)
     assert message("entitlements_remaining", service="就医规划师", remaining=1, unit="次") in (
         phone.heard
@@ -219,7 +225,7 @@ def test_entitlements_are_read_aloud_then_the_menu_again(exchange, family):
     assert message("entitlements_remaining", service="住院护工陪护", remaining=5, unit="天") in (
         phone.heard
     )
-    assert phone.heard[-1] == message("menu_repeat", key="9")
+    assert phone.heard[-1] == offered("repeat")
 
 
 def test_nine_repeats_the_menu_and_zero_reaches_the_policy_line(exchange, family):
@@ -240,24 +246,25 @@ def test_a_menu_choice_can_be_spoken(exchange, family):
 def test_a_service_outside_the_tier_is_explained(exchange, family):
     phone = verified(exchange, WANG).press("2").press("2")
     assert message(
-        "not_entitled_not_in_tier", insured="王*", service="住院绿通", tier="安心档"
+        "not_entitled_not_in_tier", insured="王某", service="住院绿通", tier="安心档"
     ) in (phone.heard)
-    assert phone.heard[-1] == message("offer_policy_line")
+    assert message("offer_policy_line") in phone.heard
+    assert phone.heard[-1] == offered("repeat")
     phone.press("0")
     assert phone.queue == "policy"
 
 
 def test_a_used_quota_is_explained(exchange, family):
     phone = verified(exchange, WANG).press("2").press("1")
-    assert any(h.startswith("很抱歉，王*本服务年度的门诊预约共1次") for h in phone.heard)
-    phone.press("9")
-    assert phone.heard[-1] == message("menu_repeat", key="9")
+    assert any(h.startswith("很抱歉，王某本服务年度的门诊预约共1次") for h in phone.heard)
+    phone.press("*")
+    assert phone.heard[-1] == offered("repeat")
 
 
 def test_a_service_in_the_waiting_period_says_when_it_can_be_used(exchange, family):
     phone = verified(exchange).press("3").press("2").press("4")
     assert (
-        message("not_entitled_waiting", insured="李*", service="就医陪诊", date="2026年3月24日")
+        message("not_entitled_waiting", insured="李某", service="就医陪诊", date="2026年3月24日")
         in phone.heard
     )
 
@@ -265,7 +272,7 @@ def test_a_service_in_the_waiting_period_says_when_it_can_be_used(exchange, fami
 def test_without_any_tier_the_caller_hears_why_and_may_ask_the_policy_line(exchange, family):
     phone = verified(exchange, ZHAO)
     assert message("no_insured") in phone.heard
-    phone.press("9").press("2").press("1")
+    phone.press("*").press("2").press("1")
     assert message("not_entitled_no_tier", insured="被保险人", service="门诊预约") in phone.heard
     phone.press("0")
     assert phone.queue == "policy"
@@ -297,7 +304,7 @@ def test_each_line_takes_calls_only_in_its_hours(
     else:
         assert not phone.queue
         assert message("emergency") in phone.heard
-        assert phone.heard[-1].startswith("如需在")
+        assert phone.heard[-2].startswith("如需在") and phone.heard[-1] == offered("repeat")
 
 
 def test_an_sms_link_is_sent_at_three_in_the_morning_to_the_number_on_file(
@@ -305,7 +312,7 @@ def test_an_sms_link_is_sent_at_three_in_the_morning_to_the_number_on_file(
 ):
     at(clock, 3)
     phone = as_zhang_wei(exchange, caller="+8613900007777").press("1").press("1")
-    assert message("sms_sent", service="线上问诊", phone_tail="5678") in phone.heard
+    assert message("sms_queued", service="线上问诊", phone_tail="五六七八") in phone.heard
     run_jobs(app)
     (sms,) = twilio_rest.of("Messages")
     assert sms.data["To"] == ZHANG[2]  # never the caller ID

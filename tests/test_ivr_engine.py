@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 from domain_fixtures import loaded, policy, use
-from ivr_fakes import Call, World, message
+from ivr_fakes import Call, World, message, offered
 
 from ivr import engine, replies
 from ivr.call_state import WITHHELD, CallState
@@ -35,13 +35,13 @@ def test_a_call_opens_with_the_greeting_recording_notice_and_120_then_asks_for_s
     call = Call(world)
     assert call.heard[0] == message("welcome")
     assert "录音" in call.heard[0] and "120" in call.heard[0]
-    assert call.heard[-1] == message("ask_suffix")
+    assert call.heard[-2:] == [message("ask_suffix"), offered("person")]
     assert call.wait == replies.Gather(speech=False, num_digits=6)
 
 
 def test_six_digits_and_the_name_verify_the_policyholder(world):
     call = Call(world).press(SUFFIX)
-    assert call.last == [message("ask_name")]
+    assert call.last == [message("ask_name"), offered("person")]
     assert call.wait.speech
     call.say("张伟。")
     assert message("verified") in call.last
@@ -151,30 +151,61 @@ def test_zero_at_either_prompt_goes_to_a_person_unverified(world, at):
     if at == "ask_name":
         call.press(SUFFIX)
     call.press("0")
-    assert message("operator") in call.last
+    line = loaded().line("medical")
+    assert call.last == [message("transferring", line_name=line.name)]
     assert call.enqueued == "medical"
     assert call.state.unverified_reason == "operator"
     assert world.by_number == {}
 
 
-@pytest.mark.parametrize("garbage", ["12345", "1234567", "12a456", "", "#", "******"])
+@pytest.mark.parametrize("garbage", ["12345", "1234567", "12a456", "#", "******", "12345#"])
 def test_garbage_digits_are_asked_again_without_counting_a_failure(world, garbage):
     call = Call(world).press(garbage)
-    assert call.last == [message("invalid_digits"), message("ask_suffix")]
+    assert call.last == [message("invalid_digits"), message("ask_suffix"), offered("person")]
     assert call.state.tries == 0 and world.by_number == {}
+
+
+def test_silence_at_the_digits_prompt_is_told_apart_from_wrong_digits(world):
+    call = Call(world).silence()
+    assert call.last == [message("no_digits"), message("ask_suffix"), offered("person")]
+    assert message("no_digits") != message("invalid_digits")
 
 
 def test_three_unanswered_prompts_go_to_a_person(world):
     call = Call(world).silence().silence()
     assert call.state.node == "ask_suffix"
     call.silence()
-    assert message("too_many_invalid") in call.last
+    assert message("no_digits") in call.last and message("too_many_wrong") not in call.last
+    assert call.enqueued == "medical" and call.state.unverified_reason == "silent"
+
+
+def test_three_wrong_answers_go_to_a_person_and_are_counted_apart_from_silences(world):
+    call = Call(world).press("1").silence().press("2").silence()
+    assert call.state.node == "ask_suffix"
+    call.press("3")
+    assert call.last[0] == message("too_many_wrong")
     assert call.enqueued == "medical" and call.state.unverified_reason == "invalid"
 
 
-def test_an_empty_speech_result_is_asked_again(world):
-    call = Call(world).press(SUFFIX).say("。")
-    assert call.last == [message("invalid_speech"), message("ask_name")]
+def test_an_unrecognised_name_and_no_name_get_different_prompts(world):
+    garbled = Call(world).press(SUFFIX).say("。")
+    assert garbled.last == [message("invalid_speech"), message("ask_name"), offered("person")]
+    silent = Call(world).press(SUFFIX).silence()
+    assert silent.last == [message("no_speech"), message("ask_name"), offered("person")]
+
+
+def test_a_key_other_than_zero_at_the_name_prompt_is_a_wrong_key(world):
+    call = Call(world).press(SUFFIX).press("5")
+    assert call.last == [message("wrong_input"), message("ask_name"), offered("person")]
+
+
+def test_a_call_state_from_before_choice_keys_numbers_its_choices_from_one():
+    old = (
+        CallState(call_sid="CA1")
+        .to_json()
+        .replace('"choices":[]', '"choices":[["P1","张*"],["P2","张*明"]]')
+    )
+    assert CallState.from_json(old).choices == [["P1", "张*", "1"], ["P2", "张*明", "2"]]
 
 
 def test_two_policyholders_with_the_same_suffix_and_sound_go_to_a_person(world):
@@ -209,13 +240,70 @@ def test_a_policyholder_with_several_insured_people_chooses_by_masked_name(world
     world.insure("P1", "P2", policy(400_000))
     world.insure("P1", "P3", policy(100_000))
     call = verified_call(world)
-    assert call.last[-3:] == [
-        message("choose_insured_option", name="张*", key=1),
-        message("choose_insured_option", name="张*明", key=2),
-        message("choose_insured_option", name="欧**娜", key=3),
+    assert call.last[-5:] == [
+        message("choose_insured_option", name="张某", key=1),
+        message("choose_insured_option", name="张某明", key=2),
+        message("choose_insured_option", name="欧某某娜", key=3),
+        offered("person"),
+        offered("repeat"),
     ]
     call.press("2")
     assert call.state.insured_id == "P2" and call.state.node == "main_menu"
+    # Screens and the queue panel still show the masked name.
+    assert call.state.insured_name == "张*明"
+
+
+def test_insured_people_whose_masked_names_sound_alike_are_told_apart(world):
+    # 张伟 is the policyholder; 章炜 and 张敏 sound like him once masked (张某, 章某).
+    world.person("P2", "章炜")
+    world.person("P3", "张敏")
+    world.person("P4", "张小伟")
+    for person in ("P2", "P3", "P4"):
+        world.insure("P1", person, policy(400_000))
+    call = verified_call(world)
+    assert call.last[-6:-2] == [
+        message("choose_insured_option", name="投保人本人张某", key=1),
+        message("choose_insured_option", name="第二位章某", key=2),
+        message("choose_insured_option", name="第三位张某", key=3),
+        # 张某伟 does not sound like 张某: said as it is.
+        message("choose_insured_option", name="张某伟", key=4),
+    ]
+    call.press("3")
+    assert call.state.insured_id == "P3"
+
+
+def test_one_insured_person_sounding_like_the_policyholder_needs_no_place_in_the_list(world):
+    world.person("P2", "章炜")
+    world.insure("P1", "P2", policy(400_000))
+    call = verified_call(world)
+    assert call.last[-4:-2] == [
+        message("choose_insured_option", name="投保人本人张某", key=1),
+        message("choose_insured_option", name="章某", key=2),
+    ]
+
+
+def test_the_choice_of_insured_person_answers_the_key_map(world):
+    world.person("P2", "张小明")
+    world.insure("P1", "P2", policy(400_000))
+    call = verified_call(world)
+    asked = call.last[-4:]
+    assert call.press("9").last == asked
+    assert call.silence().last == [message("no_input"), *asked]
+    assert call.press("#").last == [message("wrong_input"), *asked]
+    call.press("0")
+    assert call.enqueued == "medical" and call.state.insured_id is None
+
+
+def test_more_than_eight_insured_people_are_numbered_past_the_repeat_key(world):
+    for i in range(2, 11):
+        world.person(f"P{i}", f"李{i}明")
+        world.insure("P1", f"P{i}", policy(400_000))
+    call = verified_call(world)
+    keys = [key for _, _, key in call.state.choices]
+    assert keys == ["1", "2", "3", "4", "5", "6", "7", "8", "10", "11"]
+    assert call.wait.num_digits == 2
+    call.press("10")
+    assert call.state.insured_id == "P9"
 
 
 def test_only_insured_people_with_a_tier_today_are_offered(world):
@@ -229,7 +317,7 @@ def test_a_choice_out_of_range_is_asked_again(world):
     world.person("P2", "张小明")
     world.insure("P1", "P2", policy(400_000))
     call = verified_call(world).press("7")
-    assert message("invalid_choice") in call.last and call.state.insured_id is None
+    assert message("wrong_input") in call.last and call.state.insured_id is None
     call.say("二")
     assert call.state.insured_id == "P2"
 
@@ -273,13 +361,14 @@ def test_every_service_is_reached_by_its_keys_and_served_when_entitled(haohua, c
     call = verified_call(haohua).press(group).press(item)
     assert call.state.service == code
     service = loaded().programme.service(code)
+    said = FLOW.service_name(service)
     if service.sms_link:
         assert call.enqueued is None and haohua.sms[-1].service == code
         assert haohua.sms[-1].to == HOLDER_PHONE
-        assert message("sms_sent", service=service.name, phone_tail="5678") in call.last
+        assert message("sms_queued", service=said, phone_tail="五六七八") in call.last
     else:
         assert call.enqueued == "medical"
-        assert (message("critical_illness", service=service.name) in call.last) == (
+        assert (message("critical_illness", service=said) in call.last) == (
             service.requires_critical_illness
         )
 
@@ -298,10 +387,29 @@ def test_the_main_menu_reads_its_options_and_repeats_on_nine(haohua):
     menu = [
         message("menu_option", label=o.label, key=o.key) for o in FLOW.nodes["main_menu"].options
     ]
-    assert call.last[-len(menu) - 1 : -1] == menu
-    assert call.last[-1] == message("menu_repeat", key="9")
+    # Its own 0 is the policy line; it does not offer to go back to itself.
+    assert call.last[-len(menu) - 1 :] == [*menu, offered("repeat")]
     call.press("9")
-    assert call.last[-len(menu) - 1 : -1] == menu and call.state.node == "main_menu"
+    assert call.last == [*menu, offered("repeat")] and call.state.node == "main_menu"
+    call.press("*")
+    assert call.last == [*menu, offered("repeat")] and call.state.node == "main_menu"
+
+
+def test_a_sub_menu_offers_a_person_the_main_menu_and_a_repeat_in_words(haohua):
+    call = verified_call(haohua).press("2")
+    assert call.last[-3:] == [offered("person"), offered("main_menu"), offered("repeat")]
+    assert "返回主菜单请按星号键。" in call.last
+    assert call.press("9").state.node == "precise_care"
+    assert call.say("返回主菜单").state.node == "main_menu"
+    assert call.press("2").press("0").enqueued == "medical"
+
+
+def test_silence_and_a_wrong_key_in_a_menu_get_different_prompts(haohua):
+    silent = verified_call(haohua).silence()
+    wrong = verified_call(haohua).press("8")
+    assert silent.last[0] == message("no_input") and wrong.last[0] == message("wrong_input")
+    assert silent.last[1:] == wrong.last[1:]
+    assert silent.last[0] != wrong.last[0]
 
 
 def test_zero_in_the_main_menu_goes_to_the_policy_line(haohua):
@@ -315,9 +423,17 @@ def test_star_in_a_sub_menu_goes_back_to_the_main_menu(haohua):
 
 def test_an_invalid_menu_key_is_asked_again_then_goes_to_a_person(haohua):
     call = verified_call(haohua).press("8").press("#")
-    assert call.state.node == "main_menu" and message("invalid_choice") in call.last
+    assert call.state.node == "main_menu" and message("wrong_input") in call.last
     call.say("天气怎么样")
+    assert call.last[0] == message("too_many_wrong")
     assert call.enqueued == "medical" and call.state.verified
+
+
+def test_silences_in_a_menu_are_counted_apart_from_wrong_keys(haohua):
+    call = verified_call(haohua).press("8").silence().press("#").silence()
+    assert call.state.node == "main_menu"
+    call.silence()
+    assert call.last[0] == message("no_input") and call.enqueued == "medical"
 
 
 def test_eligibility_is_only_looked_up_when_a_service_needs_it(haohua):
@@ -332,10 +448,11 @@ def test_eligibility_is_only_looked_up_when_a_service_needs_it(haohua):
 def test_a_service_outside_the_tier_is_explained_and_the_policy_line_offered(world):
     call = verified_call(world).press("2").press("2")
     assert message(
-        "not_entitled_not_in_tier", insured="张*", service="住院绿通", tier="安心档"
+        "not_entitled_not_in_tier", insured="张某", service="住院绿通", tier="安心档"
     ) in (call.last)
-    assert call.last[-1] == message("offer_policy_line")
-    call.press("9")
+    assert message("offer_policy_line") in call.last and call.state.node == "policy_or_menu"
+    assert offered("person", "0") not in call.last  # its 0 is the policy line's, said as such
+    call.press("*")
     assert call.state.node == "main_menu"
     call.press("2").press("2").press("0")
     assert call.enqueued == "policy"
@@ -348,7 +465,7 @@ def test_a_service_in_the_waiting_period_gives_the_first_day_it_can_be_used(worl
     call = verified_call(world).press("2").press("1")
     # Effective 2026-02-22, waiting period 02-22 … 03-23, usable from 03-24.
     assert (
-        message("not_entitled_waiting", insured="张*", service="门诊预约", date="2026年3月24日")
+        message("not_entitled_waiting", insured="张某", service="门诊预约", date="2026年3月24日")
         in call.last
     )
 
@@ -359,7 +476,7 @@ def test_a_used_quota_is_explained_with_the_day_it_renews(world):
     assert (
         message(
             "not_entitled_quota",
-            insured="张*",
+            insured="张某",
             service="门诊预约",
             quota=1,
             used=1,
@@ -373,7 +490,7 @@ def test_a_used_quota_is_explained_with_the_day_it_renews(world):
 
 def test_without_a_chosen_insured_person_a_service_is_refused_for_want_of_a_tier(world):
     world.people["P1"].policies[:] = [policy(200_000, status="surrendered")]
-    call = verified_call(world).press("9").press("2").press("1")
+    call = verified_call(world).press("*").press("2").press("1")
     assert message("not_entitled_no_tier", insured="被保险人", service="门诊预约") in call.last
 
 
@@ -382,7 +499,7 @@ def test_entitlements_are_read_aloud(world):
     call = verified_call(world).press("4")
     heard = call.last
     assert (
-        message("entitlements_tier", insured="张*", tier="安心档", effective="2024年3月17日")
+        message("entitlements_tier", insured="张某", tier="安心档", effective="2024年3月17日")
         in heard
     )
     assert message("entitlements_unlimited", service="线上问诊") in heard
@@ -438,7 +555,12 @@ def test_a_closed_line_offers_a_callback_at_its_next_opening(haohua):
         message("line_closed", line_name=line.name, hours="8点至22点", next_opening="明天8点")
         in call.last
     )
-    assert call.last[-1] == message("callback_offer", next_opening="明天8点", key="1")
+    assert call.last[-2:] == [
+        message("callback_offer", next_opening="明天8点", key="1"),
+        offered("repeat"),
+    ]
+    # No word of a transfer before the line is said to be closed.
+    assert not any("转接" in said for said in call.last)
     call.press("1")
     (booked,) = haohua.callbacks
     assert booked.due == datetime(2026, 3, 11, 8, 0)
@@ -448,7 +570,7 @@ def test_a_closed_line_offers_a_callback_at_its_next_opening(haohua):
         "outpatient_booking",
         "P1",
     )
-    assert message("callback_booked", when="明天8点", phone_tail="5678") in call.last
+    assert message("callback_booked", when="明天8点", phone_tail="五六七八") in call.last
     assert call.hung_up
 
 
@@ -456,14 +578,38 @@ def test_declining_the_callback_ends_the_call(haohua):
     haohua.now = datetime(2026, 3, 10, 23, 0)
     call = verified_call(haohua).press("2").press("1").silence()
     assert haohua.callbacks == [] and call.hung_up
-    assert call.last == [message("goodbye")]
+    assert call.last == [message("no_input"), message("goodbye")]
+
+
+def test_a_wrong_key_at_the_callback_offer_asks_again_without_the_hours(haohua):
+    haohua.now = datetime(2026, 3, 10, 23, 0)
+    call = verified_call(haohua).press("2").press("1").press("5")
+    assert call.last == [
+        message("wrong_input"),
+        message("callback_offer", next_opening="明天8点", key="1"),
+        offered("repeat"),
+    ]
+    assert call.press("9").state.node == "medical_closed" and message("emergency") in call.last
+    call.press("1")
+    assert len(haohua.callbacks) == 1
+
+
+def test_zero_out_of_hours_says_the_line_is_closed_and_offers_a_callback_first(world):
+    world.now = datetime(2026, 3, 10, 23, 0)
+    call = Call(world).press("0")
+    line = loaded().line("medical")
+    assert call.last[0] == message(
+        "line_closed", line_name=line.name, hours="8点至22点", next_opening="明天8点"
+    )
+    assert not any("转接" in said for said in call.last)
+    assert call.state.node == "medical_closed"
 
 
 def test_before_opening_the_callback_is_for_today(haohua):
     haohua.now = datetime(2026, 3, 10, 6, 0)
     call = verified_call(haohua).press("0").press("1")
     assert haohua.callbacks[0].due == datetime(2026, 3, 10, 9, 0)
-    assert message("callback_booked", when="今天9点", phone_tail="5678") in call.last
+    assert message("callback_booked", when="今天9点", phone_tail="五六七八") in call.last
 
 
 def test_an_unverified_caller_is_called_back_on_the_caller_id(world):
@@ -479,7 +625,9 @@ def test_a_withheld_unverified_caller_is_told_the_number_instead_of_a_callback(w
     call = Call(world, caller=None).press("0").press("1")
     assert world.callbacks == []
     line = loaded().line("medical")
-    assert message("callback_unavailable", hours="8点至22点", line_phone=line.phone) in call.last
+    assert line.phone == "4006-058-056"
+    said = "四零零六，零五八，零五六"  # digit by digit, its groups apart
+    assert message("callback_unavailable", hours="8点至22点", line_phone=said) in call.last
 
 
 def test_a_withheld_but_verified_caller_is_called_back_on_the_number_on_file(haohua):
@@ -494,23 +642,44 @@ def test_an_sms_link_is_sent_at_three_in_the_morning_to_the_number_on_file(world
     (sms,) = world.sms
     assert sms.to == HOLDER_PHONE and sms.service == "online_consult"
     assert FLOW.sms["online_consult"].url in sms.body
-    assert call.last[-1] == message("after_sms")
+    assert message("sms_queued", service="线上问诊", phone_tail="五六七八") in call.last
+    assert message("after_sms") in call.last and call.state.node == "after_sms"
     call.silence()
     assert call.hung_up
+
+
+def test_without_sms_the_caller_is_told_it_cannot_be_sent_and_offered_a_person(world):
+    world.sms_configured = False
+    call = verified_call(world).press("1").press("1")
+    assert world.sms == []
+    assert call.last[0] == message("sms_unavailable", service="线上问诊")
+    assert not any("短信发送至" in said for said in call.last)
+    assert "转人工服务为您办理请按0。" in call.last
+    assert call.press("0").enqueued == "medical"
+
+
+def test_three_wrong_keys_after_the_sms_go_to_a_person_with_no_false_promise(world):
+    world.now = datetime(2026, 3, 10, 23, 0)
+    call = verified_call(world).press("1").press("1").press("5").press("6").press("7")
+    assert call.last[0] == message("too_many_wrong")
+    assert call.state.node == "medical_closed" and not any("转接" in s for s in call.last)
 
 
 def test_leaving_the_queue_books_a_callback_for_now(haohua):
     call = verified_call(haohua).press("2").press("1")
     call.jump(FLOW.queue.on_leave)
     assert haohua.callbacks[0].due == haohua.now
-    assert message("callback_booked", when=message("callback_soon"), phone_tail="5678") in call.last
+    assert (
+        message("callback_booked", when=message("callback_soon"), phone_tail="五六七八")
+        in call.last
+    )
 
 
 def test_a_lost_call_state_starts_again_politely(world):
     call = Call(world)
     call.state.node = "no_such_node"
     call.press("1")
-    assert call.last == [message("lost"), message("ask_suffix")]
+    assert call.last == [message("lost"), message("ask_suffix"), offered("person")]
 
 
 def test_the_state_survives_a_json_round_trip(haohua):
@@ -554,20 +723,28 @@ def test_every_service_leaf_explains_each_reason_it_can_be_refused_for(world, co
     group, item = LEAVES[code]
     if reason == "no_tier":
         person.policies[:] = [policy(600_000, status="lapsed")]
-        call = verified_call(world).press("9").press(group).press(item)
-        expected = message("not_entitled_no_tier", insured="被保险人", service=service.name)
+        call = verified_call(world).press("*").press(group).press(item)
+        expected = message(
+            "not_entitled_no_tier", insured="被保险人", service=FLOW.service_name(service)
+        )
     elif reason == "waiting_period":
         person.policies[:] = [policy(600_000, cooling_off_end="2026-02-20")]
         call = verified_call(world).press(group).press(item)
         expected = message(
-            "not_entitled_waiting", insured="张*", service=service.name, date="2026年3月24日"
+            "not_entitled_waiting",
+            insured="张某",
+            service=FLOW.service_name(service),
+            date="2026年3月24日",
         )
     elif reason.startswith("not_in_tier"):
         tier = loaded().programme.tier(reason.split(":")[1])
         person.policies[:] = [policy(FLOORS[tier.code])]
         call = verified_call(world).press(group).press(item)
         expected = message(
-            "not_entitled_not_in_tier", insured="张*", service=service.name, tier=tier.name
+            "not_entitled_not_in_tier",
+            insured="张某",
+            service=FLOW.service_name(service),
+            tier=tier.name,
         )
     else:
         person.policies[:] = [policy(600_000)]
@@ -577,8 +754,8 @@ def test_every_service_leaf_explains_each_reason_it_can_be_refused_for(world, co
         unit = "天" if service.unit == "days" else "次"
         expected = message(
             "not_entitled_quota",
-            insured="张*",
-            service=service.name,
+            insured="张某",
+            service=FLOW.service_name(service),
             quota=quota,
             used=quota,
             remaining=0,
@@ -586,7 +763,7 @@ def test_every_service_leaf_explains_each_reason_it_can_be_refused_for(world, co
             date="2027年1月1日",
         )
     assert expected in call.last
-    assert call.last[-1] == message("offer_policy_line")
+    assert message("offer_policy_line") in call.last and call.state.node == "policy_or_menu"
     assert call.enqueued is None and world.sms == []
     call.press("0")
     assert call.enqueued == "policy"

@@ -20,6 +20,7 @@ from ivr_calls import message
 from hotline import defaults, demo, gunicorn_app
 from hotline.loopback import free_port
 from runtime import current_flows
+from simulator import terminal as terminal_module
 from simulator.softphone import Exchange, FlaskTransport, HttpTransport
 from simulator.terminal import SIGNATURE_REFUSED, Answers, CallFailed, Terminal, script
 from storage import db
@@ -57,7 +58,8 @@ def test_a_scripted_call_in_process_reaches_the_medical_queue(runner):
     assert result.exit_code == 0, result.output
     out = result.output
     assert out.index("  我: 000606") < out.index("  我: 张伟") < out.index("身份验证成功")
-    assert "为张*办理请按1" in out  # the insured people's names are masked
+    # The insured people's names are masked, and said with 某 (SPEC §8).
+    assert "为张某办理请按1" in out and "张*" not in out
     assert message("queue_head") in out
     assert "排队中 in the medical queue" in out
     assert out.rstrip().endswith("通话结束 call ended")
@@ -98,6 +100,48 @@ def test_with_no_input_the_caller_hangs_up_at_the_first_question(simulated, peop
     assert phone.run() == 0
     assert phone.lines[-2:] == ["（挂机 hung up）", "通话结束 call ended"]
     assert phone.phone.ended
+
+
+def test_with_speak_every_prompt_printed_is_also_said(simulated, people_of_the_demo):
+    said: list[str] = []
+    phone = terminal(simulated, "000606,,张伟,1", speak=said.append)
+    assert phone.run() == 0
+    printed = [line.removeprefix("  热线: ") for line in phone.lines if line.startswith("  热线: ")]
+    assert said == printed and message("welcome") in said
+    assert message("no_speech") in said  # the silence at the name was answered as one
+
+
+def test_espeak_says_a_prompt_with_the_mandarin_voice(tmp_path):
+    program = tmp_path / "espeak-ng"
+    heard = tmp_path / "heard"
+    program.write_text(f'#!/bin/sh\nprintf "%s|" "$@" > {heard}\n', encoding="utf-8")
+    program.chmod(0o755)
+    speak = terminal_module.espeak(program=str(program))
+    speak("为张某办理请按1。")
+    assert heard.read_text(encoding="utf-8") == "-v|cmn|为张某办理请按1。|"
+
+
+def test_espeak_that_cannot_play_says_so_once_and_the_call_goes_on(tmp_path):
+    program = tmp_path / "espeak-ng"
+    program.write_text('#!/bin/sh\necho "error: No such file or directory" >&2\nexit 1\n')
+    program.chmod(0o755)
+    warnings: list[str] = []
+    speak = terminal_module.espeak(program=str(program), warn=warnings.append)
+    speak("您好。")
+    speak("再见。")
+    assert warnings == [
+        "（espeak-ng could not play the prompts: error: No such file or directory; "
+        "is there a sound device?）"
+    ]
+
+
+def test_speak_without_espeak_installed_says_how_to_get_it(runner, monkeypatch):
+    monkeypatch.setattr(terminal_module.shutil, "which", lambda program: None)
+    result = call(runner, "--script", D06, "--speak")
+    assert result.exit_code == 1
+    assert "espeak-ng, which is not installed" in result.output
+    assert "apt install espeak-ng" in result.output
+    assert "拨打" not in result.output  # no call was placed
 
 
 def test_the_caller_hears_the_agent_take_the_call(

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from conftest import PUBLIC_BASE_URL, TWILIO_AUTH_TOKEN
-from ivr_calls import WANG, ZHANG, load, message, verified
+from ivr_calls import WANG, ZHANG, load, message, offered, verified
 from twilio.request_validator import RequestValidator
 
 from ivr.call_state import WITHHELD
@@ -153,31 +153,52 @@ def test_garbage_digits_are_asked_for_again(exchange, family, digits):
     phone = exchange.call().dial()
     phone.press(digits)
     assert message("invalid_digits") in phone.heard
-    assert phone.heard[-1] == message("ask_suffix")
+    assert phone.heard[-2:] == [message("ask_suffix"), offered("person")]
 
 
 @pytest.mark.parametrize("digits", ["12345678901234567890", "3456789", " ", "0" * 1000])
 def test_digits_twilio_would_never_send_are_asked_for_again(exchange, family, digits):
     phone = exchange.call().dial()
     said, _ = post(exchange, "/ivr/gather?step=1", CallSid=phone.call_sid, Digits=digits)
-    assert said[-1][1] == message("ask_suffix")
+    assert said[-2][1] == message("ask_suffix")
 
 
 def test_an_answer_without_digits_or_speech_is_a_silence(exchange, family):
     phone = exchange.call().dial().silence()
-    assert phone.heard[-2:] == [message("invalid_digits"), message("ask_suffix")]
+    assert phone.heard[-3:] == [message("no_digits"), message("ask_suffix"), offered("person")]
 
 
-def test_an_empty_speech_result_is_asked_for_again(exchange, family):
+def test_every_key_reaches_the_hotline_so_a_lone_hash_is_a_wrong_key(exchange, family):
+    phone = verified(exchange, WANG)
+    gather = phone.gather
+    assert gather.get("finishOnKey") == "" and gather.get("actionOnEmptyResult") == "true"
+    phone.press("#")
+    assert message("wrong_input") in phone.heard and message("no_input") not in phone.heard
+    phone.silence()
+    assert phone.heard.count(message("no_input")) == 1
+
+
+def test_an_empty_speech_result_is_a_silence(exchange, family):
     phone = exchange.call().dial().press(ZHANG[3])
     url = exchange.url(phone.gather.get("action"), phone.document_url)
     body = phone.request(url, SpeechResult="", Confidence="0.0")
+    assert message("no_speech") in body and message("ask_name") in body
+
+
+def test_speech_that_is_no_name_is_asked_for_again(exchange, family):
+    phone = exchange.call().dial().press(ZHANG[3])
+    url = exchange.url(phone.gather.get("action"), phone.document_url)
+    body = phone.request(url, SpeechResult="。", Confidence="0.3")
     assert message("invalid_speech") in body and message("ask_name") in body
 
 
 def test_an_unknown_call_starts_again_politely(exchange, family):
     said, _ = post(exchange, "/ivr/gather?step=4", CallSid="CA" + "9" * 32, Digits="345678")
-    assert [text for _, text in said] == [message("lost"), message("ask_suffix")]
+    assert [text for _, text in said] == [
+        message("lost"),
+        message("ask_suffix"),
+        offered("person"),
+    ]
 
 
 def test_a_request_without_a_call_sid_still_gets_a_person(exchange, family):
@@ -191,7 +212,7 @@ def test_a_request_without_a_call_sid_still_gets_a_person(exchange, family):
 def test_a_garbled_step_is_taken_as_an_answer_to_the_current_question(exchange, family):
     phone = exchange.call().dial()
     said, _ = post(exchange, "/ivr/gather?step=abc", CallSid=phone.call_sid, Digits="345678")
-    assert said[-1][1] == message("ask_name")
+    assert said[-2][1] == message("ask_name")
 
 
 def test_a_step_from_the_future_repeats_the_question_and_changes_nothing(app, exchange, family):
@@ -203,7 +224,7 @@ def test_a_step_from_the_future_repeats_the_question_and_changes_nothing(app, ex
         From="+8613900000091",
         SpeechResult="李四",
     )
-    assert said[-1][1] == message("ask_name")
+    assert said[-2][1] == message("ask_name")
     phone.say(WANG[1])
     assert message("verified") in phone.heard
 
@@ -255,7 +276,7 @@ def test_real_numbers_are_normalised():
 @pytest.mark.parametrize("raw", WITHHELD_IDS)
 def test_a_withheld_caller_can_still_authenticate(exchange, family, raw):
     phone = verified(exchange, WANG, caller=raw)
-    assert message("menu_repeat", key="9") in phone.heard
+    assert offered("repeat") in phone.heard
 
 
 def test_withheld_callers_share_one_failure_count(app, exchange, family):

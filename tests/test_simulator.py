@@ -104,7 +104,7 @@ def test_the_store_keeps_each_callers_number_action_and_time_enqueued(
 def test_a_caller_who_presses_1_on_hold_leaves_the_queue_for_a_callback(twilio, family):
     phone = in_medical_queue(twilio, "+8613900000014")
     phone.press_in_queue("1")
-    assert message("callback_booked", when="稍后", phone_tail="5678") in phone.heard
+    assert message("callback_booked", when="稍后", phone_tail="五六七八") in phone.heard
     assert twilio.queues.state(phone)["state"] == "left"
     assert twilio.position(phone) == (0, 0)
 
