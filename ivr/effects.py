@@ -61,7 +61,7 @@ def _send_sms_link(effect: replies.SendSmsLink, origin: Origin) -> None:
     )
 
 
-def _book_callback(effect: replies.RequestCallback, origin: Origin) -> None:
+def _book_callback(effect: replies.CallbackRequest, origin: Origin) -> None:
     callbacks.book(
         db.session(),
         origin.redis,
@@ -78,7 +78,7 @@ def _book_callback(effect: replies.RequestCallback, origin: Origin) -> None:
 HANDLERS: dict[type, Callable[[Any, Origin], None]] = {
     replies.RecordAuthFailure: _record_auth_failure,
     replies.SendSmsLink: _send_sms_link,
-    replies.RequestCallback: _book_callback,
+    replies.CallbackRequest: _book_callback,
 }
 
 

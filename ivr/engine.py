@@ -633,7 +633,7 @@ class _Turn:
             return
         due = opening or self.now
         self.reply.effects.append(
-            replies.RequestCallback(
+            replies.CallbackRequest(
                 line=line.code,
                 number=number,
                 due=due,

@@ -7,7 +7,8 @@ runs its effects (``ivr.effects``); the engine never sees Twilio, Redis or SQL.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+
+from domain.callbacks import CallbackRequest
 
 # -- prompts -------------------------------------------------------------------------------
 
@@ -69,19 +70,8 @@ class SendSmsLink:
     insured_id: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class RequestCallback:
-    line: str
-    number: str
-    # Naive local time (HOTLINE_TZ) from which to dial: now, or the line's next opening.
-    due: datetime
-    verified: bool
-    policyholder_id: str | None
-    insured_id: str | None
-    service: str | None
-
-
-Effect = RecordAuthFailure | SendSmsLink | RequestCallback
+# The effect asking for a callback is the domain's request itself: services.callbacks books it.
+Effect = RecordAuthFailure | SendSmsLink | CallbackRequest
 
 
 @dataclass

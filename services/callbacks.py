@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
@@ -26,6 +25,7 @@ from sqlalchemy.orm import Session
 from twilio.base.exceptions import TwilioException
 
 from adapters import background, twilio_rest
+from domain.callbacks import CallbackRequest
 from domain.masking import mask_phone
 from flows import CALLBACKS, Flows
 from live import queueboard, store
@@ -40,19 +40,6 @@ OPEN = (PENDING, DIALLING, CONNECTED)
 UNREACHED = frozenset({"busy", "no-answer", "failed", "canceled"})
 # A dialled callback without any status after this long is taken as unanswered.
 DIAL_GRACE = timedelta(minutes=10)
-
-
-class CallbackRequest(Protocol):
-    """What a caller asked for (the IVR's ``RequestCallback`` effect is one)."""
-
-    line: str
-    number: str
-    # Naive local time (HOTLINE_TZ) from which to dial: now, or the line's next opening.
-    due: datetime
-    verified: bool
-    policyholder_id: str | None
-    insured_id: str | None
-    service: str | None
 
 
 def utc(value: datetime) -> datetime:

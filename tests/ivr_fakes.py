@@ -44,7 +44,7 @@ class World:
     by_number: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     by_holder: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     sms: list[replies.SendSmsLink] = field(default_factory=list)
-    callbacks: list[replies.RequestCallback] = field(default_factory=list)
+    callbacks: list[replies.CallbackRequest] = field(default_factory=list)
     asked: list[str] = field(default_factory=list)
     # Twilio's REST settings are there, so an SMS link can be queued.
     sms_configured: bool = True
@@ -72,7 +72,7 @@ class World:
                     self.by_holder[holder] += 1
             elif isinstance(effect, replies.SendSmsLink):
                 self.sms.append(effect)
-            elif isinstance(effect, replies.RequestCallback):
+            elif isinstance(effect, replies.CallbackRequest):
                 self.callbacks.append(effect)
 
 
