@@ -2,32 +2,25 @@
 
 Errors are JSON too: ``{"error": {"code": "...", "message": "..."}}``
 (``agent_assist.errors``) with the matching status (400 bad input, 401 no valid
-token, 404 unknown id, 503 the database is unreachable) — a desk script never
+token, 404 unknown id, 503 the database or Redis is unreachable) — a desk script never
 has to parse an HTML page.
 """
 
 from __future__ import annotations
 
-import logging
 from datetime import date
 
 from flask import Blueprint, request
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from agent_assist.auth import login_required
-from agent_assist.errors import error_response, http_error_response
+from agent_assist.errors import error_response, http_error_response, register_backend_errors
 from domain.dates import iso_date
 from runtime import current_clock, current_flows
 from storage import db, repository
 from storage.exceptions import UnknownPerson
 
-log = logging.getLogger(__name__)
-
 bp = Blueprint("api", __name__, url_prefix="/api")
-
-DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout)
 
 
 class ApiError(Exception):
@@ -78,18 +71,7 @@ def _http_error(exc: HTTPException):
     return http_error_response(exc, keep=("www-authenticate", "allow"))
 
 
-def _database_down(exc: Exception):
-    log.error("database unavailable for %s %s: %s", request.method, request.path, type(exc))
-    return error_response(
-        503,
-        "database_unavailable",
-        "the database cannot be reached; try again shortly",
-        {"Retry-After": "5"},
-    )
-
-
-for _exception in DATABASE_DOWN:
-    bp.register_error_handler(_exception, _database_down)
+register_backend_errors(bp, json_endpoints=None)
 
 
 @bp.errorhandler(InternalServerError)

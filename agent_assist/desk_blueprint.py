@@ -11,7 +11,7 @@ from flask import Blueprint
 from werkzeug.exceptions import HTTPException
 
 from agent_assist import csrf
-from agent_assist.errors import page_errors
+from agent_assist.errors import page_errors, register_backend_errors
 from domain.cases import ANCHORS, Milestone
 
 bp = Blueprint(
@@ -20,6 +20,8 @@ bp = Blueprint(
 
 # Paths under /agent that answer JSON (scripts and EventSource), not pages.
 JSON_ENDPOINTS = frozenset({"desk.events", "desk.token"})
+# The event stream: with a backend down it answers an event, and the browser comes back.
+STREAM_ENDPOINTS = frozenset({"desk.events"})
 STEP_LABELS = {
     Milestone.CONTACTED: "已联系客户 Contacted",
     Milestone.MATERIALS_COMPLETE: "资料齐全 Materials complete",
@@ -51,3 +53,4 @@ def _template_helpers() -> dict:
 
 
 bp.register_error_handler(HTTPException, page_errors(JSON_ENDPOINTS))
+register_backend_errors(bp, JSON_ENDPOINTS, STREAM_ENDPOINTS)

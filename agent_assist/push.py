@@ -11,11 +11,12 @@ Events:
 - ``status``: the agent's status, on connecting and whenever it changes.
 - ``queue``: the callers waiting in the agent's queues, on connecting and on change.
 - ``: heartbeat`` comments keep proxies from closing an idle stream.
+- ``unavailable``: Redis failed; the stream ends and the browser reconnects after
+  ``SSE_RETRY_MS`` (``agent_assist.errors``).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -26,7 +27,8 @@ from datetime import datetime
 from flask import Flask
 from redis import Redis, RedisError
 
-from agent_assist import screen_pop
+from agent_assist import errors, screen_pop, sse
+from agent_assist.sse import comment, message
 from agent_assist.waiting import waiting_callers
 from live import announcements, presence, store
 from live.presence import AgentStatus, Status
@@ -43,20 +45,6 @@ ON_A_CALL = frozenset({Status.BUSY, Status.WRAP_UP})
 class Listener:
     username: str
     queues: tuple[str, ...]
-
-
-def message(event: str, data: object, event_id: str | None = None) -> str:
-    lines = []
-    if event_id:
-        lines.append(f"id: {event_id}")
-    lines.append(f"event: {event}")
-    # json.dumps never writes a newline without indent, so one data line suffices.
-    lines.append(f"data: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}")
-    return "\n".join(lines) + "\n\n"
-
-
-def comment(text: str) -> str:
-    return f": {text}\n\n"
 
 
 def _text(value: bytes | str) -> str:
@@ -119,12 +107,22 @@ def pop_message(app: Flask, entry_id: str, call: announcements.CallTaken, replay
 
 
 def stream(app: Flask, listener: Listener, last_event_id: str | None) -> Iterator[str]:
-    redis = store.dedicated(app)
+    try:
+        redis = store.dedicated(app)
+    except RedisError as exc:
+        log.warning("call stream unavailable for an agent: %s", exc)
+        yield unavailable(app, exc)
+        return
     try:
         yield from _stream(app, redis, listener, last_event_id)
     finally:
         if redis is not store.redis(app):
             redis.close()
+
+
+def unavailable(app: Flask, exc: Exception) -> str:
+    """The event a stream ends with when a backend fails: the browser reconnects after a while."""
+    return errors.unavailable_stream_text(exc, int(app.config["SSE_RETRY_MS"]))
 
 
 def _stream(
@@ -136,13 +134,13 @@ def _stream(
     heartbeat = float(config["SSE_HEARTBEAT_SECONDS"])
     ends = time.monotonic() + float(config["SSE_MAX_SECONDS"])
 
-    yield f"retry: {int(config['SSE_RETRY_MS'])}\n\n"
+    yield sse.retry(int(config["SSE_RETRY_MS"]))
     try:
         cursor, first = catch_up(redis, listener.username, last_event_id)
         status = presence.get(redis, listener.username)
-    except RedisError:
+    except RedisError as exc:
         log.exception("call stream unavailable for an agent")
-        yield comment("store unavailable; reconnecting")
+        yield unavailable(app, exc)
         return
     yield message("status", status.as_dict())
     for entry_id, call in first:
@@ -161,9 +159,9 @@ def _stream(
                 status = current
                 yield message("status", status.as_dict())
             found = redis.xread({key: cursor}, count=16, block=block_ms)
-        except RedisError:
+        except RedisError as exc:
             log.exception("call stream interrupted for an agent")
-            yield comment("store unavailable; reconnecting")
+            yield unavailable(app, exc)
             return
         for _stream, entries in found or ():
             for raw_id, fields in entries:

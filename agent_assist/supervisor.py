@@ -22,8 +22,8 @@ from redis import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from agent_assist import auth, dashboard, push
-from agent_assist.errors import page_errors
+from agent_assist import auth, dashboard, errors, push
+from agent_assist.errors import page_errors, register_backend_errors
 from live import presence, store
 from runtime import current_clock, current_flows
 from services import accounts
@@ -33,7 +33,9 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor", template_folder="templates")
 
-bp.register_error_handler(HTTPException, page_errors(frozenset({"supervisor.events"})))
+STREAM_ENDPOINTS = frozenset({"supervisor.events"})
+bp.register_error_handler(HTTPException, page_errors(STREAM_ENDPOINTS))
+register_backend_errors(bp, STREAM_ENDPOINTS, STREAM_ENDPOINTS)
 
 
 def supervisors_only(view):
@@ -114,9 +116,9 @@ def stream(app) -> Iterator[str]:
             if time.monotonic() - cases_read >= cases_every:
                 cases, cases_read = None, time.monotonic()
             data = snapshot(app, cases)
-        except (RedisError, SQLAlchemyError):
+        except (RedisError, SQLAlchemyError) as exc:
             log.exception("dashboard stream interrupted")
-            yield push.comment("store unavailable; reconnecting")
+            yield errors.unavailable_stream_text(exc, int(config["SSE_RETRY_MS"]))
             return
         cases = data["cases"]
         compared = {k: v for k, v in data.items() if k != "server_time"}

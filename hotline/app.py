@@ -18,7 +18,7 @@ from agent_assist import (
     desk,
     supervisor,
 )
-from hotline import config
+from hotline import config, health
 from ivr import views as ivr_views
 from live import store
 from runtime.clock import Clock
@@ -54,6 +54,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(desk.bp)
     app.register_blueprint(supervisor.bp)
     app.register_blueprint(ivr_views.bp)
+    app.register_blueprint(health.bp)
     simulator_views.init_app(app)
 
     from hotline import cli  # the CLI builds apps itself: imported once the package is

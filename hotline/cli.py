@@ -70,15 +70,24 @@ def _reported(command):
         except HotlineError as exc:
             raise click.ClickException(str(exc)) from None
         except (OperationalError, InterfaceError) as exc:
-            url = db.engine().url.render_as_string(hide_password=True)
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-            raise click.ClickException(f"cannot use the database at {url}: {reason}") from None
+            raise click.ClickException(_database_problem(exc)) from None
 
     return wrapped
 
 
+def _database_problem(exc: OperationalError | InterfaceError) -> str:
+    url = db.engine().url.render_as_string(hide_password=True)
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+    return f"cannot use the database at {url}: {reason}"
+
+
 def _ensure_schema() -> None:
-    schema.upgrade(db.engine())
+    # Migrations may take long: not on the web's time budget.
+    engine = db.batch_engine()
+    try:
+        schema.upgrade(engine)
+    finally:
+        engine.dispose()
 
 
 def _line_queues() -> list[str]:
@@ -101,9 +110,11 @@ def import_command(file: Path) -> None:
     """
     _ensure_schema()
     batch_size = current_app.config.get("IMPORT_BATCH_SIZE", services_defaults.IMPORT_BATCH_SIZE)
+    # A big file takes long statements, and may wait for the web's short writes.
+    engine = db.batch_engine()
     try:
         summary = importer.import_feed(
-            db.engine(),
+            engine,
             file,
             current_flows().programme,
             now=current_clock().now(),
@@ -114,6 +125,8 @@ def import_command(file: Path) -> None:
         for line in exc.lines:
             click.echo(f"  {line}", err=True)
         raise SystemExit(1) from None
+    finally:
+        engine.dispose()
     for line in summary.lines():
         click.echo(line)
 
@@ -238,10 +251,13 @@ def db_group() -> None:
 @_reported
 def db_upgrade() -> None:
     """Create or migrate the tables to the latest revision (safe to run again)."""
-    engine = db.engine()
-    before = schema.current(engine)
-    _ensure_schema()
-    after = schema.current(engine)
+    engine = db.batch_engine()
+    try:
+        before = schema.current(engine)
+        schema.upgrade(engine)
+        after = schema.current(engine)
+    finally:
+        engine.dispose()
     url = engine.url.render_as_string(hide_password=True)
     if before == after:
         click.echo(f"{url}: already at revision {after}.")
@@ -424,7 +440,13 @@ def serve_command(
     """Serve the IVR webhooks, the API and the agent pages with gunicorn."""
     from hotline import create_app, gunicorn_app
 
-    _ensure_schema()
+    try:
+        _ensure_schema()
+    except (OperationalError, InterfaceError) as exc:
+        if demo:
+            raise
+        # Callers still get the degraded answer; the workers migrate once it answers.
+        click.echo(f"{_database_problem(exc)}: serving without it for now.", err=True)
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     factory = create_app
     if demo:

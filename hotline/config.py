@@ -58,6 +58,8 @@ def base(instance_path: str) -> dict:
         "SUPERVISOR_REFRESH_SECONDS": defaults.SUPERVISOR_REFRESH_SECONDS,
         "SUPERVISOR_CASES_SECONDS": defaults.SUPERVISOR_CASES_SECONDS,
         "SLA_SWEEP_MINUTES": defaults.SLA_SWEEP_MINUTES,
+        # The database's time budget (storage.db): "web" for requests, "batch" for jobs.
+        "DATABASE_BUDGET": "web",
     }
 
 

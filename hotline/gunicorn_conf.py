@@ -46,33 +46,58 @@ control_socket_disable = True
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
 
+# How long the master waits for the start-up migration before serving without it.
+START_SECONDS = 30
+
+
 def on_starting(server) -> None:
     """Migrate once, before any worker takes a request, in a process of its own.
 
     The master itself stays free of the app's imports, so that gevent workers patch
-    sockets and ssl before anything has taken a reference to them.
+    sockets and ssl before anything has taken a reference to them. A database that
+    is down does not stop the server: callers get the degraded answer, and each
+    worker migrates once the database answers (``hotline.migrator``).
     """
     if not SHARED_STORE and os.environ.get("WEB_CONCURRENCY", "1") != "1":
         log.warning("REDIS_URL is unset: running one worker process, WEB_CONCURRENCY ignored")
     command = [sys.executable, "-c", "from hotline.cli import main; main()"]
-    subprocess.run([*command, "db", "upgrade"], check=True, stdout=subprocess.DEVNULL)
-    if SHARED_STORE:
-        # Start the recurring overdue-SLA sweep in rq (one job per slot, however many start it).
-        done = subprocess.run([*command, "cases", "sweep", "--schedule"], check=False)
-        if done.returncode:
-            log.warning("could not schedule the SLA sweep; run `hotline cases sweep --schedule`")
+    if not _ran([*command, "db", "upgrade"], stdout=subprocess.DEVNULL):
+        log.warning(
+            "could not migrate the database: serving without it (callers get the degraded "
+            "answer); the workers migrate once it answers, or run `hotline db upgrade`"
+        )
+        return
+    # Start the recurring overdue-SLA sweep in rq (one job per slot, however many start it).
+    if SHARED_STORE and not _ran([*command, "cases", "sweep", "--schedule"]):
+        log.warning("could not schedule the SLA sweep; run `hotline cases sweep --schedule`")
+
+
+def _ran(command: list[str], **kwargs) -> bool:
+    try:
+        return subprocess.run(command, check=False, timeout=START_SECONDS, **kwargs).returncode == 0
+    except subprocess.TimeoutExpired:
+        return False
 
 
 def post_fork(server, worker) -> None:
-    """Under gevent, psycopg2 must yield to the event loop while it waits on PostgreSQL."""
-    if worker_class == "gevent":
-        from psycogreen.gevent import patch_psycopg
+    """No wait on PostgreSQL outlasts a webhook's budget, and under gevent none blocks the loop.
 
-        patch_psycopg()
+    The wait callback (``storage.deadlines``) polls through ``select``, which the
+    gevent worker patches as it starts, so psycopg2 yields to the event loop too.
+    """
+    from storage import db, deadlines
+
+    deadlines.install(db.WEB.silence)
 
 
 def post_worker_init(worker) -> None:
-    """Without Redis there is no rq worker: this (only) worker process runs the jobs itself."""
+    """Migrate once the database answers; without Redis, run the jobs here too.
+
+    Without Redis there is no rq worker: this (only) worker process runs the jobs itself.
+    """
+    from hotline.migrator import Migrator
+
+    Migrator(worker.wsgi).start()
     if not SHARED_STORE:
         in_process_runner(worker.wsgi).start()
 

@@ -8,16 +8,33 @@ starts, each run schedules the next a minute later, and the worker's periodic
 maintenance starts the chain again should Redis have lost it (a restart without
 persistence). Callbacks kept in SQL are therefore dialled even if Redis forgot
 every job.
+
+Redis restarting under a running worker must not stop the callbacks: rq's
+scheduler process dies with the connection, and rq looks after it only at its
+maintenance, every ten minutes by default. Here the maintenance comes round every
+``MAINTENANCE_SECONDS`` whatever the command line says (the worker listens for
+jobs that long at a time, then looks), restarts the scheduler, and re-arms the
+reconcile; a Redis error on the way is logged and the worker carries on. So
+after a Redis restart or flush every due callback is dialled within a minute or
+so.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 import rq
 from flask import Flask, current_app, has_app_context
+from redis.exceptions import RedisError
 
 from services import call_jobs
+from storage import db, deadlines
+
+log = logging.getLogger(__name__)
+
+# How often the worker looks after the scheduler and the reconcile, at most.
+MAINTENANCE_SECONDS = 15
 
 _app: Flask | None = None
 
@@ -30,23 +47,63 @@ def worker_app() -> Flask:
     if _app is None:
         from hotline import create_app
 
-        _app = create_app()
+        # Jobs may run long statements (a sweep over every case).
+        _app = create_app({"DATABASE_BUDGET": "batch"})
     return _app
 
 
 class Worker(rq.Worker):
+    # Waiting for a Redis that is down: look again every few seconds, not every minute.
+    max_connection_wait_time = 8.0
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.app = worker_app()
+        if self.app is _app:
+            # The worker process of its own (not a test's app): no job waits on a silent
+            # database for ever. Not in a process that imports feeds: COPY needs none.
+            deadlines.install(db.BATCH.silence)
+        self.maintenance_interval = min(self.maintenance_interval, MAINTENANCE_SECONDS)
+
+    @property
+    def dequeue_timeout(self) -> int:
+        # rq listens for up to worker_ttl - 15 s (405 s) between two looks at maintenance.
+        return min(super().dequeue_timeout, MAINTENANCE_SECONDS)
 
     def perform_job(self, job, queue, *args, **kwargs):
         with self.app.app_context():
             return super().perform_job(job, queue, *args, **kwargs)
 
     def work(self, *args, **kwargs):
-        call_jobs.schedule_reconcile(self.app, datetime.now(UTC))
+        self.keep_reconciling()
         return super().work(*args, **kwargs)
 
     def run_maintenance_tasks(self):
-        super().run_maintenance_tasks()
-        call_jobs.schedule_reconcile(self.app, datetime.now(UTC))
+        try:
+            # Also starts rq's scheduler again if its process has died.
+            super().run_maintenance_tasks()
+        except RedisError as exc:
+            log.warning("worker maintenance: Redis unavailable (%s)", exc)
+        self.keep_reconciling()
+
+    def keep_reconciling(self) -> None:
+        """Schedule a reconcile now unless one is due this minute already (a lost chain)."""
+        try:
+            call_jobs.schedule_reconcile(self.app, datetime.now(UTC))
+        except RedisError as exc:
+            log.warning("could not schedule the callback reconcile yet (%s)", exc)
+
+    # rq leaves its loop (and the process) on a Redis error outside its wait for jobs:
+    # these two come round between jobs; a Redis that is down is waited for there.
+
+    def check_for_suspension(self, *args, **kwargs):
+        try:
+            return super().check_for_suspension(*args, **kwargs)
+        except RedisError as exc:
+            log.warning("worker: Redis unavailable (%s); waiting for it", exc)
+
+    def heartbeat(self, *args, **kwargs):
+        try:
+            return super().heartbeat(*args, **kwargs)
+        except RedisError as exc:
+            log.warning("worker heartbeat: Redis unavailable (%s)", exc)

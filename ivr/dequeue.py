@@ -34,13 +34,18 @@ def answer(
     or the call's state lacks them; ``agent_sid`` is the agent's leg (DequeingCallSid).
     """
     line = context.line(line_code)
-    now = current_clock().local()
-    say = [engine.phrase(current_flows(), "queue_connecting", now, line.code)]
     if sid is not None:
         try:
             _taken(sid, line, agent_sid, queue_time, caller)
         except Exception:
             log.exception("call %s: could not record the answer", sid)
+    return document(line.code)
+
+
+def document(line_code: str | None) -> str:
+    """What the caller hears as the agent takes them (Twilio then bridges the two)."""
+    now = current_clock().local()
+    say = [engine.phrase(current_flows(), "queue_connecting", now, context.line(line_code).code)]
     return twiml.say_then(context.voice(), say, hangup=False)
 
 

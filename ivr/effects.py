@@ -82,6 +82,25 @@ HANDLERS: dict[type, Callable[[Any, Origin], None]] = {
 }
 
 
+# The effects kept in SQL alone: the ones a turn may still run while Redis is down.
+SQL_ONLY = frozenset({replies.RequestCallback})
+
+
+class NeedsRedis(RuntimeError):
+    """An effect that writes to Redis was asked for while Redis is down."""
+
+
+def run_in_sql(state: CallState, reply: replies.Reply) -> None:
+    """Run the reply's effects with Redis down: all of them in SQL, or none at all."""
+    needing = sorted({type(e).__name__ for e in reply.effects if type(e) not in SQL_ONLY})
+    if needing:
+        raise NeedsRedis(", ".join(needing))
+    clock = current_clock()
+    origin = Origin(state, 0, None, store.redis(), current_flows(), clock, clock.now())
+    for effect in reply.effects:
+        HANDLERS[type(effect)](effect, origin)
+
+
 def run(state: CallState, reply: replies.Reply, step: int, pipe) -> None:
     """Run the reply's effects for step ``step``; an Enqueue puts the caller on the board."""
     clock = current_clock()

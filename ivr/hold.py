@@ -16,6 +16,19 @@ from ivr import context, engine, twiml
 from live import queueboard, store
 from runtime import current_clock, current_flows
 
+# Twilio's largest queue holds 5000 callers: a position past it is not one (and a long
+# enough number would overflow the wait estimate), so it is not announced.
+MAX_POSITION = 5000
+
+
+def position(raw: str | None) -> int:
+    """Twilio's ``QueuePosition``; 0 (unknown: nothing announced) unless it is a real one."""
+    text = (raw or "").strip()
+    if not text.isascii() or not text.isdigit() or len(text) > len(str(MAX_POSITION)):
+        return 0
+    value = int(text)
+    return value if value <= MAX_POSITION else 0
+
 
 def wait(line_code: str | None, queue: str | None, position: int) -> str:
     """Twilio's waitUrl: position and estimated wait (not at the head), then hold music."""

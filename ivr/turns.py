@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from flask import url_for
 
 from domain.masking import mask_phone
-from ivr import context, effects, engine, records, replies, twiml
+from ivr import context, degraded, effects, engine, records, replies, twiml
 from ivr.call_state import CallState
 from ivr.facts import SqlFacts
 from live import call_store, queueboard, store
@@ -86,14 +86,14 @@ def after_queue(
         if sid:
             queueboard.left(redis, queue, sid, result, context.today())
             records.left_queue(state, sid, result, current_clock().now())
-    except Exception:
-        log.exception("call %s left the queue (%s) but could not be recorded", sid, result)
-        state = None
-        if node is not None:
-            # No state to book a callback with: tell the caller the line's number instead.
-            now = current_clock().local()
-            texts = [engine.phrase(flows, "queue_failed", now, line.code)]
-            return twiml.say_then(context.voice(), texts)
+    except Exception as exc:
+        if degraded.not_tried(exc):
+            log.warning("call %s left the queue (%s): Redis unavailable", sid, result)
+        else:
+            log.exception("call %s left the queue (%s) but could not be recorded", sid, result)
+        if node is None or sid is None:
+            return twiml.hangup()
+        return _without_state(sid, line.code, node, numbers)
     if node is None or sid is None:
         # bridged, hangup, redirected: the conversation is over, or the call is elsewhere.
         return twiml.hangup()
@@ -109,6 +109,30 @@ def after_queue(
     if step is None:
         step = state.step if state else 0
     return _take(sid, step, go, numbers, when_lost=lost)
+
+
+def _without_state(sid: str, line_code: str, node: str, numbers: Numbers) -> str:
+    """Redis is down: go on at ``node`` with what Twilio's request says, writing SQL only.
+
+    A caller leaving the queue for a callback still gets one: it is kept in SQL
+    (its record) and dispatched once Redis is back (``services.callbacks``). If that
+    cannot be done either, the caller hears the line's number instead.
+    """
+    flows = current_flows()
+    state = CallState(call_sid=sid, caller=numbers.caller, called=numbers.called, line=line_code)
+    try:
+        facts = SqlFacts(db.session(), store.redis(), flows, current_clock())
+        state, reply = engine.jump(flows, state, node, facts)
+        effects.run_in_sql(state, reply)
+    except Exception:
+        log.exception("call %s: could not go on at %s without its state", sid, node)
+        now = current_clock().local()
+        texts = [engine.phrase(flows, "queue_failed", now, line_code)]
+        return twiml.say_then(context.voice(), texts)
+    finally:
+        db.release()
+    _log(state, reply)
+    return _render(state, reply)
 
 
 # -- one turn, once ------------------------------------------------------------------------

@@ -17,8 +17,11 @@ The work: one engine turn per call webhook (``ivr.turns``, its effects in
 from __future__ import annotations
 
 import logging
+from urllib.parse import parse_qs, urlsplit
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import Forbidden, HTTPException
 
 from ivr import (
@@ -36,9 +39,16 @@ from ivr import (
 from ivr.callers import caller_number
 from ivr.signature import signed_by_twilio
 from runtime import current_clock, current_flows
+from storage import deadlines
 
 log = logging.getLogger(__name__)
 bp = Blueprint("ivr", __name__, url_prefix="/ivr")
+
+# The database's share of a webhook: however many queries it makes, they are over
+# (or failed) this long after it began, so that with Redis's own second
+# (``live.store``) and a busy machine's delays a caller hears an answer within 5 s
+# (SPEC §8).
+DATABASE_SECONDS = 3.0
 
 
 # -- the edge: signatures, TwiML responses, the degraded answer ----------------------------
@@ -51,16 +61,54 @@ def check_signature() -> None:
         raise Forbidden("invalid Twilio signature")
 
 
+@bp.before_request
+def time_budget() -> None:
+    deadlines.start(DATABASE_SECONDS)
+
+
+@bp.teardown_request
+def end_time_budget(_error: BaseException | None) -> None:
+    deadlines.clear()
+
+
+@bp.after_request
+def send_degraded_counts(response: Response) -> Response:
+    degraded.send_counts()  # counted while Redis was down: added now it may answer
+    return response
+
+
 @bp.errorhandler(Exception)
 def unexpected(error: Exception):
     if isinstance(error, HTTPException):
         return error
-    log.exception("webhook %s failed; answering in degraded mode", request.path)
+    reason = _reason(error)
+    if degraded.not_tried(error):
+        # A backend that failed moments ago: that failure was logged with its traceback.
+        log.warning("webhook %s: %s unavailable (not tried)", request.path, reason)
+    else:
+        log.exception("webhook %s failed; answering in degraded mode", request.path)
+    line = request.args.get("line")
+    if request.endpoint not in degraded.SILENT:  # a status callback: nobody hears a thing
+        degraded.note(reason, request.path, line)
     try:
-        return xml(degraded.answer(request.args.get("line")))
+        return xml(degraded.for_endpoint(request.endpoint, line))
     except Exception:  # the flows themselves are fine (checked at start); belt and braces
         log.exception("degraded answer failed")
-        return xml(twiml.hangup())
+        return xml(str(twiml.VoiceResponse()))
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, RedisError):
+        return degraded.REDIS
+    if isinstance(error, SQLAlchemyError):
+        return degraded.DATABASE
+    return degraded.ERROR
+
+
+def _no_state() -> Response:
+    """A request the IVR cannot place in any call: start the caller on the degraded answer."""
+    degraded.note(degraded.NO_STATE, request.path, request.args.get("line"))
+    return xml(degraded.answer(request.args.get("line")))
 
 
 def xml(body: str) -> Response:
@@ -124,7 +172,7 @@ def _id(name: str) -> int | None:
 def voice_webhook():
     sid = _sid()
     if sid is None:
-        return xml(degraded.answer())
+        return _no_state()
     return xml(turns.start(sid, _numbers()))
 
 
@@ -132,11 +180,38 @@ def voice_webhook():
 def gather():
     sid = _sid()
     if sid is None:
-        return xml(degraded.answer())
+        return _no_state()
     try:
         return xml(turns.answer(sid, _step(), _event(), _numbers()))
     except turns.UnknownCall:
-        return xml(degraded.answer())
+        return _no_state()
+
+
+@bp.post("/fallback")
+def fallback():
+    """The number's Fallback URL: Twilio could not use what one of the hotline's URLs answered.
+
+    Twilio sends the failed request's form with ``ErrorCode`` and ``ErrorUrl``; the
+    answer is the degraded one for that URL, from the flows in memory alone.
+    """
+    failed = urlsplit(request.form.get("ErrorUrl") or "")
+    line = request.args.get("line") or (parse_qs(failed.query).get("line") or [None])[0]
+    log.warning(
+        "Twilio fell back after error %s on %s",
+        (request.form.get("ErrorCode") or "?")[:16],
+        failed.path or "?",
+    )
+    degraded.note(degraded.FALLBACK, request.path, line)
+    return xml(degraded.for_endpoint(_endpoint(failed.path), line))
+
+
+def _endpoint(path: str) -> str | None:
+    """The view a path of this app leads to (None when it leads nowhere)."""
+    try:
+        endpoint, _ = current_app.url_map.bind("localhost").match(path, method="POST")
+    except HTTPException:
+        return None
+    return endpoint
 
 
 # -- queues --------------------------------------------------------------------------------
@@ -145,10 +220,7 @@ def gather():
 @bp.post("/queue/wait")
 def queue_wait():
     """Twilio's waitUrl: position and estimated wait (not at the head), then hold music."""
-    try:
-        position = int(request.form.get("QueuePosition", "0"))
-    except ValueError:
-        position = 0
+    position = hold.position(request.form.get("QueuePosition"))
     return xml(hold.wait(request.args.get("line"), request.args.get("queue"), position))
 
 

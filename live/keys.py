@@ -31,3 +31,6 @@ SIGNIN_ATTEMPTS = "hotline:signin:{username}"
 # The simulator's stand-in for Twilio's queues (``HOTLINE_SIMULATOR`` only).
 SIM_QUEUE = "hotline:sim:queue:{queue}"
 SIM_CALL = "hotline:sim:call:{sid}"
+
+# Degraded answers given per day (a hash: reason → count), summed over every process.
+DEGRADED_ANSWERS = "hotline:degraded:{day}"

@@ -2,44 +2,78 @@
 
 With ``REDIS_URL`` unset the app uses an in-process fakeredis server, which is
 enough for a one-process demo and nothing more (each process has its own).
+
+A webhook must answer within seconds whatever Redis does: connecting, waiting
+for a pooled connection and every reply each give up after a second, with no
+retry. A Redis that failed is not tried again by the next callers for a few
+seconds (``runtime.breaker``): they fail at once, then one request probes it.
 """
 
 from __future__ import annotations
 
 import fakeredis
 from flask import Flask, current_app
-from redis import BlockingConnectionPool, Redis
+from redis import BlockingConnectionPool, Connection, Redis
+from redis.connection import parse_url
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from runtime.breaker import Breaker
 
 EXTENSION = "hotline.redis"
+BREAKER = "hotline.redis.breaker"
 # Connections one process keeps to Redis (redis-py's own default), and how long a
 # request waits for one when all are in use before it counts as Redis being down.
 POOL_CONNECTIONS = 100
-POOL_WAIT_SECONDS = 2
+POOL_WAIT_SECONDS = 1
+# Redis answers in well under a millisecond: a second without a reply means trouble.
+CONNECT_SECONDS = 1
+REPLY_SECONDS = 1
+# An event stream's blocking read waits up to SSE_BLOCK_MS for news, then some.
+STREAM_REPLY_SECONDS = 5
+# A Redis that failed is left alone this long before one request probes it.
+BREAKER_SECONDS = 5.0
+# What a dead, restarting or silent Redis raises (BusyLoadingError is a ConnectionError).
+FAILURES = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
-def connect(url: str | None) -> Redis:
+class NotTried(RedisConnectionError):
+    """The breaker is open: nothing was sent."""
+
+
+def connect(url: str | None, breaker: Breaker | None = None) -> Redis:
     if not url:
         return fakeredis.FakeRedis(server=fakeredis.FakeServer())
     # redis-py connects lazily, on the first command. A gevent worker may run more
     # requests at once than the pool has connections: the extra ones wait for a
     # connection (briefly) rather than fail with "Too many connections", which would
     # send callers to the degraded answer under a burst of webhooks.
-    pool = BlockingConnectionPool.from_url(
+    pool = GuardedPool.from_url(
         url,
         max_connections=POOL_CONNECTIONS,
         timeout=POOL_WAIT_SECONDS,
-        socket_connect_timeout=1,
-        socket_timeout=2,
+        connection_class=_guarded(_connection_class(url), breaker),
+        socket_connect_timeout=CONNECT_SECONDS,
+        socket_timeout=REPLY_SECONDS,
     )
+    pool.breaker = breaker
+    # The connections are made without a retry (redis-py's default for a pool of
+    # its own): a second try at a silent Redis doubles the caller's wait for nothing.
     return Redis(connection_pool=pool)
 
 
 def init_app(app: Flask) -> None:
-    app.extensions[EXTENSION] = connect(app.config.get("REDIS_URL"))
+    breaker = Breaker("redis", BREAKER_SECONDS)
+    app.extensions[BREAKER] = breaker
+    app.extensions[EXTENSION] = connect(app.config.get("REDIS_URL"), breaker)
 
 
 def redis(app: Flask | None = None) -> Redis:
     return (app or current_app).extensions[EXTENSION]
+
+
+def breaker(app: Flask | None = None) -> Breaker:
+    return (app or current_app).extensions[BREAKER]
 
 
 def dedicated(app: Flask | None = None) -> Redis:
@@ -47,11 +81,68 @@ def dedicated(app: Flask | None = None) -> Redis:
 
     Hundreds of open streams would otherwise drain the shared pool. The in-process
     store has no connections to run out of: it is shared. Close it when done.
+    Raises a ``RedisError`` at once while Redis is down.
     """
     app = app or current_app
     url = app.config.get("REDIS_URL")
     if not url:
         return redis(app)
-    return Redis.from_url(
-        url, socket_connect_timeout=1, socket_timeout=5, single_connection_client=True
+    guard = breaker(app)
+    pool = GuardedPool.from_url(
+        url,
+        connection_class=_guarded(_connection_class(url), guard),
+        socket_connect_timeout=CONNECT_SECONDS,
+        socket_timeout=STREAM_REPLY_SECONDS,
     )
+    pool.breaker = guard
+    client = Redis(connection_pool=pool, single_connection_client=True)
+    client.auto_close_connection_pool = True  # closing the client closes its connection
+    return client
+
+
+# -- the breaker -----------------------------------------------------------------------------
+
+
+class GuardedPool(BlockingConnectionPool):
+    """A pool that hands out no connection while its breaker is open."""
+
+    breaker: Breaker | None = None
+
+    def get_connection(self, *args, **kwargs):
+        if self.breaker is not None and not self.breaker.allow():
+            raise NotTried("Redis failed moments ago: not tried again yet")
+        return super().get_connection(*args, **kwargs)
+
+
+def _connection_class(url: str) -> type:
+    """redis-py's class for the URL's scheme (TLS for rediss://, a Unix socket for unix://)."""
+    return parse_url(url).get("connection_class", Connection)
+
+
+def _guarded(base: type, guard: Breaker | None) -> type:
+    """``base`` (redis-py's connection class for the URL) telling ``guard`` how Redis fares."""
+    if guard is None:
+        return base
+
+    def noted(call, *args, **kwargs):
+        try:
+            result = call(*args, **kwargs)
+        except FAILURES:
+            guard.failed()
+            raise
+        return result
+
+    class Guarded(base):
+        def connect(self, *args, **kwargs):
+            return noted(super().connect, *args, **kwargs)
+
+        def send_packed_command(self, *args, **kwargs):
+            return noted(super().send_packed_command, *args, **kwargs)
+
+        def read_response(self, *args, **kwargs):
+            response = noted(super().read_response, *args, **kwargs)
+            guard.succeeded()
+            return response
+
+    Guarded.__name__ = Guarded.__qualname__ = f"Guarded{base.__name__}"
+    return Guarded

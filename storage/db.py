@@ -1,10 +1,21 @@
-"""The SQL database: one engine per app, one session per request or CLI command."""
+"""The SQL database: one engine per app, one session per request or CLI command.
+
+Every connection works to a time budget (``Budget``): the web processes answer
+Twilio within seconds whatever the database does, so their connections give up
+quickly — connecting, waiting for a pooled connection, a statement, a lock, a
+silent server (``storage.deadlines``), SQLite's busy lock — while the import and
+the migrations (``BATCH``) may take their time. A PostgreSQL that failed is not
+tried again by the next callers for a few seconds (``runtime.breaker``): they
+fail at once and answer in degraded mode, then one request probes it.
+"""
 
 from __future__ import annotations
 
+import functools
 import io
 import zlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask import Flask, current_app, g
@@ -23,13 +34,39 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
+
+from runtime.breaker import Breaker
+from storage.deadlines import DeadlineExceeded
 
 EXTENSION = "hotline.db"
-# Seconds to wait for PostgreSQL to accept a connection.
-CONNECT_TIMEOUT = 3
+BREAKER = "hotline.db.breaker"
 # Connections each process keeps open, and how many more it may open for a while.
 POOL_SIZE = 10
 POOL_OVERFLOW = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """How long one use of the database may wait, in seconds (None: as long as it takes)."""
+
+    connect: int  # PostgreSQL's connect_timeout (libpq counts whole seconds, at least 2)
+    statement: float | None  # statement_timeout, enforced by the server
+    lock: float | None  # lock_timeout: a row or table lock another session holds
+    silence: float | None  # a server that says nothing (storage.deadlines, where installed)
+    pool: float  # waiting for one of the process's pooled connections
+    busy: float  # SQLite: waiting for another process's write lock (``hotline import``)
+
+
+# Webhooks, pages and the API: Twilio waits 15 s, and a caller should hear an answer
+# within 5 s (SPEC §8). One wait gives up after 3 s at most, and a webhook's waits
+# together end within its own budget (``ivr.views``).
+WEB = Budget(connect=2, statement=3, lock=2, silence=3, pool=2, busy=2)
+# ``hotline import``, migrations and the rq worker's jobs: long statements are expected.
+BATCH = Budget(connect=5, statement=None, lock=None, silence=60, pool=30, busy=30)
+BUDGETS = {"web": WEB, "batch": BATCH}
+# A PostgreSQL that failed is left alone this long before one request probes it.
+BREAKER_SECONDS = 5.0
 
 
 def database_url(url: str | URL) -> URL:
@@ -44,29 +81,114 @@ def database_url(url: str | URL) -> URL:
     return parsed
 
 
-def make_engine(url: str | URL) -> Engine:
+def make_engine(url: str | URL, budget: Budget = BATCH, breaker: Breaker | None = None) -> Engine:
+    """An engine whose connections keep to ``budget``; ``breaker`` guards a PostgreSQL."""
     url = database_url(url)
     if url.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+        engine = create_engine(url, connect_args={"timeout": budget.busy}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    # A database that does not answer must fail a webhook fast (Twilio waits 15 s at
-    # most), so its degraded answer still reaches the caller; a URL may say otherwise.
-    args = {} if "connect_timeout" in url.query else {"connect_timeout": CONNECT_TIMEOUT}
     # hide_parameters: a failed query's message (logged) must not carry names or numbers.
     # The pool: at most 15 connections per process, as SQLAlchemy's default (5 + 10
     # overflow), but 10 of them kept. An overflow connection is closed when it comes
     # back, so a gevent worker with more than 5 webhooks using the database at once
     # connected anew for most of them (about 270 new PostgreSQL sessions per minute of
     # the IVR benchmark; each tens of ms under load); with 10 kept, about 55.
-    return create_engine(
+    engine = create_engine(
         url,
+        poolclass=GuardedPool,
         pool_pre_ping=True,
         pool_size=POOL_SIZE,
         max_overflow=POOL_OVERFLOW,
-        connect_args=args,
+        pool_timeout=budget.pool,
+        connect_args=_postgres_arguments(url, budget),
         hide_parameters=True,
     )
+    if breaker is not None:
+        guard(engine, breaker)
+    return engine
+
+
+def _postgres_arguments(url: URL, budget: Budget) -> dict:
+    """libpq settings for ``budget``; those the URL gives itself stand."""
+    arguments: dict = {"connect_timeout": budget.connect}
+    limits = {"statement_timeout": budget.statement, "lock_timeout": budget.lock}
+    options = [f"-c {name}={int(s * 1000)}" for name, s in limits.items() if s is not None]
+    if options:
+        arguments["options"] = " ".join(options)
+    if budget.silence is not None:
+        # A peer gone from the network (no acknowledgements): the kernel gives up on
+        # it. A peer that acknowledges but never answers is storage.deadlines' job.
+        arguments.update(
+            keepalives=1,
+            keepalives_idle=5,
+            keepalives_interval=2,
+            keepalives_count=2,
+            tcp_user_timeout=int(budget.silence * 1000),
+        )
+    return {k: v for k, v in arguments.items() if k not in url.query}
+
+
+# -- the breaker -----------------------------------------------------------------------------
+
+
+class NotTried(Exception):
+    """Raised as the driver's OperationalError: the breaker is open, nothing was sent."""
+
+
+class GuardedPool(QueuePool):
+    """A pool that hands out no connection while its breaker is open (``guard``)."""
+
+    breaker: Breaker | None = None
+
+    def connect(self):
+        if self.breaker is not None and not self.breaker.allow():
+            raise _not_tried(self._dialect)
+        return super().connect()
+
+    def recreate(self) -> QueuePool:
+        fresh = super().recreate()
+        fresh.breaker = self.breaker  # type: ignore[attr-defined]
+        return fresh
+
+
+def _not_tried(dialect) -> Exception:
+    return _not_tried_class(dialect.loaded_dbapi.OperationalError)(
+        "the database failed moments ago: not tried again yet"
+    )
+
+
+@functools.cache
+def _not_tried_class(driver_error: type) -> type:
+    # The driver's own class, so that SQLAlchemy wraps it like any failure to connect.
+    return type("NotTried", (NotTried, driver_error), {})
+
+
+def guard(engine: Engine, breaker: Breaker) -> None:
+    """Open ``breaker`` when the server fails, close it when a connection is handed out."""
+    engine.pool.breaker = breaker  # type: ignore[attr-defined]
+
+    def failed(context) -> None:
+        original = context.original_exception
+        if isinstance(original, NotTried):
+            return
+        # Connecting failed, the server went silent, or it dropped a connection in use.
+        # A stale pooled connection found by the pre-ping is not a failure: it is
+        # replaced at once, and a new connection failing counts then.
+        connecting = context.connection is None and not context.is_pre_ping
+        lost = context.is_disconnect and not context.is_pre_ping
+        if connecting or lost or isinstance(original, DeadlineExceeded):
+            breaker.failed()
+
+    def new_connection(_dialect, _record, _args, _params):
+        # The pre-ping found a dead connection while the breaker is open: no new
+        # connection either (a probe, let through by the pool, may make one).
+        if breaker.is_open():
+            raise _not_tried(engine.dialect)
+
+    event.listen(engine, "handle_error", failed)
+    event.listen(engine, "do_connect", new_connection)
+    event.listen(engine.pool, "checkout", lambda *_: breaker.succeeded())
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -80,9 +202,21 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def init_app(app: Flask) -> None:
     # Creating an engine does not connect; the first query does.
-    engine = make_engine(app.config["DATABASE_URL"])
+    budget = BUDGETS[app.config.get("DATABASE_BUDGET") or "web"]
+    breaker = Breaker("database", BREAKER_SECONDS)
+    engine = make_engine(app.config["DATABASE_URL"], budget, breaker)
     app.extensions[EXTENSION] = sessionmaker(engine, expire_on_commit=False)
+    app.extensions[BREAKER] = breaker
     app.teardown_appcontext(_close_session)
+
+
+def breaker(app: Flask | None = None) -> Breaker:
+    return (app or current_app).extensions[BREAKER]
+
+
+def batch_engine(app: Flask | None = None) -> Engine:
+    """An engine of its own for long work (import, migrations): ``BATCH``'s budget. Dispose it."""
+    return make_engine(engine(app).url, BATCH)
 
 
 def sessions(app: Flask | None = None) -> sessionmaker[Session]:

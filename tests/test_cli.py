@@ -202,6 +202,27 @@ def test_serve_says_why_it_ignores_extra_workers_without_redis(runner, served):
     assert "REDIS_URL is unset: one worker process" in result.stdout
 
 
+def test_serve_starts_while_the_database_is_down_and_says_so(monkeypatch, clock, tmp_path):
+    from hotline import create_app
+
+    app = create_app(
+        {"TESTING": True, "CLOCK": clock, "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/x"}
+    )
+    monkeypatch.setattr(app, "instance_path", str(tmp_path))
+    monkeypatch.setattr(gunicorn_app.Server, "run", lambda self: None)
+    result = app.test_cli_runner().invoke(args=["serve", "--port", "8124"])
+    assert result.exit_code == 0, result.output
+    assert "cannot use the database at postgresql" in result.stderr
+    assert "serving without it for now" in result.stderr
+    assert "Serving on http://127.0.0.1:8124" in result.stdout
+
+
+def test_the_procfiles_server_starts_when_the_database_is_down(monkeypatch, caplog):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/x")
+    gunicorn_conf.on_starting(None)  # before: exit status 1, and no server at all
+    assert "serving without it" in caplog.text
+
+
 def test_serve_demo_loads_the_demo_and_prints_working_accounts(runner, client, served):
     result = runner.invoke(args=["serve", "--demo"])
     assert result.exit_code == 0, result.output

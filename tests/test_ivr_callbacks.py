@@ -6,6 +6,8 @@ HTTP client; the customer's side of the call is the softphone.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -350,3 +352,54 @@ def test_a_callback_attempt_nobody_answers_is_recorded_with_the_number_called(
     found = call_record(app, callback.last_call_sid)
     assert (found.kind, found.callback_id, found.caller) == ("callback", callback.id, ZHANG[2])
     assert (found.end_status, found.queue) == ("no-answer", None)
+
+
+# -- Redis down ------------------------------------------------------------------------------
+
+
+def test_a_callback_asked_for_while_redis_is_down_is_kept_and_dispatched_once_it_is_back(
+    app, exchange, clock, family
+):
+    if not app.config.get("REDIS_URL"):
+        pytest.skip("needs a real Redis (the in-process store cannot fail)")
+    phone = as_zhang_wei(exchange).press("2").press("1")
+    assert phone.in_queue
+    phone.wait()
+    store.breaker(app).failed()  # Redis fails now: for a few seconds nobody tries it
+    phone.press_in_queue("1")
+    assert phone.ended
+    assert message("callback_booked", when=FLOW.messages["callback_soon"], phone_tail="1111") in (
+        phone.heard
+    )
+    callback = the_callback(app)
+    assert (callback.status, callback.number, callback.verified) == (
+        "pending",
+        "+8613900001111",
+        False,
+    )
+    store.breaker(app).succeeded()  # Redis is back
+    assert callbacks.job_id(callback) not in scheduled(app)
+    with app.app_context():
+        call_jobs.reconcile()
+    assert callbacks.job_id(callback) in scheduled(app)
+
+
+def test_a_callback_press_while_an_import_holds_sqlites_write_lock_answers_within_seconds(
+    app, exchange, clock, family, database_url
+):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL writers do not lock the callbacks table")
+    at(clock, 22, 30)
+    phone = as_zhang_wei(exchange).press("2").press("1")
+    assert phone.heard[-1] == message("callback_offer", next_opening="明天8点", key="1")
+    importing = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    importing.execute("BEGIN IMMEDIATE")  # `hotline import` writing its batches
+    started = time.monotonic()
+    try:
+        phone.press("1")
+    finally:
+        importing.execute("ROLLBACK")
+        importing.close()
+    # Before: 30 s (SQLite's busy time-out), past Twilio's 15 s.
+    assert time.monotonic() - started < 5
+    assert phone.ended and phone.heard[-1]

@@ -154,3 +154,138 @@ def test_without_the_database_a_closed_line_still_says_when_it_opens(no_database
     phone = phone_for(no_database).call().dial().press(ZHANG[3]).say(ZHANG[1])
     assert phone.ended
     assert "8点至22点" in phone.heard[-1] and MEDICAL_SAID in phone.heard[-1]
+
+
+# -- documents of the right kind, whatever fails -----------------------------------------
+
+# Verbs Twilio plays in a queue's wait document, and on a caller's leg as an agent takes them.
+WAIT_VERBS = {"Say", "Play", "Pause", "Redirect", "Leave", "Gather"}
+BRIDGE_VERBS = {"Say", "Play", "Pause", "Redirect"}
+
+
+def verbs(root: ET.Element) -> set[str]:
+    return {element.tag for element in root}
+
+
+def test_an_absurd_queue_position_still_gets_a_wait_document(app, exchange, clock):
+    root = answer(exchange, "/ivr/queue/wait?line=medical", QueuePosition="9" * 400)
+    assert verbs(root) <= WAIT_VERBS and root.find("Enqueue") is None
+    assert root.find(".//Play").text == FLOWS.call_flow.voice.hold_music
+
+
+def test_a_wait_document_that_fails_is_hold_music_never_an_enqueue(
+    app, exchange, clock, monkeypatch
+):
+    from ivr import hold
+
+    def broken(*_args):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(hold, "wait", broken)
+    root = answer(exchange, "/ivr/queue/wait?line=medical", QueuePosition="3")
+    assert verbs(root) == {"Play"}
+
+
+def test_the_agents_connect_document_that_fails_still_only_says(app, exchange, clock, monkeypatch):
+    from ivr import dequeue
+
+    def broken(*_args):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(dequeue, "answer", broken)
+    root = answer(exchange, "/ivr/queue/connect?line=medical", DequeingCallSid="CA1")
+    assert verbs(root) <= BRIDGE_VERBS
+    assert said(root) == [message("queue_connecting")]
+
+
+def test_the_degraded_answer_says_transfer_only_where_a_transfer_follows(no_redis, clock):
+    for hour in (10, 23):
+        at(clock, hour)
+        root = answer(phone_for(no_redis), "/ivr/voice")
+        tags = [element.tag for element in root]
+        for index, text in enumerate(said(root)):
+            if "转接" in text:
+                assert "Enqueue" in tags[index + 1 :], (hour, tags)
+
+
+# -- the number's Fallback URL --------------------------------------------------------------
+
+
+def fallback(exchange: Exchange, failed: str) -> ET.Element:
+    return answer(
+        exchange,
+        "/ivr/fallback",
+        ErrorCode="11205",
+        ErrorUrl=f"{PUBLIC_BASE_URL}{failed}",
+    )
+
+
+def test_the_fallback_url_answers_the_degraded_call_from_memory(no_redis, clock):
+    root = fallback(phone_for(no_redis), "/ivr/gather?step=3")
+    assert root.find("Enqueue").text == MEDICAL.queue
+    assert said(root) == [message("degraded_transfer")]
+
+
+def test_the_fallback_url_of_the_other_line_gives_its_hours_when_closed(no_redis, clock):
+    at(clock, 23, 0)
+    policy = FLOWS.line("policy")
+    root = fallback(phone_for(no_redis), "/ivr/queue/done?line=policy&step=4")
+    assert root.find("Enqueue") is None
+    assert policy.phone in said(root)[0]
+
+
+def test_the_fallback_of_a_wait_document_is_a_wait_document(no_redis, clock):
+    root = fallback(phone_for(no_redis), "/ivr/queue/wait?line=medical")
+    assert verbs(root) <= WAIT_VERBS and root.find("Enqueue") is None
+
+
+def test_the_fallback_url_is_signed_like_every_webhook(no_redis, clock):
+    exchange = phone_for(no_redis)
+    form = exchange.call().params(ErrorCode="11205", ErrorUrl=f"{PUBLIC_BASE_URL}/ivr/voice")
+    status, _ = exchange.post(exchange.url("/ivr/fallback"), form, sign=False)
+    assert status == 403
+
+
+# -- counted -------------------------------------------------------------------------------
+
+
+def test_degraded_answers_are_counted_per_reason_for_healthz(no_redis, clock):
+    exchange = phone_for(no_redis)
+    answer(exchange, "/ivr/voice")
+    answer(exchange, "/ivr/voice")
+    fallback(exchange, "/ivr/voice")
+    health = no_redis.test_client().get("/healthz").get_json()
+    assert health["degraded_answers"] == {"fallback": 1, "redis": 2}
+
+
+def test_counts_made_while_redis_was_down_reach_redis_once_it_answers(app, exchange, clock):
+    if not app.config.get("REDIS_URL"):
+        pytest.skip("needs a real Redis")
+    from ivr import degraded
+    from live import degraded_answers, store
+
+    with app.test_request_context():
+        degraded.tally().note(degraded.REDIS)  # as if counted during the outage
+    answer(exchange, "/ivr/voice")  # an ordinary call, Redis answering
+    with app.app_context():
+        assert degraded_answers.on(store.redis(), "2026-03-10") == {"redis": 1}
+
+
+# -- callbacks while Redis is down ------------------------------------------------------
+
+
+def test_without_redis_leaving_the_queue_books_the_callback_in_sql(no_redis, clock):
+    from services import callbacks
+    from storage.models import Callback
+
+    exchange = phone_for(no_redis)
+    root = answer(exchange, "/ivr/queue/done?line=medical&step=5", QueueResult="leave")
+    assert [e.tag for e in root][-1] == "Hangup"
+    assert any("预约回电" in text for text in said(root))
+    with no_redis.app_context():
+        (booked,) = db.session().query(Callback).all()
+    assert (booked.status, booked.line, booked.number) == (
+        callbacks.PENDING,
+        "medical",
+        "+8613900001111",
+    )

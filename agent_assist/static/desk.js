@@ -227,11 +227,17 @@
     source.addEventListener("screen_pop", function (event) { showPop(JSON.parse(event.data)); });
     source.addEventListener("status", function (event) { showStatus(JSON.parse(event.data)); });
     source.addEventListener("queue", function (event) { showQueue(JSON.parse(event.data)); });
+    // A backend is down: the server says so, ends the stream, and the browser comes back.
+    source.addEventListener("unavailable", function (event) {
+      $("stream-state").setAttribute("data-state", "unavailable");
+      text("stream-state", JSON.parse(event.data).message + "，正在重试 retrying…");
+    });
     source.addEventListener("error", function () {
+      // EventSource retries by itself unless the server refused (e.g. signed out).
+      if (source.readyState === EventSource.CLOSED) setTimeout(connect, 5000);
+      if ($("stream-state").getAttribute("data-state") === "unavailable") return;
       $("stream-state").setAttribute("data-state", "reconnecting");
       text("stream-state", "重新连接中 reconnecting…");
-      // EventSource retries by itself unless the server refused (e.g. signed out or 503).
-      if (source.readyState === EventSource.CLOSED) setTimeout(connect, 5000);
     });
   }
   connect();

@@ -144,10 +144,17 @@
       $("stream-state").textContent = "实时 live";
     });
     source.addEventListener("snapshot", function (event) { showSnapshot(JSON.parse(event.data)); });
+    // A backend is down: the server says so, ends the stream, and the browser comes back.
+    source.addEventListener("unavailable", function (event) {
+      $("stream-state").setAttribute("data-state", "unavailable");
+      $("stream-state").textContent = JSON.parse(event.data).message + "，正在重试 retrying…";
+    });
     source.addEventListener("error", function () {
+      // EventSource retries by itself unless the server refused (e.g. signed out).
+      if (source.readyState === EventSource.CLOSED) setTimeout(connect, 5000);
+      if ($("stream-state").getAttribute("data-state") === "unavailable") return;
       $("stream-state").setAttribute("data-state", "reconnecting");
       $("stream-state").textContent = "重新连接中 reconnecting…";
-      if (source.readyState === EventSource.CLOSED) setTimeout(connect, 5000);
     });
   }
   connect();

@@ -1,0 +1,104 @@
+"""PostgreSQL waits with a deadline: no connect or statement waits on a silent server for ever.
+
+libpq has no read time-out. A server that is down refuses at once, and
+``statement_timeout`` ends a slow statement, but a server that accepts and then
+says nothing (frozen, a half-open connection, a stalled proxy) leaves a
+blocking psycopg2 call waiting for ever: keepalives and ``tcp_user_timeout`` do
+not help while the peer's kernel still acknowledges. So the server processes
+wait through psycopg2's wait callback instead, as the green libraries do: the
+socket is polled (cooperatively under gevent, whose ``select`` it is then), and
+a wait longer than the process's limit — or, inside ``within``, past its
+deadline instead (a webhook's few seconds, a migration's minutes) — raises
+``DeadlineExceeded``; psycopg2 then closes the connection and SQLAlchemy counts
+it as lost.
+
+Installed for a whole process (psycopg2 allows one callback), by the web and
+job processes only (``hotline.gunicorn_conf``, ``hotline.worker``): with a wait
+callback psycopg2 refuses ``COPY``, which ``hotline import`` uses.
+"""
+
+from __future__ import annotations
+
+import select
+import time
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+import psycopg2
+from psycopg2 import extensions
+
+_limit_seconds: float | None = None
+_until: ContextVar[float | None] = ContextVar("hotline_db_deadline", default=None)
+
+
+class DeadlineExceeded(psycopg2.OperationalError):
+    """PostgreSQL did not answer in time; the connection is closed."""
+
+
+def install(limit_seconds: float) -> None:
+    """Wait through ``wait`` in this process: no single wait longer than ``limit_seconds``."""
+    global _limit_seconds
+    _limit_seconds = limit_seconds
+    extensions.set_wait_callback(wait)
+
+
+def uninstall() -> None:
+    global _limit_seconds
+    _limit_seconds = None
+    extensions.set_wait_callback(None)
+
+
+def installed() -> bool:
+    return extensions.get_wait_callback() is wait
+
+
+@contextmanager
+def within(seconds: float):
+    """Every wait inside ends ``seconds`` from now at the latest, in place of the limit."""
+    token = _until.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _until.reset(token)
+
+
+def start(seconds: float) -> None:
+    """``within`` for a request, from its first hook to its teardown (``clear``)."""
+    _until.set(time.monotonic() + seconds)
+
+
+def clear() -> None:
+    _until.set(None)
+
+
+def _deadline() -> float | None:
+    until = _until.get()
+    if until is not None or _limit_seconds is None:
+        return until
+    return time.monotonic() + _limit_seconds
+
+
+def wait(connection) -> None:
+    """psycopg2's wait callback: poll the connection until it is done or the deadline passes."""
+    deadline = _deadline()
+    fd = connection.fileno()
+    while True:
+        state = connection.poll()
+        if state == extensions.POLL_OK:
+            return
+        if state == extensions.POLL_READ:
+            events = select.POLLIN
+        elif state == extensions.POLL_WRITE:
+            events = select.POLLOUT
+        else:  # pragma: no cover - psycopg2 documents no other state
+            raise psycopg2.OperationalError(f"unexpected poll state {state}")
+        if deadline is None:
+            timeout_ms = None
+        else:
+            timeout_ms = int((deadline - time.monotonic()) * 1000)
+            if timeout_ms <= 0:
+                raise DeadlineExceeded("PostgreSQL did not answer in time")
+        poller = select.poll()
+        poller.register(fd, events | select.POLLERR | select.POLLHUP)
+        if not poller.poll(timeout_ms):
+            raise DeadlineExceeded("PostgreSQL did not answer in time")
