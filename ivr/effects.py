@@ -83,7 +83,7 @@ HANDLERS: dict[type, Callable[[Any, Origin], None]] = {
 
 
 # The effects kept in SQL alone: the ones a turn may still run while Redis is down.
-SQL_ONLY = frozenset({replies.RequestCallback})
+SQL_ONLY = frozenset({replies.CallbackRequest})
 
 
 class NeedsRedis(RuntimeError):
