@@ -63,6 +63,19 @@ def on_starting(server) -> None:
             log.warning("could not schedule the SLA sweep; run `hotline cases sweep --schedule`")
 
 
+def when_ready(server) -> None:
+    """Say at start which years the working-day calendar covers, and warn of a missing one.
+
+    In gunicorn's own log (``server.log``): the app's loggers print warnings only.
+    """
+    command = [sys.executable, "-c", "from hotline.cli import main; main()", "calendar", "check"]
+    done = subprocess.run(command, check=False, capture_output=True, text=True)
+    for line in done.stdout.splitlines():
+        server.log.info("%s", line)
+    for line in done.stderr.splitlines():
+        server.log.warning("%s", line)
+
+
 def post_fork(server, worker) -> None:
     """Under gevent, psycopg2 must yield to the event loop while it waits on PostgreSQL."""
     if worker_class == "gevent":
