@@ -12,6 +12,7 @@ every job.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 import rq
@@ -34,10 +35,25 @@ def worker_app() -> Flask:
     return _app
 
 
+class WithoutArguments(logging.Filter):
+    """rq logs a failed job's arguments as extra fields of its error line (for a JSON log,
+    say): for an SMS, a customer's phone number. The line itself stays."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for name in ("arguments", "kwargs"):
+            record.__dict__.pop(name, None)
+        return True
+
+
+WITHOUT_ARGUMENTS = WithoutArguments()
+
+
 class Worker(rq.Worker):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.app = worker_app()
+        # The work horse logs to the same logger object (rq.worker), filter included.
+        self.log.addFilter(WITHOUT_ARGUMENTS)
 
     def perform_job(self, job, queue, *args, **kwargs):
         with self.app.app_context():
