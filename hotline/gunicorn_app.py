@@ -24,7 +24,6 @@ def settings(**overrides) -> dict:
         "forwarded_allow_ips",
         "control_socket_disable",
         "on_starting",
-        "when_ready",
         "post_fork",
         "post_worker_init",
         "post_request",

@@ -61,12 +61,14 @@ def on_starting(server) -> None:
         done = subprocess.run([*command, "cases", "sweep", "--schedule"], check=False)
         if done.returncode:
             log.warning("could not schedule the SLA sweep; run `hotline cases sweep --schedule`")
+    log_calendar(server)
 
 
-def when_ready(server) -> None:
+def log_calendar(server) -> None:
     """Say at start which years the working-day calendar covers, and warn of a missing one.
 
-    In gunicorn's own log (``server.log``): the app's loggers print warnings only.
+    In gunicorn's own log (``server.log``): the app's loggers print warnings only. Run
+    from ``on_starting``, before the socket listens: no request waits on it.
     """
     command = [sys.executable, "-c", "from hotline.cli import main; main()", "calendar", "check"]
     done = subprocess.run(command, check=False, capture_output=True, text=True)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from datetime import date, datetime
 
 from domain import workdays
 from domain.workdays import LIBRARY_YEARS, WorkingDays, YearSchedule
-from hotline import gunicorn_app, gunicorn_conf
+from hotline import gunicorn_conf
 from hotline.cli import calendar_report
 from runtime import current_flows
 
@@ -59,8 +60,8 @@ def test_the_server_logs_the_calendar_at_start():
     class Server:
         log = Log()
 
-    gunicorn_conf.when_ready(Server())
+    gunicorn_conf.log_calendar(Server())
     assert logged[0][0] == "info"
     assert logged[0][1].startswith("Working days (法定节假日 and 调休) as of ")
     assert all(level == "warning" for level, line in logged if line.startswith("warning:"))
-    assert "when_ready" in gunicorn_app.settings()
+    assert "log_calendar(server)" in inspect.getsource(gunicorn_conf.on_starting)
