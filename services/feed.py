@@ -356,16 +356,19 @@ class Limits:
     record_bytes: int = defaults.FEED_MAX_RECORD_BYTES
 
 
-class _TooLarge(Exception):
-    """One value (a string, a key, a number) ran past the record size: reading stops.
+class _Stop(Exception):
+    """Reading on would hold what must not be held: the file is refused where it stands.
 
-    yajl keeps the token it is reading whole in memory, so a value cannot be
-    skipped like a record of many small ones: the file is refused where it stands.
+    yajl keeps the token it is reading whole in memory, so one value (a string, a key,
+    a number) longer than a record may be cannot be read past like a record of many
+    small ones; and it keeps a byte per open bracket, so nesting cannot be read past
+    without end either. ``message`` is None when the place was reported already.
     """
 
-    def __init__(self, where: str):
+    def __init__(self, where: str, message: str | None):
         super().__init__(where)
         self.where = where
+        self.message = message
 
 
 class _Source:
@@ -406,7 +409,8 @@ class _Source:
         # A record of many small values is caught by _value sooner (one chunk of slack);
         # this catches the one value too long to ever yield an event.
         if self.end - self.marked > self.limits.record_bytes + 3 * CHUNK:
-            raise _TooLarge(self.where)
+            what = self.what and f"{self.what} larger than {self.limits.record_bytes} bytes"
+            raise _Stop(self.where, what)
         return data
 
 
@@ -477,6 +481,8 @@ _OPEN = frozenset(("start_map", "start_array"))
 _CLOSE = frozenset(("end_map", "end_array"))
 # Bytes ijson reads at a time; the record size is measured to within one chunk.
 CHUNK = 64 * 1024
+# Nesting read past (outside a record, or in one refused) before reading stops.
+SKIP_DEPTH = 1000
 # What _value returns for a record refused for its depth or size.
 _REFUSED = object()
 
@@ -498,6 +504,8 @@ def _skip(events: Iterator, depth: int, source: _Source) -> None:
         source.marked = source.end  # small values, however many: nothing is held
         if event in _OPEN:
             depth += 1
+            if depth > SKIP_DEPTH:
+                raise _Stop(source.where, f"nested over {SKIP_DEPTH} levels deep: reading stopped")
         elif event in _CLOSE:
             depth -= 1
 
@@ -621,9 +629,9 @@ def _read(
             yield from _records(_events(source), source, problems, sections)
         except ijson.JSONError as exc:
             raise _syntax_error(path, exc, source) from None
-        except _TooLarge as exc:
-            if source.what:
-                problems.add(exc.where, f"{source.what} larger than {limits.record_bytes} bytes")
+        except _Stop as exc:
+            if exc.message:
+                problems.add(exc.where, exc.message)
             raise FeedError(problems.lines()) from None
 
 

@@ -13,6 +13,7 @@ from feeds import feed, person, policy
 from test_feed_validation import PHONE, count, problems
 
 from services import defaults
+from services.feed import SKIP_DEPTH
 from storage.models import Person
 
 LIMIT = defaults.FEED_MAX_RECORD_BYTES
@@ -45,6 +46,7 @@ def test_a_small_file_of_deeply_nested_arrays_is_refused_in_bounded_memory(tmp_p
     assert result.returncode == 1, result.stderr[-2000:]
     assert "MemoryError" not in result.stderr
     assert f"people[0]: nested too deeply (more than {DEPTH} levels)" in result.stderr
+    assert f"people[0]: nested over {SKIP_DEPTH} levels deep: reading stopped" in result.stderr
 
 
 def test_nesting_deeper_than_a_record_needs_is_named_by_its_place(import_feed):
@@ -75,9 +77,18 @@ def test_a_value_of_the_wrong_shape_within_the_depth_is_named_as_such(import_fee
 
 
 def test_nesting_outside_the_sections_is_read_past_without_building_it(import_feed):
-    raw = b'{"people": [], "extra": ' + nested(50_000) + b"}"
+    raw = b'{"extra": ' + nested(SKIP_DEPTH) + b', "policies": [{"policy_no": "A1"}]}'
+    lines = problems(import_feed(raw))
+    assert lines[0] == "extra: unknown key (expected one of: people, policies, usage)"
+    assert lines[1] == "policies[0].product: is required"
+
+
+def test_nesting_past_a_thousand_levels_stops_the_reading_where_it_is(import_feed):
+    # yajl keeps a byte per open bracket: a file of brackets is not read to its end.
+    raw = b'{"people": [], "extra": ' + nested(50_000) + b', "policies": [{}]}'
     assert problems(import_feed(raw)) == [
-        "extra: unknown key (expected one of: people, policies, usage)"
+        "extra: unknown key (expected one of: people, policies, usage)",
+        f"extra: nested over {SKIP_DEPTH} levels deep: reading stopped",
     ]
 
 
