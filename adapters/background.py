@@ -12,6 +12,10 @@ Either way a job given a ``job_id`` is not added twice: a job under that id
 already in Redis (waiting, running, or kept a while after it ended) stands.
 Functions may be given by import path (``"services.call_jobs.send_sms"``), as the worker
 finds them.
+
+A job's description, which rq's worker logs as it starts the job and its tools
+show, is the function's name alone: rq's own default writes out the arguments,
+and those are a customer's phone number for an SMS.
 """
 
 from __future__ import annotations
@@ -53,6 +57,12 @@ class InProcessJob(Job):
         except Exception:
             log.exception("in-process job %s failed (not retried without Redis)", self.func_name)
             raise
+
+
+def description(func: Callable | str) -> str:
+    """What rq shows and logs for a job: the function, never its arguments."""
+    name = func if isinstance(func, str) else f"{func.__module__}.{func.__qualname__}"
+    return f"{name}(…)"
 
 
 def in_process(app: Flask) -> bool:
@@ -102,7 +112,12 @@ def enqueue(
         return None
     with app.app_context():
         return q.enqueue_call(
-            func, args=args, kwargs=kwargs, job_id=job_id, retry=_retry(app, retry)
+            func,
+            args=args,
+            kwargs=kwargs,
+            job_id=job_id,
+            retry=_retry(app, retry),
+            description=description(func),
         )
 
 
@@ -123,7 +138,14 @@ def enqueue_at(
     q = queue(app)
     if _taken(q, job_id, again_if_ended):
         return None
-    return q.enqueue_at(when, func, *args, job_id=job_id, retry=_retry(app, retry))
+    return q.enqueue_at(
+        when,
+        func,
+        *args,
+        job_id=job_id,
+        retry=_retry(app, retry),
+        description=description(func),
+    )
 
 
 def run_due(app: Flask) -> int:

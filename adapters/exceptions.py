@@ -11,3 +11,10 @@ class NotConfigured(HotlineError, RuntimeError):
     def __init__(self, what: str, missing: list[str] | tuple[str, ...]):
         self.missing = tuple(missing)
         super().__init__(f"{what} is not configured: set {', '.join(self.missing)}")
+
+
+class TwilioRefused(RuntimeError):
+    """Twilio's API refused a request; its message (which quotes the number) masked.
+
+    Not a HotlineError: an outage or a refused number is worth its traceback.
+    """

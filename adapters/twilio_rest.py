@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from adapters.exceptions import NotConfigured
-from domain.masking import mask_phone
+from adapters.exceptions import NotConfigured, TwilioRefused
+from domain.masking import mask_phone, mask_phones_in
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +62,26 @@ def send_sms(app: Flask, to: str, body: str, dialled: str | None = None) -> str:
     origin = sender(app, dialled)
     # A Messaging Service SID (MG...) picks the sending number itself; otherwise one we own.
     via = {"messaging_service_sid": origin} if origin.startswith("MG") else {"from_": origin}
-    message = client(app).messages.create(to=to, body=body, **via)
+    try:
+        message = client(app).messages.create(to=to, body=body, **via)
+    except TwilioRestException as exc:
+        # Not chained: the original's text, in the job's traceback, quotes the number.
+        raise TwilioRefused(
+            f"Twilio refused the SMS to {mask_phone(to)}: {refusal(exc, to)}"
+        ) from None
     log.info("SMS %s sent to %s", message.sid, mask_phone(to))
     return message.sid
+
+
+def refusal(exc: TwilioException, *numbers: str) -> str:
+    """What Twilio said, fit for a log: its status and code, the ``numbers`` it quotes masked.
+
+    ("HTTP 400 error: Unable to create record: The 'To' number +86138… is not a valid
+    phone number." is how the API words a refused number.)
+    """
+    if isinstance(exc, TwilioRestException):
+        return mask_phones_in(f"HTTP {exc.status}, error {exc.code}: {exc.msg}", *numbers)
+    return mask_phones_in(str(exc), *numbers)
 
 
 def public_url(app: Flask, path: str) -> str:

@@ -14,12 +14,13 @@ Cost per refresh, whatever the length of the day or of the call history:
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from redis import Redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain import workdays
 from domain.hours import Line
 from domain.masking import mask_name
 from flows import Flows
@@ -161,3 +162,18 @@ def cases_at_risk(db_session: Session, flows: Flows, now: datetime) -> list[dict
             }
         )
     return out
+
+
+def calendar_notice(flows: Flows, today: date) -> str | None:
+    """The banner while this year's or (from 1 December) next year's working days are missing."""
+    found = workdays.coverage(flows.working_days, today)
+    if not found.alarm:
+        return None
+    year = found.missing[0]
+    since = "目前" if year == today.year else f"自{year}年1月1日起"
+    return (
+        f"{year}年工作日安排（国务院法定节假日与调休）尚未录入：{since}服务时限按周一至周五计算，"
+        "春节等假期前后的到期时间会有误。请运维人员在国务院公布后加入 flows/calendar.toml。"
+        f" The {year} working-day schedule is missing: SLA deadlines count Monday–Friday"
+        " until the State Council's schedule is added."
+    )

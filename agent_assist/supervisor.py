@@ -69,6 +69,7 @@ def snapshot(app, cases: list[dict] | None = None) -> dict:
         "agents": agents["agents"],
         "agent_counts": agents["counts"],
         "cases": cases,
+        "calendar_notice": dashboard.calendar_notice(flows, now.date()),
     }
 
 
@@ -86,6 +87,8 @@ def home():
         "supervisor/dashboard.html",
         agent=g.desk_agent,
         data=data,
+        # From the flows and the clock alone: shown even when the live figures are not.
+        calendar_notice=dashboard.calendar_notice(current_flows(), current_clock().today()),
         status_labels={str(status): label for status, label in presence.LABELS.items()},
     )
 

@@ -69,3 +69,23 @@ def mask_phone(number: str | None, region: str = "CN") -> str:
     if len(digits) >= 5:
         return "*" * (len(digits) - 4) + digits[-4:]
     return "*" * len(digits)
+
+
+def mask_phones_in(text: str, *known: str, region: str = "CN") -> str:
+    """``text`` with phone numbers masked: for messages others wrote (Twilio's errors).
+
+    Valid numbers are found wherever they are; ``known`` numbers (the one a request
+    was about, valid or not) are masked as written there, in E.164 or national form.
+    """
+    for number in known:
+        for form in sorted({number, number.removeprefix("+86")} - {""}, key=len, reverse=True):
+            text = text.replace(form, mask_phone(number, region))
+    if not any(ch.isdigit() for ch in text):
+        return text
+    out, last = [], 0
+    for match in phonenumbers.PhoneNumberMatcher(text, region, phonenumbers.Leniency.VALID):
+        out.append(text[last : match.start])
+        out.append(mask_phone(match.raw_string, region))
+        last = match.end
+    out.append(text[last:])
+    return "".join(out)

@@ -1,9 +1,10 @@
 """Chinese working days (法定节假日 and 调休) for counting service-level deadlines.
 
 The State Council's schedule comes from ``chinese_calendar``; years it does not
-cover yet can be given as data (``flows/calendar.toml``). A year known to
-neither falls back to Monday–Friday, with a warning logged once per year, so a
-deadline is always computed rather than refused.
+cover yet can be given as data (``flows/calendar.toml``), which also replaces the
+library's schedule for a year it lists. A year known to neither falls back to
+Monday–Friday, with a warning logged once per year, so a deadline is always
+computed rather than refused; ``Coverage`` says ahead of time that a year is missing.
 """
 
 from __future__ import annotations
@@ -17,14 +18,24 @@ import chinese_calendar
 
 log = logging.getLogger(__name__)
 ONE_DAY = timedelta(days=1)
+# The years the installed chinese_calendar release has the State Council's schedule for.
+LIBRARY_YEARS = range(min(chinese_calendar.holidays).year, max(chinese_calendar.holidays).year + 1)
+LIBRARY = f"chinesecalendar {chinese_calendar.__version__}"
+# The schedule for next year is usually published in November: from this day on
+# (month, day) a missing next year is an alarm rather than a reminder.
+ALARM_FROM = (12, 1)
 
 
 @dataclass(frozen=True, slots=True)
 class YearSchedule:
-    """One year's official days off on weekdays and working weekends (调休)."""
+    """One year's official days off on weekdays and working weekends (调休).
+
+    ``source``: where the dates were copied from (the notice's title or number).
+    """
 
     holidays: frozenset[date] = frozenset()
     workdays: frozenset[date] = frozenset()
+    source: str = ""
 
 
 @dataclass
@@ -36,11 +47,15 @@ class WorkingDays:
         """Where ``year``'s schedule comes from: ``flows``, ``library`` or ``fallback``."""
         if year in self.extra_years:
             return "flows"
-        try:
-            chinese_calendar.is_workday(date(year, 1, 1))
-        except NotImplementedError:
-            return "fallback"
-        return "library"
+        return "library" if year in LIBRARY_YEARS else "fallback"
+
+    def covers(self, year: int) -> bool:
+        return self.source(year) != "fallback"
+
+    def years(self) -> dict[int, str]:
+        """Every year with an official schedule, in order, and where it comes from."""
+        covered = set(LIBRARY_YEARS) | set(self.extra_years)
+        return {year: self.source(year) for year in sorted(covered)}
 
     def is_working_day(self, day: date) -> bool:
         schedule = self.extra_years.get(day.year)
@@ -85,3 +100,27 @@ class WorkingDays:
                 count += 1
             day += ONE_DAY
         return count
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """Which years the calendar covers, seen from ``today``: what an operator must add."""
+
+    today: date
+    years: Mapping[int, str]
+
+    @property
+    def missing(self) -> tuple[int, ...]:
+        """This year and next, where not covered (deadlines there count Monday–Friday)."""
+        return tuple(y for y in (self.today.year, self.today.year + 1) if y not in self.years)
+
+    @property
+    def alarm(self) -> bool:
+        """This year is missing, or next year is from 1 December: deadlines are or will be wrong."""
+        if self.today.year in self.missing:
+            return True
+        return bool(self.missing) and (self.today.month, self.today.day) >= ALARM_FROM
+
+
+def coverage(calendar: WorkingDays, today: date) -> Coverage:
+    return Coverage(today, calendar.years())

@@ -20,6 +20,7 @@ from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 import flows
+from domain import workdays
 from hotline import config, defaults, demo
 from runtime import current_clock, current_flows
 from runtime.exceptions import HotlineError
@@ -58,6 +59,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(serve_command)
     app.cli.add_command(cases_group)
     app.cli.add_command(call_command)
+    app.cli.add_command(calendar_group)
 
 
 def _reported(command):
@@ -296,6 +298,55 @@ def cases_sweep(schedule: bool) -> None:
         else:
             job_id = case_jobs.schedule_sweeps(app, int(app.config["SLA_SWEEP_MINUTES"]))
             click.echo(f"Next sweep scheduled as rq job {job_id}.")
+
+
+# -- the working-day calendar --------------------------------------------------------
+
+
+@click.group("calendar")
+def calendar_group() -> None:
+    """The working-day calendar (法定节假日 and 调休) that SLA deadlines count in."""
+
+
+@calendar_group.command("check")
+@with_appcontext
+def calendar_check() -> None:
+    """List the years with the State Council's schedule; warn when this or next year is missing.
+
+    Exit status 1 while deadlines are wrong or about to be: this year missing, or
+    next year missing from 1 December (the supervisor board shows a banner then too).
+    """
+    loaded = current_flows()
+    found = workdays.coverage(loaded.working_days, current_clock().today())
+    for line, warning in calendar_report(loaded, found):
+        click.echo(line, err=warning)
+    if found.alarm:
+        raise SystemExit(1)
+
+
+def calendar_report(loaded: flows.Flows, found: workdays.Coverage) -> list[tuple[str, bool]]:
+    """The lines of ``hotline calendar check``, each with whether it is a warning."""
+    calendar, today = loaded.working_days, found.today
+    file = loaded.directory / "calendar.toml"
+    lines = [(f"Working days (法定节假日 and 调休) as of {today}:", False)]
+    library = [year for year, source in found.years.items() if source == "library"]
+    if library:
+        lines.append((f"  {library[0]}–{library[-1]}: {workdays.LIBRARY}", False))
+    for year, source in found.years.items():
+        if source == "flows":
+            given = calendar.extra_years[year].source
+            lines.append((f"  {year}: {file}" + (f" ({given})" if given else ""), False))
+    for year in found.missing:
+        when = "now" if year == today.year else f"from {year}-01-01"
+        lines.append(
+            (
+                f"warning: no schedule for {year}: SLA deadlines count Monday–Friday {when}. "
+                f"Add the State Council's {year} schedule to {file} as soon as it is published "
+                "(README: The working-day calendar).",
+                True,
+            )
+        )
+    return lines
 
 
 # -- a call from the terminal -----------------------------------------------------------------

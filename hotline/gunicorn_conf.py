@@ -61,6 +61,7 @@ def on_starting(server) -> None:
     if not SHARED_STORE and os.environ.get("WEB_CONCURRENCY", "1") != "1":
         log.warning("REDIS_URL is unset: running one worker process, WEB_CONCURRENCY ignored")
     command = [sys.executable, "-c", "from hotline.cli import main; main()"]
+    log_calendar(server, command)
     if not _ran([*command, "db", "upgrade"], stdout=subprocess.DEVNULL):
         log.warning(
             "could not migrate the database: serving without it (callers get the degraded "
@@ -77,6 +78,29 @@ def _ran(command: list[str], **kwargs) -> bool:
         return subprocess.run(command, check=False, timeout=START_SECONDS, **kwargs).returncode == 0
     except subprocess.TimeoutExpired:
         return False
+
+
+def log_calendar(server, command: list[str]) -> None:
+    """Say at start which years the working-day calendar covers, and warn of a missing one.
+
+    In gunicorn's own log (``server.log``): the app's loggers print warnings only. Run
+    from ``on_starting``, before the socket listens: no request waits on it.
+    """
+    try:
+        done = subprocess.run(
+            [*command, "calendar", "check"],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=START_SECONDS,
+        )
+    except subprocess.TimeoutExpired:
+        server.log.warning("could not check the working-day calendar in time")
+        return
+    for line in done.stdout.splitlines():
+        server.log.info("%s", line)
+    for line in done.stderr.splitlines():
+        server.log.warning("%s", line)
 
 
 def post_fork(server, worker) -> None:

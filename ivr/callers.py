@@ -35,6 +35,6 @@ def caller_number(raw: str | None) -> str | None:
     if text.casefold() in WITHHELD or text.startswith(("client:", "sip:")):
         return None
     try:
-        return to_e164(text)
+        return to_e164(text, valid=False)
     except InvalidPhone:
         return None

@@ -187,7 +187,8 @@ def dial(app: Flask, callback_id: int, now: datetime) -> str:
         session.commit()
         raise
     except TwilioException as exc:
-        log.warning("callback %s: Twilio refused the call (%s)", callback.id, exc)
+        refused = twilio_rest.refusal(exc, callback.number)
+        log.warning("callback %s: Twilio refused the call (%s)", callback.id, refused)
         return unreached(session, redis, flows, clock.tz, callback, "failed", now)
     callback.last_call_sid = call.sid
     session.commit()

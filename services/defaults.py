@@ -6,5 +6,9 @@ TOKEN_BYTES = 32
 IMPORT_BATCH_SIZE = 5000
 # Feed import: problems listed before "… and N more".
 IMPORT_ERROR_LIMIT = 50
+# Feed import: containers nested in one record (a policy, its events and an event are 3),
+# and the bytes of the file one record may take (a person with a thousand phones: 25 KB).
+FEED_MAX_DEPTH = 8
+FEED_MAX_RECORD_BYTES = 1 << 20
 # Agent passwords set from the CLI or the desk.
 PASSWORD_MIN_LENGTH = 8

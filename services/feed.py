@@ -6,6 +6,10 @@ reads it once with ijson and keeps only what later records are checked against
 (ids, policy numbers, the summed usage); ``people`` and ``policies`` read it again
 for writing, one record at a time. Every problem is named by record and field:
 ``policies[17].sum_insured: must be a positive whole number``.
+
+Whatever the file, memory stays bounded: a record is built only up to ``Limits``
+(nesting depth, bytes of the file), beyond which it is refused and read past
+without building anything (``policies[3].events: nested too deeply …``).
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import ijson
-from ijson.common import ObjectBuilder
 
 from domain.catalogue import Programme
 from domain.dates import iso_date
@@ -51,6 +54,14 @@ PRODUCT_LENGTH = 200
 BIGINT_MAX = 2**63 - 1
 COUNT_MAX = 2**31 - 1
 _BOM = b"\xef\xbb\xbf"
+# C0 and C1 controls, the Unicode line and paragraph separators, lone surrogates.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+Refer = Callable[[str, str], None]
+
+
+def _printable(text: str) -> str:
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 class FeedError(Exception):
@@ -72,7 +83,8 @@ class Problems:
     def add(self, where: str, message: str) -> None:
         self.total += 1
         if len(self.kept) < self.limit:
-            self.kept.append(f"{where}: {message}")
+            # A key or value quoted from the feed may hold bytes a terminal should not get.
+            self.kept.append(_printable(f"{where}: {message}"))
 
     def __bool__(self) -> bool:
         return self.total > 0
@@ -162,9 +174,19 @@ class _Fields:
             self._bad(key, "must be a non-empty string")
         elif len(value.strip()) > max_length:
             self._bad(key, f"must be at most {max_length} characters")
+        elif _UNPRINTABLE.search(value.strip()):
+            # PostgreSQL refuses NUL outright; line breaks and the rest would reach
+            # screens, SMS and log lines.
+            self._bad(key, "must not contain control characters (NUL, line breaks, …)")
         else:
             return value.strip()
         return None
+
+    def reference(self, key: str, refer: Refer | None) -> str | None:
+        person_id = self.text(key, ID_LENGTH)
+        if person_id is not None and refer is not None:
+            refer(person_id, f"{self.where}.{key}")
+        return person_id
 
     def whole(self, key: str, minimum: int, maximum: int, message: str) -> int | None:
         value = self.data.get(key)
@@ -237,15 +259,20 @@ def check_person(
 
 
 def check_policy(
-    value: Any, where: str, problems: Problems, programme: Programme
+    value: Any,
+    where: str,
+    problems: Problems,
+    programme: Programme,
+    refer: Refer | None = None,
 ) -> PolicyRecord | None:
+    """``refer(person_id, where)`` is told of each well-formed reference to a person."""
     fields = _Fields(where, value, POLICY_KEYS, problems)
     if not isinstance(value, dict):
         return None
     policy_no = fields.text("policy_no", ID_LENGTH)
     product = fields.text("product", PRODUCT_LENGTH)
-    holder_id = fields.text("holder_id", ID_LENGTH)
-    insured_id = fields.text("insured_id", ID_LENGTH)
+    holder_id = fields.reference("holder_id", refer)
+    insured_id = fields.reference("insured_id", refer)
     sum_insured = fields.whole("sum_insured", 1, BIGINT_MAX, "must be a positive whole number")
     cooling_off_end = fields.day("cooling_off_end")
     status = fields.choice("status", STATUSES)
@@ -289,12 +316,16 @@ def check_event(value: Any, where: str, problems: Problems) -> EventRecord | Non
 
 
 def check_use(
-    value: Any, where: str, problems: Problems, services: Iterable[str]
+    value: Any,
+    where: str,
+    problems: Problems,
+    services: Iterable[str],
+    refer: Refer | None = None,
 ) -> UseRecord | None:
     fields = _Fields(where, value, USAGE_KEYS, problems)
     if not isinstance(value, dict):
         return None
-    insured_id = fields.text("insured_id", ID_LENGTH)
+    insured_id = fields.reference("insured_id", refer)
     service = fields.data.get("service")
     if "service" not in fields.data:
         fields._bad("service", "is required")
@@ -313,18 +344,58 @@ def check_use(
 # -- reading -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Limits:
+    """How deep a record may nest and how many bytes of the file it may take.
+
+    The feed's own shapes need three levels (a policy, its events, an event); the
+    margin lets a value of the wrong shape be named as such rather than as too deep.
+    """
+
+    depth: int = defaults.FEED_MAX_DEPTH
+    record_bytes: int = defaults.FEED_MAX_RECORD_BYTES
+
+
+class _Stop(Exception):
+    """Reading on would hold what must not be held: the file is refused where it stands.
+
+    yajl keeps the token it is reading whole in memory, so one value (a string, a key,
+    a number) longer than a record may be cannot be read past like a record of many
+    small ones; and it keeps a byte per open bracket, so nesting cannot be read past
+    without end either. ``message`` is None when the place was reported already.
+    """
+
+    def __init__(self, where: str, message: str | None):
+        super().__init__(where)
+        self.where = where
+        self.message = message
+
+
 class _Source:
     """The file as ijson reads it, remembering where the last chunk came from.
 
     yajl reports a syntax error with a snippet of the chunk it was parsing;
     knowing the chunk turns that into a byte position an operator can look up.
+    The reader marks where each record (or top-level key) starts: a read that
+    takes the file far past the record limit without a mark in between means one
+    value that yajl is holding whole, and is refused before it fills the memory.
     """
 
-    def __init__(self, handle: BinaryIO):
+    def __init__(self, handle: BinaryIO, limits: Limits):
         self.handle = handle
         self.start = self.end = 0
         self.chunk = b""
         self.skipped = 0
+        self.limits = limits
+        self.marked = 0
+        self.where = "(feed)"
+        # what ``where`` names ("record", "value"), None once its size was reported
+        self.what: str | None = "value"
+
+    def mark(self, where: str, what: str = "value") -> None:
+        self.marked = self.end
+        self.where = where
+        self.what = what
 
     def read(self, size: int = -1) -> bytes:
         data = self.handle.read(size)
@@ -335,6 +406,11 @@ class _Source:
         self.start = self.end
         self.end += len(data)
         self.chunk = data
+        # A record of many small values is caught by _value sooner (one chunk of slack);
+        # this catches the one value too long to ever yield an event.
+        if self.end - self.marked > self.limits.record_bytes + 3 * CHUNK:
+            what = self.what and f"{self.what} larger than {self.limits.record_bytes} bytes"
+            raise _Stop(self.where, what)
         return data
 
 
@@ -358,8 +434,10 @@ def _syntax_error(path: str | Path, exc: Exception, source: _Source) -> FeedErro
         offset = source.end
     elif len(lines) >= 2 and b"(right here)" in text:
         offset = _locate(source, lines[1])
-        if offset:
-            offset -= 1  # yajl counts the offending byte as read: point at it
+        # yajl counts the offending byte as read: point at it. A number too large
+        # to hold is the exception: yajl points back at its first digit already.
+        if offset and "overflow" not in reason:
+            offset -= 1
     elif match := re.search(r" at (\d+)$", reason):  # ijson's pure-Python backend
         offset = int(match.group(1))
     if offset is None:
@@ -401,72 +479,160 @@ def _line_and_column(path: str | Path, offset: int) -> tuple[int, int]:
 
 _OPEN = frozenset(("start_map", "start_array"))
 _CLOSE = frozenset(("end_map", "end_array"))
+# Bytes ijson reads at a time; the record size is measured to within one chunk.
+CHUNK = 64 * 1024
+# Nesting read past (outside a record, or in one refused) before reading stops.
+SKIP_DEPTH = 1000
+# What _value returns for a record refused for its depth or size.
+_REFUSED = object()
 
 
-def _skip(events: Iterator, event: str) -> None:
-    depth = 1 if event in _OPEN else 0
+def _events(source: _Source) -> Iterator[tuple[str, Any]]:
+    # basic_parse, not parse/items: those carry the path of every event ("people.item.item…"),
+    # one string per level, so a file of nested arrays took memory in the square of its depth.
+    # use_float: yajl reads whole numbers as 64-bit integers and refuses longer ones as a
+    # syntax error; without it every integer's digits go to Python, which refuses more
+    # than 4300 of them in a way that leaves ijson's C parser broken (a crash, later).
+    # No fraction is a valid value in the feed, so floats lose nothing that Decimal kept.
+    return ijson.basic_parse(source, buf_size=CHUNK, use_float=True)
+
+
+def _skip(events: Iterator, depth: int, source: _Source) -> None:
+    """Read past ``depth`` open containers, building nothing."""
     while depth:
-        _, event, _ = next(events)
+        event, _ = next(events)
+        source.marked = source.end  # small values, however many: nothing is held
         if event in _OPEN:
             depth += 1
+            if depth > SKIP_DEPTH:
+                raise _Stop(source.where, f"nested over {SKIP_DEPTH} levels deep: reading stopped")
         elif event in _CLOSE:
             depth -= 1
 
 
-def _build(events: Iterator, event: str, value: Any) -> Any:
-    builder = ObjectBuilder()
-    builder.event(event, value)
-    depth = 1
-    for _, event, value in events:
-        builder.event(event, value)
-        if event in _OPEN:
-            depth += 1
-        elif event in _CLOSE:
-            depth -= 1
-            if not depth:
-                break
-    return builder.value
+def _place(where: str, slots: list) -> str:
+    """``where`` and the path below it, up to the last key: ``policies[3].events``."""
+    while slots and isinstance(slots[-1], int):
+        slots = slots[:-1]  # a run of arrays in arrays is named by the key holding it
+    return where + "".join(f"[{slot}]" if isinstance(slot, int) else f".{slot}" for slot in slots)
 
 
-def _records(events: Iterator, problems: Problems) -> Iterator[tuple[str, int, Any]]:
-    """(section, index, value) for every array item, in file order."""
-    _, event, _ = next(events)
+def _value(
+    events: Iterator, event: str, value: Any, where: str, source: _Source, problems: Problems
+) -> Any:
+    """One record, built from its first event; _REFUSED if too deep or too large.
+
+    A refused record is named in ``problems`` and the rest of it is read past, so
+    the records after it are still checked. (The loop is the import's hot path:
+    one turn per JSON token of the whole file.)
+    """
+    if event not in _OPEN:
+        return value
+    limits = source.limits
+    bound = source.end + limits.record_bytes + CHUNK
+    parent: Any = {} if event == "start_map" else []
+    in_map = event == "start_map"
+    # the open containers under ``parent``, and where each sits in its own: a key or an index
+    stack: list = []
+    key = None
+    for event, value in events:
+        if source.end > bound:
+            problems.add(where, f"record larger than {limits.record_bytes} bytes")
+            source.what = None
+            _skip(events, len(stack) + 1, source)
+            return _REFUSED
+        if event == "map_key":
+            key = value
+        elif event == "end_map" or event == "end_array":
+            if not stack:
+                return parent
+            parent, in_map, _ = stack.pop()
+        elif event == "start_map" or event == "start_array":
+            if len(stack) + 1 >= limits.depth:
+                slots = [slot for *_, slot in stack]
+                slots.append(key if in_map else len(parent))
+                place = _place(where, slots)
+                problems.add(place, f"nested too deeply (more than {limits.depth} levels)")
+                _skip(events, len(stack) + 2, source)
+                return _REFUSED
+            child: Any = {} if event == "start_map" else []
+            if in_map:
+                parent[key] = child
+                stack.append((parent, in_map, key))
+            else:
+                stack.append((parent, in_map, len(parent)))
+                parent.append(child)
+            parent, in_map = child, event == "start_map"
+        elif in_map:
+            parent[key] = value
+        else:
+            parent.append(value)
+    return parent
+
+
+def _records(
+    events: Iterator, source: _Source, problems: Problems, sections: tuple[str, ...] = SECTIONS
+) -> Iterator[tuple[str, int, Any]]:
+    """(section, index, value) for every array item of ``sections``, in file order.
+
+    Reading all sections reads the whole file (trailing garbage is a syntax error
+    too); reading some, as writing a checked feed does, stops after the last of them.
+    """
+    event, _ = next(events)
     if event != "start_map":
         problems.add("(feed)", "must be one JSON object with people, policies and usage arrays")
+        _skip(events, 1 if event in _OPEN else 0, source)
+    else:
+        yield from _sections(events, source, problems, sections)
+    if sections == SECTIONS:
         for _ in events:
             pass
-        return
+
+
+def _sections(events: Iterator, source: _Source, problems: Problems, sections: tuple[str, ...]):
     seen: set[str] = set()
-    for _, event, key in events:
-        if event == "end_map":
+    for event, key in events:
+        if event == "end_map" or (sections != SECTIONS and seen.issuperset(sections)):
             break
-        _, event, _ = next(events)
+        source.mark(key)
+        event, _ = next(events)
         if key not in SECTIONS:
             problems.add(key, f"unknown key (expected one of: {', '.join(SECTIONS)})")
         elif key in seen:
             problems.add(key, "appears twice")
         elif event != "start_array":
             problems.add(key, "must be an array")
+        elif key not in sections:
+            seen.add(key)
         else:
             seen.add(key)
-            # _build reads the rest of an item, so each turn of this loop is one item.
-            for index, (prefix, event, value) in enumerate(events):
-                if event == "end_array" and prefix == key:
+            # _value reads the rest of an item, so each turn of this loop is one item.
+            for index, (event, value) in enumerate(events):
+                if event == "end_array":
                     break
-                yield key, index, _build(events, event, value) if event in _OPEN else value
+                where = f"{key}[{index}]"
+                source.mark(where, "record")
+                item = _value(events, event, value, where, source, problems)
+                if item is not _REFUSED:
+                    yield key, index, item
             continue
-        _skip(events, event)
-    for _ in events:
-        pass  # read to the end: trailing garbage is a syntax error too
+        _skip(events, 1 if event in _OPEN else 0, source)
 
 
-def _items(path: str | Path, section: str) -> Iterator[tuple[int, Any]]:
+def _read(
+    path: str | Path, problems: Problems, limits: Limits, sections: tuple[str, ...] = SECTIONS
+) -> Iterator[tuple[str, int, Any]]:
+    """The records of the file; a syntax error or an overlong value ends the reading."""
     with _open(path) as handle:
-        source = _Source(handle)
+        source = _Source(handle, limits)
         try:
-            yield from enumerate(ijson.items(source, f"{section}.item"))
+            yield from _records(_events(source), source, problems, sections)
         except ijson.JSONError as exc:
             raise _syntax_error(path, exc, source) from None
+        except _Stop as exc:
+            if exc.message:
+                problems.add(exc.where, exc.message)
+            raise FeedError(problems.lines()) from None
 
 
 # -- the two passes ------------------------------------------------------------------------
@@ -496,6 +662,7 @@ def check(
     known_people: Callable[[list[str]], set[str]],
     limit: int = defaults.IMPORT_ERROR_LIMIT,
     batch_size: int = defaults.IMPORT_BATCH_SIZE,
+    limits: Limits = Limits(),
 ) -> Checked:
     """Read the whole feed and refuse it with every problem, or say what it holds.
 
@@ -516,53 +683,49 @@ def check(
             if entry[0] != where:
                 entry[1] += 1
 
-    with _open(path) as handle:
-        source = _Source(handle)
-        try:
-            for section, index, value in _records(ijson.parse(source), problems):
-                where = f"{section}[{index}]"
-                if section == "people":
-                    record = check_person(value, where, problems, checked.numbers)
-                    if record is None:
-                        continue
-                    if record.id in people:
-                        first = people[record.id]
-                        problems.add(
-                            f"{where}.id", f'duplicate id "{record.id}" (also people[{first}])'
-                        )
-                        continue
-                    people[record.id] = index
-                    wanted.pop(record.id, None)
-                    checked.people += 1
-                elif section == "policies":
-                    record = check_policy(value, where, problems, programme)
-                    if record is None:
-                        continue
-                    if record.policy_no in policy_numbers:
-                        first = policy_numbers[record.policy_no]
-                        problems.add(
-                            f"{where}.policy_no",
-                            f'duplicate policy number "{record.policy_no}" '
-                            f"(also policies[{first}])",
-                        )
-                        continue
-                    policy_numbers[record.policy_no] = index
-                    refer(record.holder_id, f"{where}.holder_id")
-                    refer(record.insured_id, f"{where}.insured_id")
-                    checked.policies += 1
-                    checked.events += len(record.events)
-                    if not record.applicable:
-                        checked.unknown_products[record.product] += 1
-                else:
-                    record = check_use(value, where, problems, services)
-                    if record is None:
-                        continue
-                    refer(record.insured_id, f"{where}.insured_id")
-                    key = (record.insured_id, record.service, record.on)
-                    checked.usage[key] = checked.usage.get(key, 0) + record.count
-                    checked.usage_records += 1
-        except ijson.JSONError as exc:
-            raise _syntax_error(path, exc, source) from None
+    for section, index, value in _read(path, problems, limits):
+        where = f"{section}[{index}]"
+        if section == "people":
+            record = check_person(value, where, problems, checked.numbers)
+            if record is None:
+                # Refused for another field, the person is still in the file: a reference
+                # to them is not to an unknown person.
+                person_id = value.get("id") if isinstance(value, dict) else None
+                if isinstance(person_id, str) and person_id.strip() not in people:
+                    people[person_id.strip()] = index
+                    wanted.pop(person_id.strip(), None)
+                continue
+            if record.id in people:
+                first = people[record.id]
+                problems.add(f"{where}.id", f'duplicate id "{record.id}" (also people[{first}])')
+                continue
+            people[record.id] = index
+            wanted.pop(record.id, None)
+            checked.people += 1
+        elif section == "policies":
+            # References are followed even from a policy refused for another field.
+            record = check_policy(value, where, problems, programme, refer)
+            if record is None:
+                continue
+            if record.policy_no in policy_numbers:
+                first = policy_numbers[record.policy_no]
+                problems.add(
+                    f"{where}.policy_no",
+                    f'duplicate policy number "{record.policy_no}" (also policies[{first}])',
+                )
+                continue
+            policy_numbers[record.policy_no] = index
+            checked.policies += 1
+            checked.events += len(record.events)
+            if not record.applicable:
+                checked.unknown_products[record.product] += 1
+        else:
+            record = check_use(value, where, problems, services, refer)
+            if record is None:
+                continue
+            key = (record.insured_id, record.service, record.on)
+            checked.usage[key] = checked.usage.get(key, 0) + record.count
+            checked.usage_records += 1
 
     missing = [person_id for person_id in wanted if person_id not in people]
     stored: set[str] = set()
@@ -581,19 +744,23 @@ def check(
     return checked
 
 
-def people(path: str | Path, checked: Checked) -> Iterator[PersonRecord]:
+def people(path: str | Path, checked: Checked, limits: Limits = Limits()) -> Iterator[PersonRecord]:
     """The people of a checked feed, for writing."""
     problems = Problems()
-    for index, value in _items(path, "people"):
+    for _, index, value in _read(path, problems, limits, ("people",)):
         record = check_person(value, f"people[{index}]", problems, checked.numbers)
         problems.raise_if_any()  # the file changed since it was checked
         yield record
+    problems.raise_if_any()
 
 
-def policies(path: str | Path, programme: Programme) -> Iterator[PolicyRecord]:
+def policies(
+    path: str | Path, programme: Programme, limits: Limits = Limits()
+) -> Iterator[PolicyRecord]:
     """The policies of a checked feed, for writing."""
     problems = Problems()
-    for index, value in _items(path, "policies"):
+    for _, index, value in _read(path, problems, limits, ("policies",)):
         record = check_policy(value, f"policies[{index}]", problems, programme)
         problems.raise_if_any()
         yield record
+    problems.raise_if_any()

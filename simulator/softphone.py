@@ -567,8 +567,12 @@ class RecordingTwilio(HttpClient):
         self.requests.append(made)
         if self._failures:
             status = self._failures.pop(0)
-            code = 21211 if status < 500 else 20500
-            body = {"code": code, "message": "Twilio refused the request", "status": status}
+            if status < 500:
+                # As the API words it: the message quotes the number it refused.
+                code, text = 21211, f"The 'To' number {form.get('To')} is not a valid phone number."
+            else:
+                code, text = 20500, "An internal server error has occurred"
+            body = {"code": code, "message": text, "status": status}
             return Response(status, json.dumps(body))
         sid = f"{RESOURCE_PREFIXES.get(made.resource, 'XX')}{len(self.requests):032d}"
         account = url.split("/Accounts/", 1)[-1].split("/", 1)[0]

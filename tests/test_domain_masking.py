@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain.masking import mask_name, mask_phone, spoken_name
+from domain.masking import mask_name, mask_phone, mask_phones_in, spoken_name
 
 
 @pytest.mark.parametrize(
@@ -106,3 +106,21 @@ def test_a_masked_number_never_reveals_more_than_seven_significant_digits(number
     # A landline's trunk 0 is shown but tells nothing about the number.
     assert sum(ch.isdigit() for ch in masked.removeprefix("0")) <= 7
     assert "*" in masked
+
+
+def test_numbers_in_someone_elses_message_are_masked_and_nothing_else():
+    text = (
+        "The 'To' number +8613812345678 is not valid; 010-6000 0001 neither; "
+        "job hotline-callback-1-0-1773187200 at 2026-03-11T00:00:00, error 21211"
+    )
+    assert mask_phones_in(text) == (
+        "The 'To' number 138****5678 is not valid; 010****0001 neither; "
+        "job hotline-callback-1-0-1773187200 at 2026-03-11T00:00:00, error 21211"
+    )
+
+
+def test_a_known_number_is_masked_even_where_it_is_not_a_valid_one():
+    assert mask_phones_in("The 'To' number +8612345 is not valid", "+8612345") == (
+        "The 'To' number *2345 is not valid"
+    )
+    assert mask_phones_in("number 12345 refused", "+8612345") == "number *2345 refused"

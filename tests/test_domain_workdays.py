@@ -7,7 +7,7 @@ import logging
 import pytest
 from domain_fixtures import d, days, loaded
 
-from domain.workdays import WorkingDays, YearSchedule
+from domain.workdays import LIBRARY_YEARS, WorkingDays, YearSchedule, coverage
 
 # A year no chinese_calendar release will cover soon: the Monday-Friday fallback.
 FAR_YEAR = 2099
@@ -190,3 +190,49 @@ def test_a_deadline_running_past_the_librarys_last_year_is_still_computed(calend
 def test_a_year_before_the_library_does_not_crash(calendar):
     assert calendar.source(1999) == "fallback"
     assert calendar.is_working_day(d("1999-06-01"))  # a Tuesday
+
+
+# -- which years are covered (hotline calendar check, the supervisor board's banner) ------
+
+LAST = LIBRARY_YEARS[-1]  # 2026 with chinesecalendar 1.11
+MISSING = LAST + 1
+
+
+def test_the_years_covered_are_the_librarys_and_those_given_as_data():
+    calendar = WorkingDays({FAR_YEAR: YearSchedule(holidays=frozenset({d(f"{FAR_YEAR}-01-01")}))})
+    years = calendar.years()
+    assert years[LAST] == "library"
+    assert years[FAR_YEAR] == "flows"
+    assert MISSING not in years
+    assert list(years) == sorted(years)
+
+
+def test_a_year_given_as_data_overrides_the_library_for_that_year():
+    schedule = YearSchedule(holidays=frozenset({d(f"{LAST}-03-10")}))
+    calendar = WorkingDays({LAST: schedule})
+    assert calendar.years()[LAST] == "flows"
+    assert not calendar.is_working_day(d(f"{LAST}-03-10"))
+    assert calendar.is_working_day(d(f"{LAST}-10-02")) == (d(f"{LAST}-10-02").weekday() < 5)
+
+
+@pytest.mark.parametrize(
+    ("today", "missing", "alarm"),
+    [
+        (f"{LAST}-06-15", (MISSING,), False),  # not yet published: a reminder only
+        (f"{LAST}-11-30", (MISSING,), False),
+        (f"{LAST}-12-01", (MISSING,), True),  # from 1 December: the board shows it
+        (f"{LAST}-12-31", (MISSING,), True),
+        (f"{MISSING}-01-02", (MISSING, MISSING + 1), True),  # deadlines are wrong now
+    ],
+)
+def test_a_missing_next_year_is_an_alarm_from_the_first_of_december(today, missing, alarm):
+    found = coverage(WorkingDays(), d(today))
+    assert found.missing == missing
+    assert found.alarm is alarm
+
+
+def test_a_next_year_given_as_data_ends_the_alarm():
+    schedule = YearSchedule(holidays=frozenset({d(f"{MISSING}-01-01")}))
+    found = coverage(WorkingDays({MISSING: schedule}), d(f"{LAST}-12-06"))
+    assert found.missing == ()
+    assert not found.alarm

@@ -255,3 +255,29 @@ def test_a_refused_feed_writes_nothing(app, import_feed):
     problems(import_feed(doc))
     assert count(app, Person) == 0
     assert count(app, Policy) == 0
+
+
+@pytest.mark.parametrize("raw", ["12345", "+86 12345", "10086123", "+8619912"], ids=repr)
+def test_a_number_no_line_has_is_refused_though_its_length_is_possible(import_feed, raw):
+    (line,) = problems(import_feed(feed([person("P1", "张伟", raw)])))
+    assert line.startswith("people[0].phones[0]: not a valid phone number (")
+
+
+def test_reference_errors_are_listed_with_the_field_errors_of_the_same_record(import_feed):
+    doc = feed(
+        [person("P1", "张伟", PHONE)],
+        [policy("A001", holder="P9", sum_insured=0)],
+        [{"insured_id": "P7", "service": "xyz", "date": "2026-01-01"}],
+    )
+    assert problems(import_feed(doc)) == [
+        "policies[0].sum_insured: must be a positive whole number",
+        'usage[0].service: unknown service "xyz"',
+        'policies[0].holder_id: unknown person "P9"',
+        'usage[0].insured_id: unknown person "P7"',
+    ]
+
+
+def test_a_person_refused_for_a_field_is_not_also_reported_as_unknown(import_feed):
+    doc = feed([person("P1", "张伟", "12ab")], [policy("A001")])
+    (line,) = problems(import_feed(doc))
+    assert line.startswith("people[0].phones[0]: not a phone number")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import shutil
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 
 import flows
 from domain.catalogue import QuotaPeriod
+from domain.workdays import WorkingDays
 from flows import FlowError
 
 
@@ -116,6 +117,38 @@ def test_a_year_of_working_days_given_as_data_is_used(flows_dir):
     assert calendar.source(2099) == "flows"
     assert not calendar.is_working_day(date(2099, 1, 1))
     assert calendar.is_working_day(date(2099, 1, 4))  # a Sunday
+
+
+def test_a_year_is_copied_from_the_notice_with_stretches_of_days_off_and_its_source(flows_dir):
+    append(
+        flows_dir,
+        "calendar.toml",
+        "[years.2099]\n"
+        'source = "国务院办公厅关于2099年部分节假日安排的通知"\n'
+        'holidays = ["2099-01-01", "2099-01-24..2099-01-30"]\n'
+        'workdays = ["2099-01-31"]',
+    )
+    calendar = flows.load(flows_dir).working_days
+    schedule = calendar.extra_years[2099]
+    assert schedule.source == "国务院办公厅关于2099年部分节假日安排的通知"
+    assert len(schedule.holidays) == 8
+    assert not any(calendar.is_working_day(date(2099, 1, day)) for day in range(24, 31))
+    assert calendar.is_working_day(date(2099, 1, 31))  # a Saturday worked (调休)
+    assert calendar.years()[2099] == "flows"
+
+
+def test_the_readmes_example_copied_from_a_notice_gives_the_same_days_as_the_library(flows_dir):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("```toml\n[years.2026]")
+    block = readme[start + len("```toml\n") : readme.index("```", start + 3)]
+    append(flows_dir, "calendar.toml", block)
+    copied = flows.load(flows_dir).working_days
+    assert copied.source(2026) == "flows"
+    library = WorkingDays()
+    day = date(2026, 1, 1)
+    while day.year == 2026:
+        assert copied.is_working_day(day) == library.is_working_day(day), day
+        day += timedelta(days=1)
 
 
 def test_the_quota_period_waiting_period_and_launch_date_are_read_from_data(flows_dir):
@@ -417,6 +450,23 @@ BAD_CALENDAR = [
         "calendar.toml: years.2099.workdays[0]: must be a date",
     ),
     ("[years.2099]\nrest_days = []", "calendar.toml: years.2099.rest_days: unknown key"),
+    ("[years.2099]\nworkdays = []", "calendar.toml: years.2099.holidays: must list the year's"),
+    (
+        '[years.2099]\nholidays = ["2099-01-01"]\nworkdays = ["2099-01-05"]',
+        "calendar.toml: years.2099.workdays: 2099-01-05 is a weekday",
+    ),
+    (
+        '[years.2099]\nholidays = ["2099-01-01..2099-01-04"]\nworkdays = ["2099-01-04"]',
+        "calendar.toml: years.2099.workdays: 2099-01-04 is also listed as a holiday",
+    ),
+    (
+        '[years.2099]\nholidays = ["2099-01-03..2099-01-01"]',
+        "calendar.toml: years.2099.holidays[0]: 2099-01-03..2099-01-01: the range ends before",
+    ),
+    (
+        '[years.2099]\nholidays = ["2099-12-31..2100-01-01"]',
+        "calendar.toml: years.2099.holidays: every date must be in 2099",
+    ),
 ]
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import dataclasses
+from datetime import date, datetime, timedelta
 
 import pytest
 from desk_fixtures import EventReader
@@ -11,6 +12,7 @@ from redis import Redis
 from redis.client import Pipeline
 
 from agent_assist import dashboard
+from domain.workdays import LIBRARY_YEARS, WorkingDays, YearSchedule
 from live import store
 from runtime import current_clock, current_flows
 
@@ -255,3 +257,58 @@ def test_an_unchanged_board_sends_heartbeats_not_snapshots(boss):
         assert all(e.event != "snapshot" for e in reader.until_heartbeat())
     finally:
         reader.close()
+
+
+# -- the working-day calendar banner ------------------------------------------------------
+
+LAST = LIBRARY_YEARS[-1]  # the last year chinesecalendar has (2026 with 1.11)
+
+
+def test_from_the_first_of_december_a_missing_next_year_shows_a_banner(boss, clock):
+    clock.set(datetime(LAST, 12, 6, 9, 0))
+    page = boss[1].get("/supervisor/").get_data(as_text=True)
+    banner = page[
+        page.index('id="calendar-notice"') : page.index("</p>", page.index("calendar-notice"))
+    ]
+    assert "hidden" not in banner
+    assert f"{LAST + 1}年工作日安排" in banner and "周一至周五" in banner
+
+
+def test_before_december_the_board_shows_no_calendar_banner(boss, clock):
+    clock.set(datetime(LAST, 11, 30, 9, 0))
+    page = boss[1].get("/supervisor/").get_data(as_text=True)
+    tag = page[page.index('id="calendar-notice"') : page.index(">", page.index("calendar-notice"))]
+    assert "hidden" in tag
+
+
+def test_the_banner_shows_even_when_the_live_figures_are_unavailable(boss, clock, monkeypatch):
+    from redis import RedisError
+
+    def down(*_args, **_kwargs):
+        raise RedisError("down")
+
+    monkeypatch.setattr(dashboard, "queues", down)
+    clock.set(datetime(LAST, 12, 6, 9, 0))
+    page = boss[1].get("/supervisor/").get_data(as_text=True)
+    assert "实时数据暂不可用" in page
+    assert f"{LAST + 1}年工作日安排" in page
+
+
+def test_the_stream_carries_the_banner_so_an_open_board_shows_it_on_the_day(boss, clock):
+    clock.set(datetime(LAST, 12, 1, 0, 5))
+    reader = EventReader(boss[1].get("/supervisor/events", buffered=False))
+    try:
+        notice = reader.next_named("snapshot").json()["calendar_notice"]
+    finally:
+        reader.close()
+    assert notice.startswith(f"{LAST + 1}年工作日安排")
+
+
+def test_next_year_given_as_data_ends_the_banner(app):
+    with app.app_context():
+        loaded = current_flows()
+    schedule = YearSchedule(holidays=frozenset({date(LAST + 1, 1, 1)}))
+    extended = dataclasses.replace(loaded, working_days=WorkingDays({LAST + 1: schedule}))
+    assert dashboard.calendar_notice(loaded, date(LAST, 12, 6)) is not None
+    assert dashboard.calendar_notice(extended, date(LAST, 12, 6)) is None
+    assert dashboard.calendar_notice(extended, date(LAST + 2, 1, 5)).startswith(f"{LAST + 2}年")

@@ -115,12 +115,19 @@
     $("cases-empty").hidden = cases.length > 0;
   }
 
+  function showCalendarNotice(text) {
+    var banner = $("calendar-notice");
+    banner.textContent = text || "";
+    banner.hidden = !text;
+  }
+
   function showSnapshot(data) {
     serverOffset = new Date(data.server_time).getTime() - Date.now();
     showLines(data.lines);
     showQueues(data.queues);
     showAgents(data.agents, data.agent_counts);
     showCases(data.cases);
+    showCalendarNotice(data.calendar_notice);
     board.setAttribute("data-updated", data.server_time);
     tick();
   }
