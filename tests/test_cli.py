@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import logging
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
@@ -219,7 +221,8 @@ def test_serve_starts_while_the_database_is_down_and_says_so(monkeypatch, clock,
 
 def test_the_procfiles_server_starts_when_the_database_is_down(monkeypatch, caplog):
     monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/x")
-    gunicorn_conf.on_starting(None)  # before: exit status 1, and no server at all
+    master = SimpleNamespace(log=logging.getLogger("gunicorn.error"))  # gunicorn's Arbiter
+    gunicorn_conf.on_starting(master)  # before: exit status 1, and no server at all
     assert "serving without it" in caplog.text
 
 
