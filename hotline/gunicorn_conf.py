@@ -50,6 +50,10 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 START_SECONDS = 30
 
 
+# `hotline …` in a process of its own: the master never imports the app.
+CLI = [sys.executable, "-c", "from hotline.cli import main; main()"]
+
+
 def on_starting(server) -> None:
     """Migrate once, before any worker takes a request, in a process of its own.
 
@@ -60,16 +64,15 @@ def on_starting(server) -> None:
     """
     if not SHARED_STORE and os.environ.get("WEB_CONCURRENCY", "1") != "1":
         log.warning("REDIS_URL is unset: running one worker process, WEB_CONCURRENCY ignored")
-    command = [sys.executable, "-c", "from hotline.cli import main; main()"]
-    log_calendar(server, command)
-    if not _ran([*command, "db", "upgrade"], stdout=subprocess.DEVNULL):
+    log_calendar(server)
+    if not _ran([*CLI, "db", "upgrade"], stdout=subprocess.DEVNULL):
         log.warning(
             "could not migrate the database: serving without it (callers get the degraded "
             "answer); the workers migrate once it answers, or run `hotline db upgrade`"
         )
         return
     # Start the recurring overdue-SLA sweep in rq (one job per slot, however many start it).
-    if SHARED_STORE and not _ran([*command, "cases", "sweep", "--schedule"]):
+    if SHARED_STORE and not _ran([*CLI, "cases", "sweep", "--schedule"]):
         log.warning("could not schedule the SLA sweep; run `hotline cases sweep --schedule`")
 
 
@@ -80,7 +83,7 @@ def _ran(command: list[str], **kwargs) -> bool:
         return False
 
 
-def log_calendar(server, command: list[str]) -> None:
+def log_calendar(server) -> None:
     """Say at start which years the working-day calendar covers, and warn of a missing one.
 
     In gunicorn's own log (``server.log``): the app's loggers print warnings only. Run
@@ -88,7 +91,7 @@ def log_calendar(server, command: list[str]) -> None:
     """
     try:
         done = subprocess.run(
-            [*command, "calendar", "check"],
+            [*CLI, "calendar", "check"],
             check=False,
             capture_output=True,
             text=True,

@@ -127,7 +127,7 @@ def test_a_simulated_day_logs_no_name_and_no_whole_phone_number(
     # 03:00 an SMS link to the number on file; Twilio refuses the number once (retried).
     at(clock, 3)
     phone = as_zhang_wei(exchange, caller=CALLER_IDS[0]).press("1").press("1")
-    assert message("sms_sent", service="线上问诊", phone_tail="5678") in phone.heard
+    assert message("sms_queued", service="线上问诊", phone_tail="五六七八") in phone.heard
     twilio_rest.fail_next(400)
     work(app)
     retry_now(app)
