@@ -8,3 +8,10 @@ IMPORT_BATCH_SIZE = 5000
 IMPORT_ERROR_LIMIT = 50
 # Agent passwords set from the CLI or the desk.
 PASSWORD_MIN_LENGTH = 8
+# The desk's customer search: people listed at most, and the longest query taken.
+SEARCH_LIMIT = 20
+SEARCH_QUERY_MAX_LENGTH = 100
+# Contact history: calls, callbacks and cases listed at most, each.
+HISTORY_LIMIT = 20
+# Notes on a case or one of its steps, in characters (the app's CASE_NOTE_MAX_LENGTH).
+CASE_NOTE_MAX_LENGTH = 2000
