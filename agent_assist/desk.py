@@ -106,7 +106,8 @@ def events():
     listener = push.Listener(agent.username, tuple(agent.queue_list))
     last_event_id = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
     # The stream outlives this request: it works with the app, not the request context.
-    body = push.stream(current_app._get_current_object(), listener, last_event_id)
+    app = current_app._get_current_object()
+    body = push.stream(app, listener, last_event_id, auth.still_signed_in(app))
     return Response(
         body,
         mimetype="text/event-stream",

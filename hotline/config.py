@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 from hotline import defaults
+from services import defaults as services_defaults
 
 ENVIRONMENT_KEYS = (
     "DATABASE_URL",
@@ -58,6 +59,9 @@ def base(instance_path: str) -> dict:
         "SUPERVISOR_REFRESH_SECONDS": defaults.SUPERVISOR_REFRESH_SECONDS,
         "SUPERVISOR_CASES_SECONDS": defaults.SUPERVISOR_CASES_SECONDS,
         "SLA_SWEEP_MINUTES": defaults.SLA_SWEEP_MINUTES,
+        "ACCOUNT_CHECK_SECONDS": defaults.ACCOUNT_CHECK_SECONDS,
+        "MAX_CONTENT_LENGTH": defaults.MAX_REQUEST_BYTES,
+        "CASE_NOTE_MAX_LENGTH": services_defaults.CASE_NOTE_MAX_LENGTH,
     }
 
 

@@ -144,6 +144,11 @@
       $("stream-state").textContent = "实时 live";
     });
     source.addEventListener("snapshot", function (event) { showSnapshot(JSON.parse(event.data)); });
+    // Signed out here or elsewhere (password changed, account disabled): back to sign-in.
+    source.addEventListener("signed_out", function () {
+      source.close();
+      window.location.assign(board.dataset.signinUrl);
+    });
     source.addEventListener("error", function () {
       $("stream-state").setAttribute("data-state", "reconnecting");
       $("stream-state").textContent = "重新连接中 reconnecting…";
