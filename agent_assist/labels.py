@@ -95,6 +95,7 @@ FOUND_BY = {
     people.BY_PHONE: "电话",
     people.BY_SUFFIX: "尾号",
     people.BY_NAME: "姓名",
+    people.BY_PINYIN: "拼音",
     people.BY_SOUND: "同音",
 }
 POLICY_REASON = {

@@ -32,15 +32,16 @@ from services.exceptions import SearchRefused
 from storage.models import Person, Phone, Policy
 
 # How a person was found, strongest first: results are listed in this order.
-BY_ID, BY_POLICY, BY_PHONE, BY_SUFFIX, BY_NAME, BY_SOUND = (
+BY_ID, BY_POLICY, BY_PHONE, BY_SUFFIX, BY_NAME, BY_PINYIN, BY_SOUND = (
     "id",
     "policy",
     "phone",
     "phone_suffix",
     "name",
+    "pinyin",
     "name_sound",
 )
-ORDER = (BY_ID, BY_POLICY, BY_PHONE, BY_SUFFIX, BY_NAME, BY_SOUND)
+ORDER = (BY_ID, BY_POLICY, BY_PHONE, BY_SUFFIX, BY_NAME, BY_PINYIN, BY_SOUND)
 # What a phone number may be written with besides digits.
 PHONE_TEXT = re.compile(r"[\d\s+()\-.]+")
 # People weighed per name look-up before the cap: a common name's homophones.
@@ -174,7 +175,7 @@ def _by_name(db_session: Session, text: str) -> list[tuple[str, str]]:
             .order_by(Person.id)
             .limit(NAME_CANDIDATES)
         )
-        return [(person_id, BY_SOUND) for (person_id,) in rows]
+        return [(person_id, BY_PINYIN) for (person_id,) in rows]
     letters = name_key(text)
     rows = db_session.execute(
         select(Person.id, Person.name_key)
