@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from domain.masking import mask_name, mask_phone
@@ -106,110 +106,139 @@ def search(
     def add(person_id: str, found_by: str, number: str | None = None) -> None:
         hits.setdefault(person_id, (found_by, number))
 
-    for person_id in _by_id(db_session, text):
+    connection = db_session.connection()
+    for person_id in _by_id(connection, text):
         add(person_id, BY_ID)
-    for person_id in _by_policy(db_session, text):
+    for person_id in _by_policy(connection, text):
         add(person_id, BY_POLICY)
     if PHONE_TEXT.fullmatch(text):
-        for person_id, number, found_by in _by_phone(db_session, text):
+        for person_id, number, found_by in _by_phone(connection, text):
             add(person_id, found_by, number)
     if any(is_han(ch) for ch in text) or is_latin(text):
-        for person_id, found_by in _by_name(db_session, text):
+        for person_id, found_by in _by_name(connection, text):
             add(person_id, found_by)
 
     ranked = sorted(hits.items(), key=lambda item: ORDER.index(item[1][0]))
     results = Results(query=text, more=len(ranked) > limit)
-    results.people = _details(db_session, ranked[:limit])
+    results.people = _details(connection, ranked[:limit])
     return results
 
 
-def _by_id(db_session: Session, text: str) -> list[str]:
-    if len(text) > 64:
-        return []
-    wanted = list(dict.fromkeys([text, text.upper()]))
-    return list(db_session.scalars(select(Person.id).where(Person.id.in_(wanted))))
+_people = Person.__table__.c
+_phones = Phone.__table__.c
+_policies = Policy.__table__.c
 
 
-def _by_policy(db_session: Session, text: str) -> list[str]:
+def _ids(name: str):
+    return bindparam(name, expanding=True)
+
+
+# Built once, with bound parameters, run as Core statements: the ORM would only add
+# statement building for rows read as plain values (as in ``storage.repository``).
+_BY_ID = select(_people.id).where(_people.id.in_(_ids("wanted")))
+_BY_POLICY = (
+    select(_policies.holder_id, _policies.insured_id)
+    .where(_policies.policy_no.in_(_ids("wanted")))
+    .order_by(_policies.policy_no)
+)
+_BY_SUFFIX = (
+    select(_phones.person_id, _phones.e164)
+    .where(_phones.suffix == bindparam("suffix"))
+    .order_by(_phones.person_id, _phones.id)
+)
+_BY_NUMBER = (
+    select(_phones.person_id).where(_phones.e164 == bindparam("e164")).order_by(_phones.person_id)
+)
+_BY_PINYIN = (
+    select(_people.id)
+    .where(_people.name_pinyin == bindparam("spelling"))
+    .order_by(_people.id)
+    .limit(NAME_CANDIDATES)
+)
+_BY_NAME = (
+    select(_people.id, _people.name_key)
+    .where(
+        or_(_people.name_key == bindparam("letters"), _people.name_pinyin.in_(_ids("spellings")))
+    )
+    .order_by(_people.id)
+    .limit(NAME_CANDIDATES)
+)
+# Each person found with their numbers on file, first number first.
+_PEOPLE = (
+    select(_people.id, _people.name, _phones.e164)
+    .select_from(Person.__table__.outerjoin(Phone.__table__, _phones.person_id == _people.id))
+    .where(_people.id.in_(_ids("ids")))
+    .order_by(_people.id, _phones.id)
+)
+# Their policies, as holder or insured, with the insured person's name.
+_POLICIES = (
+    select(_policies.holder_id, _policies.insured_id, _people.name)
+    .select_from(Policy.__table__.join(Person.__table__, _people.id == _policies.insured_id))
+    .where(or_(_policies.holder_id.in_(_ids("ids")), _policies.insured_id.in_(_ids("ids"))))
+    .order_by(_policies.insured_id)
+)
+
+
+def _by_id(connection, text: str) -> list[str]:
+    return list(connection.execute(_BY_ID, {"wanted": _spellings_of_a_key(text)}).scalars())
+
+
+def _spellings_of_a_key(text: str) -> list[str]:
+    """An id or policy number as typed, and in capitals (d002 is D002)."""
+    return [] if len(text) > 64 else list(dict.fromkeys([text, text.upper()]))
+
+
+def _by_policy(connection, text: str) -> list[str]:
     """The policy's holder, then its insured person."""
-    if len(text) > 64:
-        return []
-    wanted = list(dict.fromkeys([text, text.upper()]))
     out: list[str] = []
-    for holder, insured in db_session.execute(
-        select(Policy.holder_id, Policy.insured_id)
-        .where(Policy.policy_no.in_(wanted))
-        .order_by(Policy.policy_no)
-    ):
+    for holder, insured in connection.execute(_BY_POLICY, {"wanted": _spellings_of_a_key(text)}):
         out.extend(p for p in (holder, insured) if p not in out)
     return out
 
 
-def _by_phone(db_session: Session, text: str) -> list[tuple[str, str, str]]:
+def _by_phone(connection, text: str) -> list[tuple[str, str, str]]:
     """(person id, number, how) for a whole number, or for the last six digits."""
     digits = "".join(ch for ch in text if ch.isdigit())
     if len(digits) == SUFFIX_LENGTH and "+" not in text:
-        rows = db_session.execute(
-            select(Phone.person_id, Phone.e164)
-            .where(Phone.suffix == digits)
-            .order_by(Phone.person_id, Phone.id)
-        )
+        rows = connection.execute(_BY_SUFFIX, {"suffix": digits})
         return [(person_id, e164, BY_SUFFIX) for person_id, e164 in rows]
     try:
         e164 = to_e164(text)
     except InvalidPhone:
         return []
-    rows = db_session.execute(
-        select(Phone.person_id).where(Phone.e164 == e164).order_by(Phone.person_id)
-    )
+    rows = connection.execute(_BY_NUMBER, {"e164": e164})
     return [(person_id, e164, BY_PHONE) for (person_id,) in rows]
 
 
-def _by_name(db_session: Session, text: str) -> list[tuple[str, str]]:
+def _by_name(connection, text: str) -> list[tuple[str, str]]:
     """(person id, how): the same letters first, then the same sound, each by id."""
     if is_latin(text):
-        spelling = latin_key(text)
-        rows = db_session.execute(
-            select(Person.id)
-            .where(Person.name_pinyin == spelling)
-            .order_by(Person.id)
-            .limit(NAME_CANDIDATES)
-        )
+        rows = connection.execute(_BY_PINYIN, {"spelling": latin_key(text)})
         return [(person_id, BY_PINYIN) for (person_id,) in rows]
     letters = name_key(text)
-    rows = db_session.execute(
-        select(Person.id, Person.name_key)
-        .where(or_(Person.name_key == letters, Person.name_pinyin.in_(pinyin_keys(letters))))
-        .order_by(Person.id)
-        .limit(NAME_CANDIDATES)
+    rows = connection.execute(
+        _BY_NAME, {"letters": letters, "spellings": pinyin_keys(letters)}
     ).all()
     same = [(pid, BY_NAME) for pid, key in rows if key == letters]
     alike = [(pid, BY_SOUND) for pid, key in rows if key != letters and sounds_alike(letters, key)]
     return same + alike
 
 
-def _details(db_session: Session, ranked: list[tuple[str, tuple[str, str | None]]]) -> list[Found]:
-    """Names, numbers and households of the people found: three queries for them all."""
+def _details(connection, ranked: list[tuple[str, tuple[str, str | None]]]) -> list[Found]:
+    """Names, numbers and households of the people found: two queries for them all."""
     ids = [person_id for person_id, _ in ranked]
     if not ids:
         return []
-    names = dict(db_session.execute(select(Person.id, Person.name).where(Person.id.in_(ids))).all())
+    names: dict[str, str] = {}
     first_phone: dict[str, str] = {}
-    for person_id, e164 in db_session.execute(
-        select(Phone.person_id, Phone.e164)
-        .where(Phone.person_id.in_(ids))
-        .order_by(Phone.person_id, Phone.id)
-    ):
-        first_phone.setdefault(person_id, e164)
+    for person_id, name, e164 in connection.execute(_PEOPLE, {"ids": ids}):
+        names[person_id] = name
+        if e164 is not None:
+            first_phone.setdefault(person_id, e164)
     holds: set[str] = set()
     insured: set[str] = set()
     household: dict[str, dict[str, str]] = {}
-    for holder_id, insured_id, insured_name in db_session.execute(
-        select(Policy.holder_id, Policy.insured_id, Person.name)
-        .join(Person, Person.id == Policy.insured_id)
-        .where(or_(Policy.holder_id.in_(ids), Policy.insured_id.in_(ids)))
-        .order_by(Policy.insured_id)
-    ):
+    for holder_id, insured_id, insured_name in connection.execute(_POLICIES, {"ids": ids}):
         insured.add(insured_id)
         if holder_id in names:
             holds.add(holder_id)
