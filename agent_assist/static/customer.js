@@ -74,9 +74,9 @@
 
   // -- choosing a person ------------------------------------------------------------------------
 
-  function choose(person) {
+  function choose(person, eligibilityShown) {
     setPerson(person);
-    window.hotlineDesk.lookUp(person.id);
+    if (!eligibilityShown) window.hotlineDesk.lookUp(person.id);
     loadHistory(person);
     Array.prototype.forEach.call(results.querySelectorAll("li"), function (li) {
       li.classList.toggle("chosen", li.getAttribute("data-person") === person.id);
@@ -102,7 +102,7 @@
     status("");
     box.value = "";
     if (pop.insured_id) {
-      choose({ id: pop.insured_id, name: pop.insured ? pop.insured.name : "" });
+      choose({ id: pop.insured_id, name: pop.insured ? pop.insured.name : "" }, !!pop.eligibility);
       if (pop.service) $("case-service").value = pop.service;
     } else {
       clearHistory();

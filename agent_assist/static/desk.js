@@ -65,11 +65,14 @@
     });
   }
 
+  var asked = null; // the last person looked up: an older answer arriving late is dropped
   function lookUp(insuredId) {
+    asked = insuredId;
     var url = desk.dataset.eligibilityUrl.replace("__ID__", encodeURIComponent(insuredId));
     return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { return r.json().then(function (body) { return [r.ok, body]; }); })
       .then(function (result) {
+        if (asked !== insuredId) return;
         if (result[0]) { renderEligibility(result[1]); }
         else { renderEligibility(null); text("eligibility-summary", "未找到被保险人 " + insuredId); }
       })
@@ -116,6 +119,7 @@
         : d.due_on ? " → " + F.day(d.due_on) : "（自" + (ANCHOR_LABELS[d.anchor] || d.anchor) + "起算）");
       sla.appendChild(li);
     });
+    asked = pop.insured_id || null;
     renderEligibility(e);
     // The request form and the customer panels start again from this call (customer.js).
     document.dispatchEvent(new CustomEvent("desk:pop", { detail: pop }));
