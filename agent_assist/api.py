@@ -13,8 +13,14 @@ from datetime import date
 from flask import Blueprint, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from agent_assist import bounds
 from agent_assist.auth import login_required
-from agent_assist.errors import error_response, http_error_response, register_backend_errors
+from agent_assist.errors import (
+    error_response,
+    http_error_response,
+    register_backend_errors,
+    unrouted,
+)
 from domain.dates import iso_date
 from runtime import current_clock, current_flows
 from storage import db, repository
@@ -49,6 +55,8 @@ def day_param(name: str, default: date) -> date:
 @login_required()
 def eligibility(insured_id: str):
     on = day_param("on", current_clock().today())
+    if len(insured_id) > bounds.PERSON_ID_LENGTH:
+        raise ApiError(404, "unknown_insured", "no insured person with so long an id")
     try:
         result = repository.eligibility(db.session(), current_flows().programme, insured_id, on)
     except UnknownPerson:
@@ -81,11 +89,4 @@ def _internal_error(exc: InternalServerError):
 
 @bp.record_once
 def _json_errors_for_unrouted_api_paths(state) -> None:
-    # No view matched, so no blueprint handler runs: answer JSON under /api anyway.
-    def handler(exc: HTTPException):
-        if request.path == bp.url_prefix or request.path.startswith(f"{bp.url_prefix}/"):
-            return _http_error(exc)
-        return exc
-
-    state.app.register_error_handler(404, handler)
-    state.app.register_error_handler(405, handler)
+    unrouted(state.app, bp.url_prefix, _http_error)

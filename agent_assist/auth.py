@@ -1,8 +1,11 @@
 """Who is asking: an agent by API token or by the web session cookie, and views only for them.
 
 Views accept ``Authorization: Bearer TOKEN`` or the web session cookie
-(``session["agent_id"]``, set by sign-in). ``login_required`` answers 401 or
-403 (JSON views); ``signed_in`` sends anyone else to the sign-in form (pages).
+(``session["agent_id"]`` and the account's session generation, set by sign-in).
+A session whose account has since signed out, changed password, had its tokens
+revoked or been disabled is no session (``services.accounts``). ``login_required``
+answers 401 or 403 (JSON views); ``signed_in`` sends anyone else to the sign-in
+form (pages). ``still_signed_in`` lets an event stream look again as it runs.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import TypeVar
 
-from flask import g, redirect, request, session, url_for
+from flask import Flask, g, redirect, request, session, url_for
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Forbidden, Unauthorized
 
@@ -20,28 +24,76 @@ from storage import db
 from storage.models import Agent
 
 SESSION_KEY = "agent_id"
+GENERATION_KEY = "generation"
 F = TypeVar("F", bound=Callable)
 
 
 def current_agent() -> Agent | None:
     """The agent making this request, by Bearer token or else by session cookie."""
     if "agent" not in g:
-        g.agent = _authenticate()
+        g.agent, g.credential = _authenticate()
     return g.agent
 
 
-def _authenticate() -> Agent | None:
+def current_credential() -> accounts.Credential | None:
+    """What the agent of this request signed in with (None: nobody signed in)."""
+    current_agent()
+    return g.credential
+
+
+def sign_in(agent: Agent) -> None:
+    """Start a fresh session for ``agent`` (the caller rotates the CSRF token)."""
+    session.clear()
+    session[SESSION_KEY] = agent.id
+    session[GENERATION_KEY] = agent.session_generation
+    session.permanent = True
+
+
+def _authenticate() -> tuple[Agent | None, accounts.Credential | None]:
     header = request.headers.get("Authorization")
     if header is not None:
         # A request that presents credentials is judged by them alone.
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            return None
-        return accounts.agent_for_token(db.session(), token.strip())
+            return None, None
+        agent = accounts.agent_for_token(db.session(), token.strip())
+        if agent is None:
+            return None, None
+        token_hash = accounts.hash_token(token.strip())
+        return agent, accounts.Credential(agent.id, agent.session_generation, token_hash)
     agent_id = session.get(SESSION_KEY)
     if agent_id is None:
-        return None
-    return db.session().get(Agent, agent_id)
+        return None, None
+    agent = db.session().get(Agent, agent_id) if isinstance(agent_id, int) else None
+    if (
+        agent is None
+        or not accounts.may_sign_in(agent)
+        or session.get(GENERATION_KEY) != agent.session_generation
+    ):
+        # Ended elsewhere (signed out, new password, disabled): forget it here too.
+        session.clear()
+        return None, None
+    return agent, accounts.Credential(agent.id, agent.session_generation)
+
+
+def still_signed_in(app: Flask) -> Callable[[], bool]:
+    """For a stream that outlives its request: does this request's sign-in still hold?
+
+    Each call reads the account afresh. A database that cannot answer signs no one
+    out: the stream's own error handling deals with an outage.
+    """
+    credential = current_credential()
+
+    def check() -> bool:
+        if credential is None:
+            return False
+        with app.app_context():
+            try:
+                return accounts.still_valid(db.session(), credential)
+            except SQLAlchemyError:
+                return True
+
+    return check
 
 
 def login_required(*roles: str) -> Callable[[F], F]:

@@ -20,7 +20,7 @@ from datetime import date
 from flask import current_app, jsonify, request
 from redis import RedisError
 
-from agent_assist import auth, csrf, dashboard
+from agent_assist import auth, bounds, csrf, dashboard
 from agent_assist.api import ApiError, bp
 from agent_assist.errors import refusal_status
 from domain.dates import iso_date
@@ -45,7 +45,7 @@ def _csrf_for_cookie_sessions() -> None:
 
 
 def _body() -> dict:
-    body = request.get_json(silent=True)
+    body = bounds.json_body()
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", "the body must be a JSON object")
     return body
@@ -102,7 +102,12 @@ def create_case():
         case_request.request_key = key
     try:
         case, created = cases.open_case(
-            db.session(), current_flows(), current_clock().now(), agent.id, case_request
+            db.session(),
+            current_flows(),
+            current_clock().now(),
+            agent.id,
+            case_request,
+            bounds.note_limit(),
         )
     except CaseRefused as exc:
         raise _refused(exc) from None
@@ -116,6 +121,8 @@ def create_case():
 def list_cases():
     agent = auth.current_agent()
     insured_id = request.args.get("insured_id") or None
+    if insured_id is not None and len(insured_id) > bounds.PERSON_ID_LENGTH:
+        raise ApiError(400, "invalid_insured_id", "insured_id: not a person id (too long)")
     opened_by = None
     if agent.role != SUPERVISOR and insured_id is None:
         opened_by = agent.id
@@ -142,14 +149,14 @@ def list_cases():
     return {"cases": [cases.as_dict(c, flows, now) for c in found], "as_of": now.isoformat()}
 
 
-@bp.get("/cases/<int:case_id>")
+@bp.get(f"/cases/<{bounds.ROW_ID}:case_id>")
 @auth.login_required()
 def get_case(case_id: int):
     case = _readable(case_id)
     return cases.as_dict(case, current_flows(), current_clock().now(), full=True, events=True)
 
 
-@bp.post("/cases/<int:case_id>/steps")
+@bp.post(f"/cases/<{bounds.ROW_ID}:case_id>/steps")
 @auth.login_required()
 def record_step(case_id: int):
     _csrf_for_cookie_sessions()

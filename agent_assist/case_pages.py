@@ -10,6 +10,7 @@ from datetime import date
 
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 
+from agent_assist import bounds, labels
 from agent_assist.auth import signed_in
 from agent_assist.desk_blueprint import STEP_LABELS, bp
 from domain.dates import iso_date
@@ -48,19 +49,24 @@ def case_submit():
         case_request.request_key = form["request_key"][:64]
     try:
         case, created = cases.open_case(
-            db.session(), current_flows(), current_clock().now(), agent.id, case_request
+            db.session(),
+            current_flows(),
+            current_clock().now(),
+            agent.id,
+            case_request,
+            bounds.note_limit(),
         )
     except CaseRefused as exc:
-        flash(f"未能受理 (refused): {exc.message}", "error")
+        flash(f"未能受理：{exc.message}", "error")
         return redirect(url_for("desk.home"))
     flash(
-        f"已受理 case #{case.id}" if created else f"case #{case.id} was already recorded",
+        f"已受理服务单 #{case.id}" if created else f"服务单 #{case.id} 已受理过（未重复记录）",
         "success",
     )
     return redirect(url_for("desk.case_page", case_id=case.id))
 
 
-@bp.get("/cases/<int:case_id>")
+@bp.get(f"/cases/<{bounds.ROW_ID}:case_id>")
 @signed_in
 def case_page(case_id: int):
     try:
@@ -75,11 +81,13 @@ def case_page(case_id: int):
         insured_name=mask_name(insured.name) if insured else "",
         steps=STEP_LABELS,
         parties=list(Party),
+        visit_periods=labels.VISIT_PERIOD,
+        note_limit=bounds.note_limit(),
         today=current_clock().today().isoformat(),
     )
 
 
-@bp.post("/cases/<int:case_id>/steps")
+@bp.post(f"/cases/<{bounds.ROW_ID}:case_id>/steps")
 @signed_in
 def case_step(case_id: int):
     form = request.form
@@ -104,14 +112,14 @@ def case_step(case_id: int):
     except UnknownCase:
         return _not_found(case_id)
     except CaseRefused as exc:
-        flash(f"未能记录 (refused): {exc.message}", "error")
+        flash(f"未能记录：{exc.message}", "error")
         return redirect(url_for("desk.case_page", case_id=case_id))
-    flash("已记录 (recorded)" if changed else "already recorded", "success")
+    flash("已记录" if changed else "已记录过（未重复记录）", "success")
     return redirect(url_for("desk.case_page", case_id=case_id))
 
 
 def _not_found(case_id: int):
-    return render_template("desk/not_found.html", what=f"case #{case_id}"), 404
+    return render_template("desk/not_found.html", what=f"服务单 #{case_id}"), 404
 
 
 def _form_date(value: str | None, name: str) -> date | None:

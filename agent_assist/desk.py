@@ -26,7 +26,9 @@ from redis import RedisError
 
 from agent_assist import (
     auth,
+    bounds,
     case_pages,  # noqa: F401  (adds the case pages to bp)
+    labels,
     phone,
     push,
     signin,  # noqa: F401  (adds signing in and out to bp)
@@ -65,8 +67,12 @@ def home():
         waiting=waiting,
         services=flows.programme.services,
         categories=flows.categories,
-        tiers={t.code: t.name for t in flows.programme.tiers},
         my_cases=[cases.as_dict(c, flows, now) for c in mine],
+        labels=labels.for_script(flows),
+        visit_periods=labels.VISIT_PERIOD,
+        note_limit=bounds.note_limit(),
+        timezone=str(current_clock().tz),
+        today=now.date().isoformat(),
         request_key=cases.CaseRequest(insured_id="", service="").request_key,
         phone_configured=not phone.missing_settings(current_app),
         # Without Twilio, the simulator (HOTLINE_SIMULATOR) bridges calls to the desk.
@@ -78,7 +84,8 @@ def home():
 @signed_in
 def set_status():
     agent: Agent = g.desk_agent
-    value = request.form.get("status") or (request.get_json(silent=True) or {}).get("status")
+    body = bounds.json_body()
+    value = request.form.get("status") or (body if isinstance(body, dict) else {}).get("status")
     try:
         status = presence.Status(value)
     except ValueError:
@@ -106,7 +113,8 @@ def events():
     listener = push.Listener(agent.username, tuple(agent.queue_list))
     last_event_id = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
     # The stream outlives this request: it works with the app, not the request context.
-    body = push.stream(current_app._get_current_object(), listener, last_event_id)
+    app = current_app._get_current_object()
+    body = push.stream(app, listener, last_event_id, auth.still_signed_in(app))
     return Response(
         body,
         mimetype="text/event-stream",

@@ -10,8 +10,8 @@ from __future__ import annotations
 from flask import Blueprint
 from werkzeug.exceptions import HTTPException
 
-from agent_assist import csrf
-from agent_assist.errors import page_errors, register_backend_errors
+from agent_assist import csrf, labels
+from agent_assist.errors import page_errors, register_backend_errors, unrouted
 from domain.cases import ANCHORS, Milestone
 
 bp = Blueprint(
@@ -22,24 +22,25 @@ bp = Blueprint(
 JSON_ENDPOINTS = frozenset({"desk.events", "desk.token"})
 # The event stream: with a backend down it answers an event, and the browser comes back.
 STREAM_ENDPOINTS = frozenset({"desk.events"})
+# The steps an agent records on a case, in the order the form lists them.
 STEP_LABELS = {
-    Milestone.CONTACTED: "已联系客户 Contacted",
-    Milestone.MATERIALS_COMPLETE: "资料齐全 Materials complete",
-    Milestone.FEEDBACK_GIVEN: "已反馈安排结果 Feedback given",
-    Milestone.CONFIRMED: "需求已确认 Confirmed",
-    Milestone.BOOKED: "预约成功 Booked",
-    Milestone.RESCHEDULED: "改期 Rescheduled",
-    Milestone.CONSULTATION_HELD: "已会诊 Consultation held",
-    Milestone.REPORT_ISSUED: "已出具报告 Report issued",
-    Milestone.COMPLETED: "已完成 Completed",
-    Milestone.CANCELLED: "取消 Cancelled",
-    Milestone.NO_SHOW: "未应约 No-show",
+    milestone: labels.MILESTONE[milestone]
+    for milestone in (
+        Milestone.CONTACTED,
+        Milestone.MATERIALS_COMPLETE,
+        Milestone.FEEDBACK_GIVEN,
+        Milestone.CONFIRMED,
+        Milestone.BOOKED,
+        Milestone.RESCHEDULED,
+        Milestone.CONSULTATION_HELD,
+        Milestone.REPORT_ISSUED,
+        Milestone.COMPLETED,
+        Milestone.CANCELLED,
+        Milestone.NO_SHOW,
+    )
 }
 # What each deadline counts from (flows/services.toml ``anchor``), as the desk names it.
-ANCHOR_LABELS = {
-    anchor: {Milestone.REQUESTED: "受理 Request", **STEP_LABELS}[milestone]
-    for anchor, milestone in ANCHORS.items()
-}
+ANCHOR_LABELS = {anchor: labels.MILESTONE[milestone] for anchor, milestone in ANCHORS.items()}
 
 
 @bp.before_request
@@ -52,5 +53,14 @@ def _template_helpers() -> dict:
     return {"csrf_token": csrf.token, "anchor_labels": ANCHOR_LABELS}
 
 
+for _name, _filter in labels.FILTERS.items():
+    bp.add_app_template_filter(_filter, _name)
+
 bp.register_error_handler(HTTPException, page_errors(JSON_ENDPOINTS))
 register_backend_errors(bp, JSON_ENDPOINTS, STREAM_ENDPOINTS)
+
+
+@bp.record_once
+def _pages_for_unrouted_desk_paths(state) -> None:
+    # /agent/cases/<an id no row can have> matches no route: still the desk's 404 page.
+    unrouted(state.app, bp.url_prefix, page_errors(JSON_ENDPOINTS))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Response, current_app, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from redis.exceptions import RedisError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -37,6 +37,11 @@ REFUSAL_STATUS = {
     # A malformed list query.
     "invalid_sla_filter": 400,
     "invalid_status": 400,
+    # A field too long or malformed (services.cases' shape checks).
+    **{
+        f"invalid_{field}": 400
+        for field in ("notes", "note", "hospital", "doctor", "call_sid", "request_key")
+    },
     "unknown_insured": 404,
     "request_key_reused": 409,
     # The case's history does not allow the step (domain.cases, domain.usage).
@@ -166,3 +171,23 @@ def register_backend_errors(
     handler = backend_errors(json_endpoints, stream_endpoints)
     for exception in BACKEND_DOWN:
         blueprint.register_error_handler(exception, handler)
+
+
+def unrouted(app: Flask, prefix: str, handler) -> None:
+    """Send 404s and 405s of URLs under ``prefix`` that no view matched to ``handler``.
+
+    No view matched, so no blueprint's handler runs: one app-level handler looks the
+    path's prefix up, for the API (JSON) and the desk (pages) alike; other paths keep
+    Flask's own answer.
+    """
+    handlers = app.extensions.setdefault("hotline.unrouted", {})
+    handlers[prefix] = handler
+
+    def dispatch(exc: HTTPException):
+        for known, chosen in handlers.items():
+            if request.path == known or request.path.startswith(f"{known}/"):
+                return chosen(exc)
+        return exc
+
+    app.register_error_handler(404, dispatch)
+    app.register_error_handler(405, dispatch)

@@ -13,6 +13,9 @@ Events:
 - ``: heartbeat`` comments keep proxies from closing an idle stream.
 - ``unavailable``: Redis failed; the stream ends and the browser reconnects after
   ``SSE_RETRY_MS`` (``agent_assist.errors``).
+- ``signed_out``: the sign-in this stream was opened with no longer holds (signed
+  out, new password, token revoked, account disabled); the stream ends with it.
+  It is looked at every ``ACCOUNT_CHECK_SECONDS``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -106,7 +109,13 @@ def pop_message(app: Flask, entry_id: str, call: announcements.CallTaken, replay
     return message("screen_pop", data, entry_id)
 
 
-def stream(app: Flask, listener: Listener, last_event_id: str | None) -> Iterator[str]:
+def stream(
+    app: Flask,
+    listener: Listener,
+    last_event_id: str | None,
+    signed_in: Callable[[], bool] | None = None,
+) -> Iterator[str]:
+    """The agent's events; with ``signed_in``, only while it answers True (``signed_out``)."""
     try:
         redis = store.dedicated(app)
     except RedisError as exc:
@@ -114,7 +123,7 @@ def stream(app: Flask, listener: Listener, last_event_id: str | None) -> Iterato
         yield unavailable(app, exc)
         return
     try:
-        yield from _stream(app, redis, listener, last_event_id)
+        yield from _stream(app, redis, listener, last_event_id, SignInWatch(app, signed_in))
     finally:
         if redis is not store.redis(app):
             redis.close()
@@ -125,8 +134,30 @@ def unavailable(app: Flask, exc: Exception) -> str:
     return errors.unavailable_stream_text(exc, int(app.config["SSE_RETRY_MS"]))
 
 
+class SignInWatch:
+    """Looks every ``ACCOUNT_CHECK_SECONDS`` whether a stream's sign-in still holds."""
+
+    def __init__(self, app: Flask, signed_in: Callable[[], bool] | None):
+        self.signed_in = signed_in
+        self.every = float(app.config["ACCOUNT_CHECK_SECONDS"])
+        self.looked = time.monotonic()
+
+    def ended(self) -> bool:
+        if self.signed_in is None or time.monotonic() - self.looked < self.every:
+            return False
+        self.looked = time.monotonic()
+        return not self.signed_in()
+
+
+SIGNED_OUT = {"reason": "signed_out", "message": "已退出登录 signed out"}
+
+
 def _stream(
-    app: Flask, redis: Redis, listener: Listener, last_event_id: str | None
+    app: Flask,
+    redis: Redis,
+    listener: Listener,
+    last_event_id: str | None,
+    watch: SignInWatch,
 ) -> Iterator[str]:
     config = app.config
     key = announcements.stream_key(listener.username)
@@ -149,6 +180,9 @@ def _stream(
     beat = time.monotonic()
 
     while time.monotonic() < ends:
+        if watch.ended():
+            yield message("signed_out", SIGNED_OUT)
+            return
         try:
             queue = _queue_snapshot(app, redis, listener)
             if queue["callers"] != queue_seen:

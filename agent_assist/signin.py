@@ -54,7 +54,11 @@ def signin_submit():
         agent = accounts.find_agent(db.session(), username)
     except UnknownAgent:
         agent = None
-    if agent is None or not accounts.check_password(agent, password):
+    if (
+        agent is None
+        or not accounts.check_password(agent, password)
+        or not accounts.may_sign_in(agent)
+    ):
         # One message for both: a wrong username must not be told apart from a wrong password.
         return (
             render_template(
@@ -67,9 +71,7 @@ def signin_submit():
         )
     with contextlib.suppress(RedisError):
         signin_throttle.forget(store.redis(), username)
-    session.clear()
-    session[auth.SESSION_KEY] = agent.id
-    session.permanent = True
+    auth.sign_in(agent)
     csrf.rotate()
     log.info("agent %s signed in", agent.username)
     return redirect(target or landing(agent))
@@ -86,6 +88,9 @@ def landing(agent: Agent) -> str:
 def signout():
     agent = auth.current_agent()
     if agent is not None:
+        # Every session and stream of the account ends, not only this browser's.
+        accounts.end_sessions(db.session(), agent.id)
+        db.session().commit()
         try:
             presence.change(
                 store.redis(), agent.username, presence.Status.OFFLINE, current_clock().now()

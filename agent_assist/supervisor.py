@@ -96,7 +96,8 @@ def home():
 @bp.get("/events")
 @auth.login_required(accounts.SUPERVISOR)
 def events():
-    body = stream(current_app._get_current_object())
+    app = current_app._get_current_object()
+    body = stream(app, auth.still_signed_in(app))
     return Response(
         body,
         mimetype="text/event-stream",
@@ -104,7 +105,9 @@ def events():
     )
 
 
-def stream(app) -> Iterator[str]:
+def stream(app, signed_in=None) -> Iterator[str]:
+    """Snapshots as they change; with ``signed_in``, only while the sign-in holds."""
+    watch = push.SignInWatch(app, signed_in)
     config = app.config
     refresh = float(config["SUPERVISOR_REFRESH_SECONDS"])
     cases_every = float(config["SUPERVISOR_CASES_SECONDS"])
@@ -115,6 +118,9 @@ def stream(app) -> Iterator[str]:
     cases, cases_read = None, float("-inf")
     beat = time.monotonic()
     while time.monotonic() < ends:
+        if watch.ended():
+            yield push.message("signed_out", push.SIGNED_OUT)
+            return
         try:
             if time.monotonic() - cases_read >= cases_every:
                 cases, cases_read = None, time.monotonic()

@@ -22,7 +22,9 @@ VENV_BIN = Path(sys.executable).parent
 POSTGRES_ADMIN_URL = os.environ.get(
     "HOTLINE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
-POSTGRES_DATABASE = "hotline_bench"
+# HOTLINE_BENCH_DATABASE: another name, so that benchmarks run side by side on one server
+# (each drops and recreates its database) do not pull it out from under each other.
+POSTGRES_DATABASE = os.environ.get("HOTLINE_BENCH_DATABASE", "hotline_bench")
 REDIS_URL = os.environ.get("HOTLINE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/4")
 
 

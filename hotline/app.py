@@ -16,6 +16,7 @@ from agent_assist import (
     api,
     case_api,  # noqa: F401  (adds the case and agent views to api.bp)
     desk,
+    people_api,  # noqa: F401  (adds customer search and history to api.bp)
     supervisor,
 )
 from hotline import config, health

@@ -17,11 +17,13 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
+from redis import RedisError
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 import flows
 from domain import workdays
 from hotline import config, defaults, demo
+from live import presence, store
 from runtime import current_clock, current_flows
 from runtime.exceptions import HotlineError
 from services import accounts, importer
@@ -222,6 +224,48 @@ def agent_password(username: str, password: str | None) -> None:
         click.echo(f"Password (shown once): {password}")
 
 
+@agent_group.command("disable")
+@click.argument("username")
+@with_appcontext
+@_reported
+def agent_disable(username: str) -> None:
+    """Lock USERNAME out at once: no sign-in, no API token, every session and stream ended."""
+    _ensure_schema()
+    session = db.session()
+    agent = accounts.find_agent(session, username)
+    changed = accounts.disable(session, agent, current_clock().now())
+    session.commit()
+    if changed:
+        _set_offline(username)
+    click.echo(
+        f"Disabled {username}: signed out everywhere; sign-in and tokens refused."
+        if changed
+        else f"{username} was already disabled."
+    )
+
+
+@agent_group.command("enable")
+@click.argument("username")
+@with_appcontext
+@_reported
+def agent_enable(username: str) -> None:
+    """Undo `agent disable`: USERNAME may sign in and use their live tokens again."""
+    _ensure_schema()
+    session = db.session()
+    agent = accounts.find_agent(session, username)
+    changed = accounts.enable(session, agent)
+    session.commit()
+    click.echo(f"Enabled {username}." if changed else f"{username} was not disabled.")
+
+
+def _set_offline(username: str) -> None:
+    """A disabled agent takes no more calls (their status lives in Redis; best effort)."""
+    try:
+        presence.change(store.redis(), username, presence.Status.OFFLINE, current_clock().now())
+    except RedisError:
+        click.echo(f"(could not set {username} offline: Redis is unreachable)", err=True)
+
+
 @agent_group.command("list")
 @with_appcontext
 @_reported
@@ -237,7 +281,10 @@ def agent_list() -> None:
         click.echo("No agents yet: add one with `hotline agent add USERNAME`.")
     for agent in agents:
         live = sum(1 for t in agent.tokens if t.revoked_at is None)
-        click.echo(f"{agent.username:20} {agent.role:11} {agent.queues:20} {live} token(s)")
+        disabled = "  disabled" if agent.disabled_at is not None else ""
+        click.echo(
+            f"{agent.username:20} {agent.role:11} {agent.queues:20} {live} token(s){disabled}"
+        )
 
 
 # -- database ------------------------------------------------------------------------------

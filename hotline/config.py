@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 from hotline import defaults
+from services import defaults as services_defaults
 
 ENVIRONMENT_KEYS = (
     "DATABASE_URL",
@@ -60,6 +61,9 @@ def base(instance_path: str) -> dict:
         "SLA_SWEEP_MINUTES": defaults.SLA_SWEEP_MINUTES,
         # The database's time budget (storage.db): "web" for requests, "batch" for jobs.
         "DATABASE_BUDGET": "web",
+        "ACCOUNT_CHECK_SECONDS": defaults.ACCOUNT_CHECK_SECONDS,
+        "MAX_CONTENT_LENGTH": defaults.MAX_REQUEST_BYTES,
+        "CASE_NOTE_MAX_LENGTH": services_defaults.CASE_NOTE_MAX_LENGTH,
     }
 
 

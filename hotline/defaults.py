@@ -21,3 +21,8 @@ SUPERVISOR_REFRESH_SECONDS = 2
 SUPERVISOR_CASES_SECONDS = 15
 # The overdue-SLA sweep's interval.
 SLA_SWEEP_MINUTES = 15
+# An open event stream looks this often (seconds) whether its sign-in still holds
+# (signed out, new password, token revoked, account disabled) and ends if not.
+ACCOUNT_CHECK_SECONDS = 3
+# The largest request body taken (bytes): a case's notes and the like, never a file.
+MAX_REQUEST_BYTES = 256 * 1024

@@ -39,14 +39,22 @@ def reported(
         now = clock.now()
         redis = store.redis()
         abandoned = queueboard.gone(redis, queues, sid, context.today())
+        state = call_store.load(redis, sid, CallState.from_json)
         if abandoned:
-            records.left_queue(call_store.load(redis, sid, CallState.from_json), sid, "hangup", now)
+            records.left_queue(state, sid, "hangup", now)
         kind = call_records.INBOUND if callback_id is None else call_records.CALLBACK
         caller = None
         if numbers is not None:
             caller = numbers.caller if callback_id is None else numbers.called
         records.ended(
-            sid, call_status, duration, now, kind=kind, callback_id=callback_id, caller=caller
+            sid,
+            call_status,
+            duration,
+            now,
+            kind=kind,
+            callback_id=callback_id,
+            caller=caller,
+            **records.identity(state),
         )
     if callback_id is not None and call_status in ENDED:
         session = db.session()

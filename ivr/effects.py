@@ -19,6 +19,7 @@ from redis import Redis
 from flows import Flows
 from ivr import context, records, replies
 from ivr.call_state import CallState
+from ivr.facts import SqlFacts
 from live import lockout, queueboard, store
 from runtime import current_clock, current_flows
 from runtime.clock import Clock
@@ -101,8 +102,13 @@ def run_in_sql(state: CallState, reply: replies.Reply) -> None:
         HANDLERS[type(effect)](effect, origin)
 
 
-def run(state: CallState, reply: replies.Reply, step: int, pipe) -> None:
-    """Run the reply's effects for step ``step``; an Enqueue puts the caller on the board."""
+def run(
+    state: CallState, reply: replies.Reply, step: int, pipe, facts: SqlFacts | None = None
+) -> None:
+    """Run the reply's effects for step ``step``; an Enqueue puts the caller on the board.
+
+    ``facts`` are the turn's: the board shows the caller's tier as the engine read it.
+    """
     clock = current_clock()
     origin = Origin(state, step, pipe, store.redis(), current_flows(), clock, clock.now())
     for effect in reply.effects:
@@ -113,5 +119,15 @@ def run(state: CallState, reply: replies.Reply, step: int, pipe) -> None:
             origin.redis, reply.wait.queue, state.call_sid, state.enqueued_at, context.today()
         )
         # What the agents' queue panel may show of this caller (the name is masked already).
-        queueboard.describe(origin.redis, state.call_sid, state.insured_name, state.service, None)
+        queueboard.describe(
+            origin.redis, state.call_sid, state.insured_name, state.service, _tier(state, facts)
+        )
         records.entered_queue(state, reply.wait.queue, origin.now)
+
+
+def _tier(state: CallState, facts: SqlFacts | None) -> str | None:
+    """The insured person's tier today; the turn's facts have read them already (no query)."""
+    if facts is None or not state.insured_id:
+        return None
+    tier = facts.eligibility(state.insured_id).tier
+    return tier.code if tier is not None else None

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from pypinyin import Style, lazy_pinyin
 
-from ivr.names import normalise
+from domain.names import normalise
 
 SPOKEN_KEYS = {
     "零": "0",

@@ -61,5 +61,20 @@ def answered(sid: str, agent: str | None, wait: float, now: datetime) -> None:
     _safely(sid, "its answer", call_records.answered, now, agent, max(0.0, wait))
 
 
+def identity(state: CallState | None) -> dict:
+    """Who the call was about and what for, as the IVR learnt it: noted when the call ends,
+    so a call that never reached a queue (served by the IVR, or after hours) is in the
+    customer's history too."""
+    if state is None:
+        return {}
+    return {
+        "verified": state.verified,
+        "policyholder_id": state.policyholder_id,
+        "insured_id": state.insured_id,
+        "service": state.service,
+        "line": state.line,
+    }
+
+
 def ended(sid: str, status: str, duration: int | None, now: datetime, **facts) -> None:
     _safely(sid, "its end", call_records.ended, now, status, duration, **facts)

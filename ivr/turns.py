@@ -168,7 +168,7 @@ def _take(sid: str, step: int, turn: Turn, numbers: Numbers, when_lost: Turn | N
         state, reply = turn(state, facts)
     state.step = step + 1
     pipe = redis.pipeline(transaction=False)
-    effects.run(state, reply, step, pipe)
+    effects.run(state, reply, step, pipe, facts)
     # The database is done with: its connection must not wait idle in transaction
     # through the Redis writes below, while other calls of this worker queue for it.
     db.release()

@@ -20,7 +20,7 @@ from adapters import background, twilio_rest
 from domain.cases import Milestone
 from flows import Flows
 from runtime import current_clock, current_flows
-from services import cases
+from services import cases, defaults
 from storage import db
 from storage.models import Case
 
@@ -44,7 +44,8 @@ def record_step(
 
     The text is a job: the step stands whether or not the SMS can be sent.
     """
-    case, changed = cases.record(db_session, flows, now, agent_id, case_id, step)
+    limit = app.config.get("CASE_NOTE_MAX_LENGTH", defaults.CASE_NOTE_MAX_LENGTH)
+    case, changed = cases.record(db_session, flows, now, agent_id, case_id, step, limit)
     if changed and step.milestone == Milestone.BOOKED.value:
         background.enqueue(app, send_booking_confirmation, case.id)
     return case, changed

@@ -33,6 +33,7 @@ from domain.phones import InvalidPhone, to_e164
 from domain.sla import SlaState
 from domain.usage import Outcome, Party, UsageEvent, decide, units_for_booking
 from flows import Flows
+from services import defaults
 from services.exceptions import CaseRefused, UnknownCase
 from storage import repository
 from storage.exceptions import UnknownPerson
@@ -87,11 +88,20 @@ class CaseStep:
 
 
 def open_case(
-    db_session: Session, flows: Flows, now: datetime, agent_id: int | None, request: CaseRequest
+    db_session: Session,
+    flows: Flows,
+    now: datetime,
+    agent_id: int | None,
+    request: CaseRequest,
+    note_limit: int = defaults.CASE_NOTE_MAX_LENGTH,
 ) -> tuple[Case, bool]:
-    """Open a case for ``request``; returns (case, created). Raises ``CaseRefused``."""
+    """Open a case for ``request``; returns (case, created). Raises ``CaseRefused``.
+
+    ``note_limit``: the most characters its notes may have.
+    """
     service = _service(flows, request.service)
     _check_shape(request)
+    check_note("notes", request.notes, note_limit)
     existing = _by_key(db_session, request.request_key)
     if existing is not None:
         db_session.rollback()
@@ -250,6 +260,12 @@ def _check_shape(request: CaseRequest) -> None:
             raise CaseRefused(f"invalid_{name}", f"{name}: at most {limit} characters")
 
 
+def check_note(name: str, text: str | None, limit: int) -> None:
+    """Notes are for a few sentences: a longer text is refused, not stored and sent back."""
+    if text and len(text) > limit:
+        raise CaseRefused(f"invalid_{name}", f"{name}: at most {limit} characters")
+
+
 def _phone_on_file(db_session: Session, insured_id: str) -> str | None:
     """The insured person's own number, else a policyholder's (a child has none of their own)."""
     own = db_session.scalar(
@@ -301,8 +317,10 @@ def record(
     agent_id: int | None,
     case_id: int,
     step: CaseStep,
+    note_limit: int = defaults.CASE_NOTE_MAX_LENGTH,
 ) -> tuple[Case, bool]:
     """Record ``step`` on the case; returns (case, changed). Raises ``CaseRefused``."""
+    check_note("note", step.note, note_limit)
     try:
         milestone = Milestone(step.milestone)
     except ValueError:

@@ -12,3 +12,10 @@ FEED_MAX_DEPTH = 8
 FEED_MAX_RECORD_BYTES = 1 << 20
 # Agent passwords set from the CLI or the desk.
 PASSWORD_MIN_LENGTH = 8
+# The desk's customer search: people listed at most, and the longest query taken.
+SEARCH_LIMIT = 20
+SEARCH_QUERY_MAX_LENGTH = 100
+# Contact history: calls, callbacks and cases listed at most, each.
+HISTORY_LIMIT = 20
+# Notes on a case or one of its steps, in characters (the app's CASE_NOTE_MAX_LENGTH).
+CASE_NOTE_MAX_LENGTH = 2000

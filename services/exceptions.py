@@ -34,3 +34,12 @@ class CaseRefused(HotlineError):
         self.code = code
         self.message = message
         self.reason = reason
+
+
+class SearchRefused(HotlineError):
+    """A customer search that cannot be run as asked (empty, or too long)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message

@@ -21,6 +21,7 @@ from typing import TypeVar
 from sqlalchemy import Connection, Engine, delete, literal, select
 
 from domain.catalogue import Programme
+from domain.names import name_key, pinyin_key
 from services import defaults, feed
 from services.feed import PersonRecord, PolicyRecord, UsageKey
 from storage import db
@@ -200,7 +201,16 @@ class _Writer:
                 tally.updated += 1
             else:
                 tally.new += 1
-            rows.append({"id": person.id, "name": person.name, "updated_at": self.now})
+            rows.append(
+                {
+                    "id": person.id,
+                    "name": person.name,
+                    # The desk's customer search keys, written with the name they key.
+                    "name_key": name_key(person.name),
+                    "name_pinyin": pinyin_key(person.name),
+                    "updated_at": self.now,
+                }
+            )
             if not same_phones:
                 if known:
                     replace.append(person.id)
@@ -208,7 +218,7 @@ class _Writer:
                     {"person_id": person.id, "e164": e164, "suffix": sfx}
                     for e164, sfx in zip(person.phones, person.suffixes(), strict=True)
                 )
-        db.upsert(c, people_table, rows, ("id",), ("name", "updated_at"))
+        db.upsert(c, people_table, rows, ("id",), ("name", "name_key", "name_pinyin", "updated_at"))
         if replace:
             c.execute(delete(phones_table).where(phones_table.c.person_id.in_(replace)))
         db.insert_rows(c, phones_table, phone_rows)

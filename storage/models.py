@@ -45,6 +45,10 @@ class Person(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
+    # The desk's customer search (domain.names): the name's letters, and one toneless
+    # pinyin spelling of it; written with the name by the feed import.
+    name_key: Mapped[str] = mapped_column(String(100), server_default="", index=True)
+    name_pinyin: Mapped[str] = mapped_column(String(600), server_default="", index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     phones: Mapped[list[Phone]] = relationship(
@@ -59,8 +63,9 @@ class Phone(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # No index of its own: the unique (person_id, e164) index leads with it.
     person_id: Mapped[str] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
-    e164: Mapped[str] = mapped_column(String(20))
-    # The IVR finds policyholders by the six digits callers key in.
+    # The desk's customer search finds people by their whole number.
+    e164: Mapped[str] = mapped_column(String(20), index=True)
+    # The IVR (and the desk's search) finds policyholders by the six digits callers key in.
     suffix: Mapped[str] = mapped_column(String(6), index=True)
 
     person: Mapped[Person] = relationship(back_populates="phones")
@@ -129,6 +134,11 @@ class Agent(Base):
     queues: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str | None] = mapped_column(String(256), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # A desk session is good while it carries this number: signing out, a new password,
+    # revoked tokens or disabling the account move it on and so end every session.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A disabled account (a departed agent) cannot sign in or use its tokens.
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="agent", cascade="all, delete-orphan", passive_deletes=True

@@ -118,7 +118,12 @@ def hotline(tmp_path_factory, redis_url):
     doc = demo.feed_for(date.today(), programme.launch_date)
     feed.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     _cli(env, "import", str(feed))
-    for username, role in (("ann", "agent"), ("boss", "supervisor")):
+    for username, role in (
+        ("ann", "agent"),
+        ("boss", "supervisor"),
+        ("cat", "agent"),
+        ("dan", "agent"),
+    ):
         _cli(
             env,
             "agent",
@@ -146,8 +151,9 @@ def hotline(tmp_path_factory, redis_url):
 
 
 def _page(browser, base: str):
+    # The agents' screens: 1366×768 is the smallest the desk is laid out for.
     context = browser.new_context(
-        base_url=base, locale="zh-CN", viewport={"width": 1400, "height": 1000}
+        base_url=base, locale="zh-CN", viewport={"width": 1366, "height": 768}
     )
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
@@ -164,6 +170,22 @@ def _sign_in(page, username: str, lands_on: str) -> None:
 
 def _shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}-screen.png"))
+
+
+def _fits_the_width(page) -> None:
+    """Nothing wider than the window, and no table wider than its card."""
+    overflow = page.evaluate(
+        """() => {
+          const wide = document.documentElement.scrollWidth - window.innerWidth;
+          const right = el => el.getBoundingClientRect().right;
+          const tables = [...document.querySelectorAll('.panel table')]
+            .filter(t => right(t) > right(t.closest('.panel')) + 1)
+            .map(t => t.id || t.closest('.panel').id);
+          return {wide, tables};
+        }"""
+    )
+    assert overflow == {"wide": 0, "tables": []}, overflow
 
 
 def _call_zhang_wei(exchange: Exchange, caller: str, service_key: str) -> Softphone:
@@ -232,7 +254,7 @@ def test_a_call_pops_on_the_desk_becomes_a_case_and_moves_the_supervisors_number
     case = agent.get_by_test_id("case")
     expect(case).to_have_attribute("data-status", "open")
     expect(agent.get_by_test_id("case-insured")).to_contain_text("张*")
-    expect(agent.get_by_test_id("flash-success")).to_contain_text("case #")
+    expect(agent.get_by_test_id("flash-success")).to_contain_text("服务单 #")
     _shot(agent, "desk-2-case-recorded")
 
     # A second caller: waiting goes 0 → 1 live, and back to 0 as an abandon when he hangs up.
@@ -249,3 +271,136 @@ def test_a_call_pops_on_the_desk_becomes_a_case_and_moves_the_supervisors_number
     # One of two offered calls answered within 20 s.
     expect(line.locator('[data-field="service_level"]')).to_have_text("50%")
     _shot(boss, "supervisor-3-after-abandon")
+
+
+def _available(page) -> None:
+    expect = _expect()
+    expect(page.get_by_test_id("stream-state")).to_have_attribute("data-state", "open")
+    with page.expect_response(lambda r: r.url.endswith("/agent/status")) as saved:
+        page.get_by_test_id("status-select").select_option("available")
+    assert saved.value.ok
+
+
+def _expect():
+    from playwright.sync_api import expect
+
+    return expect
+
+
+def test_an_unverified_caller_is_found_by_pinyin_or_phone_and_the_request_is_theirs(
+    browser, hotline
+):
+    expect = _expect()
+    agent = _page(browser, hotline.base)
+    _sign_in(agent, "cat", "/agent/")
+    _available(agent)
+
+    # 张伟 rings and is verified: the form is his, for the service he chose.
+    _call_zhang_wei(hotline.exchange, "+8613900000606", ESCORT)
+    agent.get_by_test_id("take-next").click()
+    expect(agent.get_by_test_id("sp-verified")).to_have_attribute("data-verified", "yes")
+    expect(agent.get_by_test_id("case-insured-id")).to_have_value("D06")
+    expect(agent.get_by_test_id("case-service")).to_have_value("escort")
+    expect(agent.get_by_test_id("case-person")).to_contain_text("张*")
+    agent.get_by_test_id("case-hospital").fill("华西医院")
+    # Codes and machine formats are words and readable figures.
+    pop = agent.get_by_test_id("screen-pop")
+    expect(agent.get_by_test_id("sp-line")).to_have_text("重疾管家医疗支持服务")
+    expect(agent.get_by_test_id("sp-service")).to_have_text("就医陪诊")
+    expect(agent.get_by_test_id("eligibility-summary")).to_contain_text(" 元")
+    expect(agent.get_by_test_id("eligibility-services")).not_to_contain_text("hospital")
+    expect(pop).not_to_contain_text("escort")
+    # Times read in the hotline's zone whatever the browser's; wall-clock ones as they are.
+    year = date.today().year
+    shown = agent.evaluate(
+        f"""() => [hotlineFormat.when('{year}-12-06T15:06:00'),
+                   hotlineFormat.when('{year}-12-06T07:06:00+00:00'),
+                   hotlineFormat.when('{year - 1}-12-06T15:06:00+08:00'),
+                   hotlineFormat.amount(1000000)]"""
+    )
+    assert shown == ["12月6日 15:06", "12月6日 15:06", f"{year - 1}年12月6日 15:06", "1,000,000 元"]
+    _fits_the_width(agent)
+    _shot(agent, "desk-3-verified-pop")
+
+    # The same phone rings again, and the caller presses 0: nobody is verified. The form
+    # forgets the last caller (no insured id, no service, no hospital) and waits for a search.
+    unverified = hotline.exchange.call("+8613900000606").dial().press("0")
+    assert unverified.in_queue, unverified.heard
+    agent.get_by_test_id("take-next").click()
+    expect(agent.get_by_test_id("sp-verified")).to_have_attribute("data-verified", "no")
+    expect(agent.get_by_test_id("case-insured-id")).to_have_value("")
+    expect(agent.get_by_test_id("case-service")).to_have_value("")
+    expect(agent.get_by_test_id("case-hospital")).to_have_value("")
+    expect(agent.get_by_test_id("case-person")).to_have_attribute("data-person", "")
+    expect(agent.get_by_test_id("case-submit")).to_be_disabled()
+    expect(agent.get_by_test_id("customer-q")).to_be_focused()
+    expect(agent.get_by_test_id("eligibility-services").locator("tbody tr")).to_have_count(0)
+    _shot(agent, "desk-4-unverified-pop")
+
+    # He says his name: pinyin finds him, and 章伟 who sounds the same.
+    agent.get_by_test_id("customer-q").fill("zhang wei")
+    agent.get_by_test_id("customer-submit").click()
+    results = agent.get_by_test_id("customer-result")
+    expect(results).to_have_count(2)
+    expect(results.nth(0)).to_have_attribute("data-person", "D06")
+    expect(results.nth(1)).to_have_attribute("data-person", "D11")
+    expect(agent.get_by_test_id("customer-results")).not_to_contain_text("张伟")
+    _fits_the_width(agent)
+    _shot(agent, "desk-5-search-by-pinyin")
+
+    # Which one? The last six digits of his number tell them apart.
+    agent.get_by_test_id("customer-q").fill("000606")
+    agent.get_by_test_id("customer-submit").click()
+    expect(results).to_have_count(1)
+    expect(results.nth(0)).to_contain_text("139****0606")
+    results.nth(0).get_by_test_id("customer-choose").click()
+    expect(agent.get_by_test_id("case-insured-id")).to_have_value("D06")
+    expect(agent.get_by_test_id("case-person")).to_contain_text("张*（D06）")
+    expect(agent.get_by_test_id("case-submit")).to_be_enabled()
+    expect(agent.get_by_test_id("eligibility-summary")).to_contain_text("尊享档")
+
+    # His history: this call and the one before, newest first, who took them and how.
+    calls = agent.get_by_test_id("history-call")
+    expect(calls).to_have_count(4)  # the two of the first test too
+    expect(calls.nth(0)).to_have_attribute("data-call-sid", unverified.call_sid)
+    expect(calls.nth(0).locator('[data-field="verified"]')).to_have_text("未验证")
+    expect(calls.nth(0).locator('[data-field="agent"]')).to_have_text("cat")
+    expect(calls.nth(0).locator('[data-field="outcome"]')).to_have_text("通话中")
+    expect(calls.nth(1).locator('[data-field="verified"]')).to_have_text("已验证")
+    expect(calls.nth(1).locator('[data-field="outcome"]')).to_have_text("通话中")
+    expect(agent.get_by_test_id("history-case")).to_have_count(1)  # ann's outpatient booking
+    expect(agent.get_by_test_id("history")).not_to_contain_text("T")  # no ISO timestamps
+    _fits_the_width(agent)
+    _shot(agent, "desk-6-found-with-history")
+
+    # The request is recorded on the person on screen.
+    agent.get_by_test_id("case-service").select_option("escort")
+    agent.get_by_test_id("case-critical-illness").check()
+    agent.get_by_test_id("case-submit").click()
+    case = agent.get_by_test_id("case")
+    expect(case).to_have_attribute("data-status", "open")
+    expect(agent.get_by_test_id("case-insured")).to_contain_text("D06")
+    expect(agent.get_by_test_id("case-status")).to_contain_text("办理中")
+    expect(agent.get_by_test_id("case-detail")).to_contain_text(unverified.call_sid)
+    expect(case).not_to_contain_text("on_track")
+    _fits_the_width(agent)
+    _shot(agent, "desk-7-case-page")
+
+
+def test_signing_out_ends_the_session_on_every_desk_of_the_account(browser, hotline):
+    expect = _expect()
+    first = _page(browser, hotline.base)
+    second = _page(browser, hotline.base)
+    _sign_in(first, "dan", "/agent/")
+    _sign_in(second, "dan", "/agent/")
+    expect(second.get_by_test_id("stream-state")).to_have_attribute("data-state", "open")
+
+    first.get_by_test_id("signout").click()
+    first.wait_for_url("**/agent/signin")
+    # The other desk's stream hears it within seconds and goes to the sign-in form.
+    second.wait_for_url("**/agent/signin**")
+    expect(second.get_by_test_id("signin-form")).to_be_visible()
+    second.goto("/agent/")
+    second.wait_for_url("**/agent/signin**")
+    assert second.request.get(f"{hotline.base}/api/people?q=D06").status == 401
+    _shot(second, "desk-8-signed-out")

@@ -478,5 +478,5 @@ def test_the_api_with_a_session_cookie_needs_the_csrf_header(people, desk):
 def test_the_case_page_names_what_each_deadline_counts_from(api, desk):
     created = api.open(insured_id="P1", service="escort").get_json()
     page = desk.get(f"/agent/cases/{created['id']}").get_data(as_text=True)
-    assert "受理 Request" in page
+    assert "<td>受理</td>" in page
     assert "<td>request</td>" not in page

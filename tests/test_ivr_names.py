@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ivr.names import matches, matching, normalise, readings, sounds_alike, spoken_name
+from domain.names import normalise, readings, sounds_alike
+from ivr.names import matches, matching, spoken_name
 
 # -- exact and decorated -------------------------------------------------------------------
 

@@ -242,3 +242,20 @@ def test_the_screen_pop_is_the_desk_seams_json(app, exchange, family):
         ((_, fields),) = store.redis().xrange(announcements.stream_key("alice"))
     data = json.loads(fields[b"call"])
     assert data["taken_at"].startswith("2026-03-10T10:30:00")
+
+
+def test_the_agents_queue_panel_shows_each_callers_tier_as_the_ivr_read_it(
+    app, exchange, clock, family
+):
+    in_medical_queue(exchange, "+8613900000081")  # 张伟 for himself: 豪华档
+    in_medical_queue(exchange, "+8613900000082", WANG)  # 王芳: 安心档
+    unverified = exchange.call("+8613900000083").dial().press("0")
+    assert unverified.in_queue
+    with app.app_context():
+        waiting = queueboard.waiting(store.redis(), ["medical"], clock.now().timestamp() + 1)
+    # (The frozen clock enters them at one moment: their order is no part of this.)
+    assert sorted((w.name, w.tier or "") for w in waiting) == [
+        ("", ""),
+        ("张*", "haohua"),
+        ("王*", "anxin"),
+    ]

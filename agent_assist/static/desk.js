@@ -7,19 +7,7 @@
   var desk = document.getElementById("desk");
   if (!desk) return;
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
-
-  var POLICY_REASONS = {
-    cooling_off: "犹豫期内 in cooling-off",
-    not_in_force: "非有效状态 not in force",
-    not_applicable_product: "非适用险种 not an applicable product",
-  };
-  var SERVICE_REASONS = {
-    no_tier: "无档位 no tier",
-    not_in_tier: "档位不含 not in tier",
-    waiting_period: "等待期内 waiting period",
-    quota_used: "额度已用完 quota used",
-  };
-  var TIERS = { anxin: "安心档", zunxiang: "尊享档", haohua: "豪华档" };
+  var F = window.hotlineFormat; // words for codes, amounts and times (format.js)
   var ANCHOR_LABELS = JSON.parse(desk.dataset.anchorLabels || "{}");
   var serverOffset = 0; // server clock minus browser clock, in ms
 
@@ -35,7 +23,7 @@
     row.appendChild(td);
     return td;
   }
-  function quota(value) { return value === null ? "不限 unlimited" : value; }
+  function quota(value) { return value === null ? "不限" : value; }
 
   // -- eligibility -------------------------------------------------------------------------
 
@@ -46,9 +34,9 @@
     policies.textContent = "";
     if (!e) { text("eligibility-summary", ""); return; }
     text("eligibility-summary",
-      (e.tier_name || "无档位 no tier") + " · 计入保额 " + e.counted_sum_insured +
-      " · 生效 " + (e.service_effective_from || "—") +
-      (e.in_waiting_period ? " · 等待期至 " + e.waiting_period_ends : ""));
+      (e.tier_name || "无档位") + " · 计入保额 " + F.amount(e.counted_sum_insured) +
+      " · 服务生效 " + F.day(e.service_effective_from) +
+      (e.in_waiting_period ? " · 等待期至 " + F.day(e.waiting_period_ends) : ""));
     e.services.forEach(function (s) {
       var row = document.createElement("tr");
       row.setAttribute("data-testid", "eligibility-service");
@@ -56,11 +44,11 @@
       row.setAttribute("data-entitled", s.entitled ? "yes" : "no");
       cell(row, s.name, "name");
       cell(row, s.entitled ? "✓" : "✗", "entitled");
-      cell(row, s.reason ? (SERVICE_REASONS[s.reason] || s.reason) : "", "reason");
+      cell(row, s.reason ? F.label("service_reason", s.reason) : "", "reason");
       cell(row, quota(s.quota), "quota");
-      cell(row, s.used + (s.unit === "days" ? " 天" : ""), "used");
+      cell(row, s.used + " " + F.label("unit", s.unit), "used");
       cell(row, quota(s.remaining), "remaining");
-      cell(row, (s.designate || []).join(", "), "designate");
+      cell(row, (s.designate || []).map(function (d) { return F.label("designation", d); }).join("、") || "—", "designate");
       services.appendChild(row);
     });
     e.policies.forEach(function (p) {
@@ -70,29 +58,28 @@
       row.setAttribute("data-counted", p.counted ? "yes" : "no");
       cell(row, p.policy_no, "policy_no");
       cell(row, p.product, "product");
-      cell(row, p.sum_insured, "sum_insured");
+      cell(row, F.amount(p.sum_insured), "sum_insured");
       cell(row, p.counted ? "✓" : "✗", "counted");
-      cell(row, p.reason ? (POLICY_REASONS[p.reason] || p.reason) : "", "reason");
+      cell(row, p.reason ? F.label("policy_reason", p.reason) : "", "reason");
       policies.appendChild(row);
     });
   }
 
+  var asked = null; // the last person looked up: an older answer arriving late is dropped
   function lookUp(insuredId) {
+    asked = insuredId;
     var url = desk.dataset.eligibilityUrl.replace("__ID__", encodeURIComponent(insuredId));
     return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { return r.json().then(function (body) { return [r.ok, body]; }); })
       .then(function (result) {
+        if (asked !== insuredId) return;
         if (result[0]) { renderEligibility(result[1]); }
-        else { renderEligibility(null); text("eligibility-summary", result[1].error ? result[1].error.message : "error"); }
+        else { renderEligibility(null); text("eligibility-summary", "未找到被保险人 " + insuredId); }
       })
-      .catch(function () { text("eligibility-summary", "查询失败 look-up failed"); });
+      .catch(function () { text("eligibility-summary", "查询失败，请重试"); });
   }
-
-  $("eligibility-lookup").addEventListener("submit", function (event) {
-    event.preventDefault();
-    var id = $("eligibility-insured-id").value.trim();
-    if (id) lookUp(id);
-  });
+  // The customer search (customer.js) opens a person's eligibility here.
+  window.hotlineDesk = { lookUp: lookUp };
 
   // -- screen-pop ----------------------------------------------------------------------------
 
@@ -104,7 +91,7 @@
     $("sp-idle").hidden = true;
     $("sp-fields").hidden = false;
     text("sp-call-sid", pop.call_sid);
-    text("sp-verified", pop.verified ? "已验证 verified" : "未验证 unverified");
+    text("sp-verified", pop.verified ? "已验证" : "未验证");
     $("sp-verified").setAttribute("data-verified", pop.verified ? "yes" : "no");
     var holder = pop.policyholder || {};
     text("sp-policyholder-name", holder.name);
@@ -112,15 +99,15 @@
     text("sp-policyholder-id", holder.id);
     text("sp-insured-name", pop.insured ? pop.insured.name : "");
     text("sp-insured-id", pop.insured_id);
-    text("sp-service", pop.service_name ? pop.service_name + " (" + pop.service + ")" : pop.service);
-    text("sp-line", pop.line);
-    text("sp-queue-seconds", pop.queue_seconds + " s");
+    text("sp-service", pop.service_name || F.label("service", pop.service));
+    text("sp-line", F.label("line", pop.line));
+    text("sp-queue-seconds", F.seconds(pop.queue_seconds));
     var e = pop.eligibility;
-    text("sp-tier", e ? (e.tier_name || "无档位 no tier") : "");
-    text("sp-waiting-period", e ? (e.in_waiting_period ? "等待期至 " + e.waiting_period_ends : "否 no") : "");
+    text("sp-tier", e ? (e.tier_name || "无档位") : "");
+    text("sp-waiting-period", e ? (e.in_waiting_period ? "等待期至 " + F.day(e.waiting_period_ends) : "否") : "");
     var ent = pop.entitlement;
-    text("sp-entitlement", ent ? (ent.entitled ? "可用 entitled · 剩余 " + quota(ent.remaining)
-      : "不可用 not entitled · " + (SERVICE_REASONS[ent.reason] || ent.reason)) : "");
+    text("sp-entitlement", ent ? (ent.entitled ? "可用 · 剩余 " + quota(ent.remaining)
+      : "不可用 · " + F.label("service_reason", ent.reason)) : "");
     if (ent) $("sp-entitlement").setAttribute("data-entitled", ent.entitled ? "yes" : "no");
     var sla = $("sp-sla");
     sla.textContent = "";
@@ -128,15 +115,14 @@
       var li = document.createElement("li");
       li.setAttribute("data-key", d.key);
       var span = d.hours ? d.hours + " 小时" : d.working_days + " 个工作日";
-      li.textContent = d.label + "：" + span + (d.due_at ? " → " + d.due_at.replace("T", " ").slice(0, 16)
-        : d.due_on ? " → " + d.due_on : "（自" + (ANCHOR_LABELS[d.anchor] || d.anchor) + "起算）");
+      li.textContent = d.label + "：" + span + (d.due_at ? " → " + F.when(d.due_at)
+        : d.due_on ? " → " + F.day(d.due_on) : "（自" + (ANCHOR_LABELS[d.anchor] || d.anchor) + "起算）");
       sla.appendChild(li);
     });
+    asked = pop.insured_id || null;
     renderEligibility(e);
-    // Prefill the request form for this call.
-    $("case-call-sid").value = pop.call_sid || "";
-    if (pop.insured_id) { $("case-insured-id").value = pop.insured_id; $("eligibility-insured-id").value = pop.insured_id; }
-    if (pop.service) $("case-service").value = pop.service;
+    // The request form and the customer panels start again from this call (customer.js).
+    document.dispatchEvent(new CustomEvent("desk:pop", { detail: pop }));
   }
 
   // -- status ---------------------------------------------------------------------------------
@@ -172,9 +158,9 @@
       row.setAttribute("data-call-sid", c.call_sid);
       row.setAttribute("data-since", c.since);
       cell(row, c.name || "未识别", "name");
-      cell(row, c.service, "service");
-      cell(row, TIERS[c.tier] || c.tier, "tier");
-      cell(row, c.queue, "queue");
+      cell(row, F.label("service", c.service), "service");
+      cell(row, F.label("tier", c.tier), "tier");
+      cell(row, F.label("queue", c.queue), "queue");
       cell(row, "", "wait");
       rows.appendChild(row);
     });
@@ -188,7 +174,7 @@
     Array.prototype.forEach.call(document.querySelectorAll('#queue-rows tr'), function (row) {
       var since = new Date(row.getAttribute("data-since")).getTime();
       var wait = row.querySelector('[data-field="wait"]');
-      if (wait && !isNaN(since)) wait.textContent = Math.max(0, Math.round((now - since) / 1000)) + "s";
+      if (wait && !isNaN(since)) wait.textContent = F.seconds((now - since) / 1000);
     });
   }
   setInterval(tick, 1000);
@@ -231,6 +217,11 @@
     source.addEventListener("unavailable", function (event) {
       $("stream-state").setAttribute("data-state", "unavailable");
       text("stream-state", JSON.parse(event.data).message + "，正在重试 retrying…");
+    });
+    // Signed out here or elsewhere (password changed, account disabled): back to sign-in.
+    source.addEventListener("signed_out", function () {
+      source.close();
+      window.location.assign(desk.dataset.signinUrl);
     });
     source.addEventListener("error", function () {
       // EventSource retries by itself unless the server refused (e.g. signed out).

@@ -156,6 +156,11 @@
       $("stream-state").setAttribute("data-state", "unavailable");
       $("stream-state").textContent = JSON.parse(event.data).message + "，正在重试 retrying…";
     });
+    // Signed out here or elsewhere (password changed, account disabled): back to sign-in.
+    source.addEventListener("signed_out", function () {
+      source.close();
+      window.location.assign(board.dataset.signinUrl);
+    });
     source.addEventListener("error", function () {
       // EventSource retries by itself unless the server refused (e.g. signed out).
       if (source.readyState === EventSource.CLOSED) setTimeout(connect, 5000);
