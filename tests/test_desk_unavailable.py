@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from desk_fixtures import EventReader
 
+from agent_assist import auth
 from hotline import create_app
 from services import accounts
 from storage import db
@@ -27,6 +28,7 @@ def signed_in_as(app, agent_id: int):
     client = app.test_client()
     with client.session_transaction() as session:
         session["agent_id"] = agent_id
+        session[auth.GENERATION_KEY] = 0  # a new account's: nothing has ended its sessions
         session["csrf_token"] = "t"
     return client
 
