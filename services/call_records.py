@@ -5,7 +5,9 @@ took it, it ended — and each fact keeps the first value written: a webhook Twi
 retries, or a fact that arrives out of order (a status callback before the queue's
 action), changes nothing already known. One statement per note, an upsert on the
 CallSid: no read first, so two processes noting facts of one call at once cannot
-lose either.
+lose either. The upsert returns the record as it now stands, and what that makes due
+in the interval history is added in the same transaction (``services.interval_history``):
+every writer of a call's facts goes through ``note``.
 """
 
 from __future__ import annotations
@@ -15,14 +17,15 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func
 from sqlalchemy.orm import Session
 
+from domain.service_level import ABANDONED, ANSWERED, FAILED, LEFT_FOR_CALLBACK
+from services import interval_history
 from storage import db
 from storage.models import CallRecord
 
 INBOUND, CALLBACK = "inbound", "callback"
-# How a caller left a queue (``CallRecord.queue_result``).
-ANSWERED, ABANDONED, LEFT_FOR_CALLBACK, FAILED = "answered", "abandoned", "callback", "failed"
-# Twilio's QueueResult (the Enqueue action) as the record says it; "bridged" is the
-# answer, which the dequeue notes with its agent, and "redirected" is not an exit.
+# Twilio's QueueResult (the Enqueue action) as the record says it (``queue_result``, in
+# domain.service_level's words); "bridged" is the answer, which the dequeue notes with
+# its agent, and "redirected" is not an exit.
 QUEUE_RESULTS = {
     "bridged": ANSWERED,
     "hangup": ABANDONED,
@@ -34,8 +37,9 @@ QUEUE_RESULTS = {
 FACTS = frozenset(
     column.name
     for column in CallRecord.__table__.columns
-    if column.name not in ("call_sid", "kind", "started_at")
+    if column.name not in ("call_sid", "kind", "started_at", "counted")
 )
+RETURNED = tuple(CallRecord.__table__.c[name] for name in interval_history.CALL_FIELDS)
 
 
 def note(session: Session, call_sid: str, at: datetime, kind: str = INBOUND, **facts) -> None:
@@ -64,7 +68,10 @@ def note(session: Session, call_sid: str, at: datetime, kind: str = INBOUND, **f
         statement = statement.on_conflict_do_update(index_elements=["call_sid"], set_=keep_first)
     else:
         statement = statement.on_conflict_do_nothing(index_elements=["call_sid"])
-    session.execute(statement)
+    # Nothing comes back from a note that changed nothing (no facts, a record already there).
+    record = session.execute(statement.returning(*RETURNED)).one_or_none()
+    if record is not None:
+        interval_history.call_noted(session, record)
 
 
 def _utc(moment: datetime) -> datetime:
