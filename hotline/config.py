@@ -58,6 +58,7 @@ def base(instance_path: str) -> dict:
         "SUPERVISOR_REFRESH_SECONDS": defaults.SUPERVISOR_REFRESH_SECONDS,
         "SUPERVISOR_CASES_SECONDS": defaults.SUPERVISOR_CASES_SECONDS,
         "SLA_SWEEP_MINUTES": defaults.SLA_SWEEP_MINUTES,
+        "REPORTS_UPKEEP_MINUTES": defaults.REPORTS_UPKEEP_MINUTES,
     }
 
 

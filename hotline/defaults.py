@@ -21,3 +21,5 @@ SUPERVISOR_REFRESH_SECONDS = 2
 SUPERVISOR_CASES_SECONDS = 15
 # The overdue-SLA sweep's interval.
 SLA_SWEEP_MINUTES = 15
+# The reports' upkeep (ended agent spells into the interval history, old intervals out).
+REPORTS_UPKEEP_MINUTES = 5

@@ -7,7 +7,7 @@ clock, SQL and Redis like a request does. A reconcile is scheduled as the worker
 starts, each run schedules the next a minute later, and the worker's periodic
 maintenance starts the chain again should Redis have lost it (a restart without
 persistence). Callbacks kept in SQL are therefore dialled even if Redis forgot
-every job.
+every job. The reports' upkeep (``services.report_jobs``) is kept going the same way.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import rq
 from flask import Flask, current_app, has_app_context
 
-from services import call_jobs
+from services import call_jobs, report_jobs
 
 _app: Flask | None = None
 
@@ -44,9 +44,13 @@ class Worker(rq.Worker):
             return super().perform_job(job, queue, *args, **kwargs)
 
     def work(self, *args, **kwargs):
-        call_jobs.schedule_reconcile(self.app, datetime.now(UTC))
+        self._keep_chains_going()
         return super().work(*args, **kwargs)
 
     def run_maintenance_tasks(self):
         super().run_maintenance_tasks()
+        self._keep_chains_going()
+
+    def _keep_chains_going(self) -> None:
         call_jobs.schedule_reconcile(self.app, datetime.now(UTC))
+        report_jobs.schedule_upkeep(self.app, int(self.app.config["REPORTS_UPKEEP_MINUTES"]))
