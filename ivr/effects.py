@@ -17,7 +17,7 @@ from flask import current_app
 from redis import Redis
 
 from flows import Flows
-from ivr import context, records, replies
+from ivr import records, replies
 from ivr.call_state import CallState
 from live import lockout, queueboard, store
 from runtime import current_clock, current_flows
@@ -90,9 +90,7 @@ def run(state: CallState, reply: replies.Reply, step: int, pipe) -> None:
         HANDLERS[type(effect)](effect, origin)
     if isinstance(reply.wait, replies.Enqueue):
         state.enqueued_at = origin.now.timestamp()
-        queueboard.enqueued(
-            origin.redis, reply.wait.queue, state.call_sid, state.enqueued_at, context.today()
-        )
+        queueboard.enqueued(origin.redis, reply.wait.queue, state.call_sid, state.enqueued_at)
         # What the agents' queue panel may show of this caller (the name is masked already).
         queueboard.describe(origin.redis, state.call_sid, state.insured_name, state.service, None)
         records.entered_queue(state, reply.wait.queue, origin.now)
