@@ -9,10 +9,12 @@ from desk_fixtures import EventReader
 from ivr_calls import add_agent, as_zhang_wei, load
 from redis import Redis
 from redis.client import Pipeline
+from sqlalchemy import event
 
 from agent_assist import dashboard
 from live import store
 from runtime import current_clock, current_flows
+from storage import db
 
 SPEC_KEYS = ["name", "line", "waiting", "longest_wait_seconds"]
 FIGURES = {
@@ -95,7 +97,8 @@ def test_a_call_is_counted_waiting_then_answered_within_the_service_level(
     clock.set(clock.now() + timedelta(seconds=12))
     medical = queues(client, boss[0])["medical"]
     assert (medical["waiting"], medical["offered"], medical["longest_wait_seconds"]) == (1, 1, 12)
-    assert (medical["answered"], medical["service_level"]) == (0, 0.0)
+    # A caller still waiting counts nowhere yet: no service level rather than 0 %.
+    assert (medical["answered"], medical["service_level"]) == (0, None)
 
     exchange.agent("alice").dial().take()
     medical = queues(client, boss[0])["medical"]
@@ -149,11 +152,22 @@ def test_reading_the_figures_costs_the_same_however_many_calls_the_day_had(
     monkeypatch.setattr(Pipeline, "pipeline_execute_command", count_pipe)
     monkeypatch.setattr(Redis, "execute_command", count)
 
+    statements = []
+
     def commands_to_read() -> list:
         with app.app_context():
             counted.clear()
-            dashboard.queues(store.redis(), current_flows(), current_clock().now())
-            return list(counted)
+            statements.clear()
+            engine = db.engine()
+            event.listen(engine, "before_cursor_execute", count_statement)
+            try:
+                dashboard.board(db.session(), store.redis(), current_flows(), current_clock().now())
+            finally:
+                event.remove(engine, "before_cursor_execute", count_statement)
+            return list(counted), len(statements)
+
+    def count_statement(connection, cursor, statement, *args):
+        statements.append(statement)
 
     quiet = commands_to_read()
     for i in range(8):
@@ -162,7 +176,8 @@ def test_reading_the_figures_costs_the_same_however_many_calls_the_day_had(
             exchange.agent("alice").dial().take()
     busy = commands_to_read()
     assert busy == quiet
-    assert len(busy) == 4 * 4  # four reads for each of the four queues, in one round trip
+    # Three reads for each of the four queues in one round trip; one query of today's rows.
+    assert (len(busy[0]), busy[1]) == (3 * 4, 1)
 
 
 def test_queues_answer_401_without_credentials_and_403_to_an_agent(client, make_agent, auth_for):
@@ -237,7 +252,9 @@ def test_the_stream_pushes_a_snapshot_and_another_when_a_caller_starts_waiting(
     try:
         first = reader.next_named("snapshot").json()
         assert {q["name"]: q["waiting"] for q in first["queues"]}["medical"] == 0
-        assert [a["username"] for a in first["agents"]] == ["boss"]
+        # The supervisor is not an agent: listed apart, counted nowhere.
+        assert first["agents"] == [] and sum(first["agent_counts"].values()) == 0
+        assert [s["username"] for s in first["supervisors"]] == ["boss"]
         in_medical_queue(exchange, "+8613900000011")
         later = reader.next_named("snapshot").json()
         medical = {q["name"]: q for q in later["queues"]}["medical"]
@@ -248,10 +265,13 @@ def test_the_stream_pushes_a_snapshot_and_another_when_a_caller_starts_waiting(
         reader.close()
 
 
-def test_an_unchanged_board_sends_heartbeats_not_snapshots(boss):
+def test_an_unchanged_board_sends_the_time_it_was_checked_not_snapshots(boss, clock):
     reader = EventReader(boss[1].get("/supervisor/events", buffered=False))
     try:
         reader.next_named("snapshot")
-        assert all(e.event != "snapshot" for e in reader.until_heartbeat())
+        clock.set(clock.now() + timedelta(seconds=1))
+        assert all(e.event != "snapshot" for e in reader.until("checked"))
+        checked = reader.next_named("checked").json()
+        assert checked == {"server_time": clock.now().isoformat()}
     finally:
         reader.close()
