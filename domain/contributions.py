@@ -6,16 +6,18 @@ and when it is rebuilt from the records (every due contribution, added up). The
 two agree because a contribution's interval and figures depend only on facts that,
 once known, never change (the call record keeps the first value of each).
 
-A call makes up to four contributions, each with its own mark (a bit):
+A call makes up to seven contributions, each with its own mark (a bit), each due once
+every fact it is made of is known — whatever order the facts arrive in:
 
 - ``OFFERED`` — it entered a queue: ``offered`` in the interval it entered;
 - ``LEFT_QUEUE`` — it left the queue: its way out (``domain.service_level``) in the
-  interval it left; a returning callback that an agent answered also completes the
-  callback, on its line's queue;
-- ``HANDLED`` — an agent talked with it: ``handled`` and the talk time, in the interval
-  the talk ended (answer + talk seconds), for its queue and for the agent;
-- ``WRAPPED_UP`` — its wrap-up time once known, in that same interval, so the handle
-  time of the interval is that of the calls it counts.
+  interval it left; ``CALLBACK_COMPLETED`` — a returning callback an agent answered
+  completes the callback, on its line's own queue, in that interval;
+- ``HANDLED`` / ``AGENT_HANDLED`` — an agent talked with it: ``handled`` and the talk
+  time, in the interval the talk ended (answer + talk seconds), for its queue and for
+  the agent;
+- ``WRAPPED_UP`` / ``AGENT_WRAPPED_UP`` — its wrap-up time once known, in that same
+  interval, so the handle time of an interval is that of the calls it counts.
 
 A callback asked for adds ``callbacks_requested`` to its line's queue when asked. An
 agent's spell in a state adds its seconds to every interval it covers, once it has
@@ -34,8 +36,9 @@ from domain import agent_figures, service_level
 from domain.intervals import interval_of, slices, utc
 from domain.service_level import ANSWERED, QUEUE_RESULTS, FigureRules
 
-OFFERED, LEFT_QUEUE, HANDLED, WRAPPED_UP = 1, 2, 4, 8
-EVERY_MARK = OFFERED | LEFT_QUEUE | HANDLED | WRAPPED_UP
+OFFERED, LEFT_QUEUE, CALLBACK_COMPLETED = 1, 2, 4
+HANDLED, WRAPPED_UP, AGENT_HANDLED, AGENT_WRAPPED_UP = 8, 16, 32, 64
+EVERY_MARK = 127
 QUEUE, AGENT = "queue", "agent"
 CALLBACK_CALL = "callback"
 
@@ -89,30 +92,30 @@ def of_call(
         left = interval_of(call.left_queue_at, tz)
         figures = service_level.exit_figures(call.queue_result, call.wait_seconds, rules)
         out.append(Contribution(LEFT_QUEUE, QUEUE, queue, left, figures))
-        home = calls_queue(call.line) if call.line else None
-        if call.kind == CALLBACK_CALL and call.queue_result == ANSWERED and home:
-            out.append(Contribution(LEFT_QUEUE, QUEUE, home, left, {"callbacks_completed": 1}))
-    if call.answered_at is not None and call.talk_seconds is not None:
-        talk = max(0, call.talk_seconds)
-        ended = interval_of(utc(call.answered_at) + timedelta(seconds=talk), tz)
-        wrap = max(0, call.wrap_up_seconds) if call.wrap_up_seconds is not None else None
-        if queue:
-            out.append(
-                Contribution(
-                    HANDLED, QUEUE, queue, ended, {"handled": 1, "handle_total_seconds": talk}
-                )
-            )
-            if wrap is not None:
-                out.append(
-                    Contribution(WRAPPED_UP, QUEUE, queue, ended, {"handle_total_seconds": wrap})
-                )
-        if call.agent:
-            figures = {"handled": 1, "talk_seconds": talk}
-            out.append(Contribution(HANDLED, AGENT, call.agent, ended, figures))
-            if wrap is not None:
-                out.append(
-                    Contribution(WRAPPED_UP, AGENT, call.agent, ended, {"wrap_up_seconds": wrap})
-                )
+    home = calls_queue(call.line) if call.line else None
+    if (
+        home
+        and call.kind == CALLBACK_CALL
+        and call.queue_result == ANSWERED
+        and call.left_queue_at is not None
+    ):
+        left = interval_of(call.left_queue_at, tz)
+        out.append(Contribution(CALLBACK_COMPLETED, QUEUE, home, left, {"callbacks_completed": 1}))
+    if call.answered_at is None or call.talk_seconds is None:
+        return out
+    talk = max(0, call.talk_seconds)
+    ended = interval_of(utc(call.answered_at) + timedelta(seconds=talk), tz)
+    wrap = max(0, call.wrap_up_seconds) if call.wrap_up_seconds is not None else None
+    for mark, wrap_mark, table, key, talked in (
+        (HANDLED, WRAPPED_UP, QUEUE, queue, "handle_total_seconds"),
+        (AGENT_HANDLED, AGENT_WRAPPED_UP, AGENT, call.agent, "talk_seconds"),
+    ):
+        if not key:
+            continue
+        out.append(Contribution(mark, table, key, ended, {"handled": 1, talked: talk}))
+        if wrap is not None:
+            wrapped = "handle_total_seconds" if table == QUEUE else "wrap_up_seconds"
+            out.append(Contribution(wrap_mark, table, key, ended, {wrapped: wrap}))
     return out
 
 

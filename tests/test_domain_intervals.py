@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from domain import contributions, intervals
@@ -54,9 +54,7 @@ def test_a_span_across_midnight_is_cut_at_every_boundary():
 
 
 def test_a_spell_counts_its_seconds_where_they_were_and_a_missed_offer_where_it_began():
-    made = contributions.of_spell(
-        "ann", "break", "missed", local(10, 23, 55), local(11, 0, 5), TZ
-    )
+    made = contributions.of_spell("ann", "break", "missed", local(10, 23, 55), local(11, 0, 5), TZ)
     rows = contributions.add_up(made)
     assert rows[("agent", "ann", local(10, 23, 30))] == {
         "missed_offers": 1,

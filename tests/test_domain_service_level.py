@@ -11,7 +11,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain import contributions
-from domain.contributions import AGENT, HANDLED, LEFT_QUEUE, OFFERED, QUEUE, WRAPPED_UP
+from domain.contributions import (
+    AGENT,
+    AGENT_HANDLED,
+    AGENT_WRAPPED_UP,
+    CALLBACK_COMPLETED,
+    HANDLED,
+    LEFT_QUEUE,
+    OFFERED,
+    QUEUE,
+    WRAPPED_UP,
+)
 from domain.service_level import FigureRules, QueueTotals, exit_figures, service_level
 from domain.thresholds import Threshold
 
@@ -136,19 +146,19 @@ def test_each_contribution_of_a_call_has_its_own_mark_and_interval():
     assert by_mark[(OFFERED, QUEUE)] == T0
     assert by_mark[(LEFT_QUEUE, QUEUE)] == T0  # left at 10:25, in 10:00–10:30
     # The talk ended at 10:35: handled in 10:30–11:00, for the queue and for the agent.
-    assert by_mark[(HANDLED, QUEUE)] == by_mark[(HANDLED, AGENT)] == T0 + timedelta(minutes=30)
-    assert by_mark[(WRAPPED_UP, AGENT)] == T0 + timedelta(minutes=30)
-    assert contributions.marks_of(made) == contributions.EVERY_MARK
-    assert contributions.not_yet_counted(made, OFFERED | LEFT_QUEUE) == [
-        c for c in made if c.mark in (HANDLED, WRAPPED_UP)
-    ]
+    handled = T0 + timedelta(minutes=30)
+    assert by_mark[(HANDLED, QUEUE)] == by_mark[(AGENT_HANDLED, AGENT)] == handled
+    assert by_mark[(WRAPPED_UP, QUEUE)] == by_mark[(AGENT_WRAPPED_UP, AGENT)] == handled
+    assert len({c.mark for c in made}) == len(made)  # one mark per contribution
+    assert contributions.marks_of(made) == contributions.EVERY_MARK & ~CALLBACK_COMPLETED
+    assert contributions.not_yet_counted(made, OFFERED | LEFT_QUEUE) == made[2:]
 
 
 def test_an_answered_returning_callback_completes_the_callback_on_its_lines_own_queue():
     returned = left("answered", 4, kind="callback", queue="medical-callback")
     made = contributions.of_call(returned, RULES, TZ, lambda line: {"medical": "medical"}[line])
     completed = [c for c in made if "callbacks_completed" in c.figures]
-    assert [(c.key, c.mark) for c in completed] == [("medical", LEFT_QUEUE)]
+    assert [(c.key, c.mark) for c in completed] == [("medical", CALLBACK_COMPLETED)]
 
 
 @given(

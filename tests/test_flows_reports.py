@@ -66,7 +66,7 @@ def test_the_service_level_seconds_come_from_the_call_flows_limits(flows_dir):
 )
 def test_a_bad_value_is_refused_with_its_file_and_key(flows_dir, old, new, message):
     edit(flows_dir, old, new)
-    with pytest.raises(FlowError, match="reports.toml") as refused:
+    with pytest.raises(FlowError, match=r"reports\.toml") as refused:
         flows.load(flows_dir)
     assert message in str(refused.value)
 
