@@ -16,6 +16,8 @@ from agent_assist import (
     api,
     case_api,  # noqa: F401  (adds the case and agent views to api.bp)
     desk,
+    report_api,  # noqa: F401  (adds /api/reports/... to api.bp)
+    reports_page,  # noqa: F401  (adds /supervisor/reports to supervisor.bp)
     supervisor,
 )
 from hotline import config
