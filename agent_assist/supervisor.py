@@ -87,10 +87,15 @@ def home():
         log.exception("dashboard figures unavailable")
         flash("实时数据暂不可用 (live data unavailable)", "error")
         data = None
+    config = app.config
     return render_template(
         "supervisor/dashboard.html",
         agent=g.desk_agent,
         data=data,
+        rules=current_flows().reports.rules,
+        # Past this many seconds without a snapshot or a check, the page says it is stale.
+        stale_after=2 * float(config["SSE_HEARTBEAT_SECONDS"])
+        + 2 * float(config["SUPERVISOR_REFRESH_SECONDS"]),
         status_labels={str(status): label for status, label in presence.LABELS.items()},
     )
 

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from domain.agent_figures import AgentTotals
 from domain.intervals import days_span, utc
 from domain.service_level import LONGEST, NAMES, QueueTotals
-from services import agent_history
-from storage.models import QueueInterval
+from services import accounts, agent_history
+from storage.models import Agent, QueueInterval
 
 TABLE = QueueInterval.__table__
 # SPEC §7's columns, in its order ("interval_start" becomes "day" for days).
@@ -157,10 +157,16 @@ def agents(
     now: datetime,
     usernames: Iterable[str] | None = None,
 ) -> list[dict]:
-    """Each agent's figures over the local days ``first`` to ``last``, by username."""
+    """Each agent's figures over the local days ``first`` to ``last``, by username.
+
+    Supervisors' own accounts are not agents: left out, whatever their state log holds.
+    """
     start, end = days_span(first, last, tz)
     found = agent_history.totals(session, start, end, now, tz, usernames)
-    return [agent_row(username, found[username]) for username in sorted(found)]
+    supervisors = set(
+        session.scalars(select(Agent.username).where(Agent.role == accounts.SUPERVISOR))
+    )
+    return [agent_row(name, found[name]) for name in sorted(found) if name not in supervisors]
 
 
 def agent_row(username: str, totals: AgentTotals) -> dict:

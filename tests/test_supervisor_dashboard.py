@@ -275,3 +275,43 @@ def test_an_unchanged_board_sends_the_time_it_was_checked_not_snapshots(boss, cl
         assert checked == {"server_time": clock.now().isoformat()}
     finally:
         reader.close()
+
+
+def test_queues_add_specs_figures_and_say_which_are_past_their_thresholds(
+    app, client, boss, exchange, family, clock
+):
+    add_agent(app, "alice")
+    in_medical_queue(exchange, "+8613900000011")
+    short = in_medical_queue(exchange, "+8613900000012")
+    short.hang_up()  # at once: a short abandon
+    clock.set(clock.now() + timedelta(seconds=45))
+    exchange.agent("alice").dial().take()
+    medical = queues(client, boss[0])["medical"]
+    assert (medical["answered"], medical["answered_within_sl"], medical["short_abandons"]) == (
+        1,
+        0,
+        1,
+    )
+    assert (medical["abandoned"], medical["service_level"]) == (0, 0.0)
+    assert (medical["average_speed_of_answer"], medical["short_abandon_seconds"]) == (45.0, 5)
+    assert medical["levels"] == {"service_level": "alert", "average_speed_of_answer": "alert"}
+    assert medical["answered_within_20s"] == medical["answered_within_sl"]
+
+
+def test_todays_figures_survive_a_redis_loss(app, client, boss, exchange, family, clock):
+    add_agent(app, "alice")
+    in_medical_queue(exchange, "+8613900000011")
+    exchange.agent("alice").dial().take()
+    with app.app_context():
+        store.redis().flushdb()
+    medical = queues(client, boss[0])["medical"]
+    assert (medical["offered"], medical["answered"], medical["service_level"]) == (1, 1, 1.0)
+
+
+def test_the_page_says_when_it_was_last_updated_and_lists_supervisors_apart(boss, clock):
+    page = boss[1].get("/supervisor/").get_data(as_text=True)
+    assert 'data-testid="last-updated"' in page
+    assert f'data-at="{clock.now().isoformat()}"' in page and "10:30:00" in page
+    assert 'data-testid="supervisors"' in page and 'data-username="boss"' in page
+    assert 'data-testid="agent-row"' not in page
+    assert "nav-reports" in page
