@@ -97,8 +97,10 @@ def bars(
     """Bars side by side per period, one per series; counts on the axis."""
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     highest = max((p.values.get(s.key) or 0 for p in periods for s in series), default=0)
-    top = _nice_top(highest)
-    ticks = [(top * i / 4, f"{top * i / 4:g}") for i in range(5)]
+    # Whole calls: a round step of at least 1, about four of them up to the highest bar.
+    step = max(1, _nice_top(highest / 4))
+    top = step * max(1, math.ceil(highest / step))
+    ticks = [(step * i, f"{step * i:g}") for i in range(round(top / step) + 1)]
     body = _axes(periods, top, ticks)
     slot = plot_w / max(1, len(periods))
     width = slot * 0.8 / max(1, len(series))

@@ -19,7 +19,8 @@
   function show(value) { return value === null || value === undefined || value === "" ? "—" : String(value); }
   function pct(value) { return value === null || value === undefined ? "—" : Math.round(value * 100) + "%"; }
   function secs(value) { return value === null || value === undefined ? "—" : Math.round(value) + "s"; }
-  function clock(ms) { return new Date(ms).toLocaleTimeString("zh-CN", { hour12: false }); }
+  // The server's own wall-clock time (HOTLINE_TZ), as its ISO timestamps write it.
+  function clock(serverTime) { return serverTime.substr(11, 8); }
   function cell(row, value, field, className) {
     var td = document.createElement("td");
     td.textContent = show(value);
@@ -159,7 +160,7 @@
     lastUpdated = at;
     var label = $("last-updated");
     label.setAttribute("data-at", serverTime);
-    label.textContent = "最后更新 Last updated: " + clock(at);
+    label.textContent = "最后更新 Last updated " + clock(serverTime);
     board.setAttribute("data-updated", serverTime);
   }
 
