@@ -77,51 +77,56 @@ def of_call(
     rules: FigureRules,
     tz: ZoneInfo,
     calls_queue: Callable[[str], str | None],
+    counted: int = 0,
 ) -> list[Contribution]:
-    """Every contribution of ``call`` that its facts make due (marked or not).
+    """The contributions of ``call`` that its facts make due, but for those ``counted``.
 
-    ``calls_queue`` names a line's own queue (where its callbacks are counted).
+    ``counted`` is the call's marks (what was added already); ``calls_queue`` names a
+    line's own queue (where its callbacks are counted).
     """
     out = []
     queue = call.queue
-    if queue and call.enqueued_at is not None:
+    if not counted & OFFERED and queue and call.enqueued_at is not None:
         out.append(
             Contribution(OFFERED, QUEUE, queue, interval_of(call.enqueued_at, tz), {"offered": 1})
         )
-    if queue and call.left_queue_at is not None and call.queue_result in QUEUE_RESULTS:
-        left = interval_of(call.left_queue_at, tz)
-        figures = service_level.exit_figures(call.queue_result, call.wait_seconds, rules)
-        out.append(Contribution(LEFT_QUEUE, QUEUE, queue, left, figures))
-    home = calls_queue(call.line) if call.line else None
+    left_at, result = call.left_queue_at, call.queue_result
+    if not counted & LEFT_QUEUE and queue and left_at is not None and result in QUEUE_RESULTS:
+        figures = service_level.exit_figures(result, call.wait_seconds, rules)
+        out.append(Contribution(LEFT_QUEUE, QUEUE, queue, interval_of(left_at, tz), figures))
     if (
-        home
+        not counted & CALLBACK_COMPLETED
         and call.kind == CALLBACK_CALL
-        and call.queue_result == ANSWERED
-        and call.left_queue_at is not None
+        and result == ANSWERED
+        and left_at is not None
+        and call.line
     ):
-        left = interval_of(call.left_queue_at, tz)
-        out.append(Contribution(CALLBACK_COMPLETED, QUEUE, home, left, {"callbacks_completed": 1}))
+        home = calls_queue(call.line)
+        if home:
+            left = interval_of(left_at, tz)
+            out.append(
+                Contribution(CALLBACK_COMPLETED, QUEUE, home, left, {"callbacks_completed": 1})
+            )
     if call.answered_at is None or call.talk_seconds is None:
         return out
     talk = max(0, call.talk_seconds)
-    ended = interval_of(utc(call.answered_at) + timedelta(seconds=talk), tz)
     wrap = max(0, call.wrap_up_seconds) if call.wrap_up_seconds is not None else None
-    for mark, wrap_mark, table, key, talked in (
-        (HANDLED, WRAPPED_UP, QUEUE, queue, "handle_total_seconds"),
-        (AGENT_HANDLED, AGENT_WRAPPED_UP, AGENT, call.agent, "talk_seconds"),
+    ended = None
+    for mark, wrap_mark, table, key, talked, wrapped in (
+        (HANDLED, WRAPPED_UP, QUEUE, queue, "handle_total_seconds", "handle_total_seconds"),
+        (AGENT_HANDLED, AGENT_WRAPPED_UP, AGENT, call.agent, "talk_seconds", "wrap_up_seconds"),
     ):
         if not key:
             continue
-        out.append(Contribution(mark, table, key, ended, {"handled": 1, talked: talk}))
-        if wrap is not None:
-            wrapped = "handle_total_seconds" if table == QUEUE else "wrap_up_seconds"
+        handled = not counted & mark
+        wrapping = wrap is not None and not counted & wrap_mark
+        if (handled or wrapping) and ended is None:
+            ended = interval_of(utc(call.answered_at) + timedelta(seconds=talk), tz)
+        if handled:
+            out.append(Contribution(mark, table, key, ended, {"handled": 1, talked: talk}))
+        if wrapping:
             out.append(Contribution(wrap_mark, table, key, ended, {wrapped: wrap}))
     return out
-
-
-def not_yet_counted(contributions: Iterable[Contribution], marks: int) -> list[Contribution]:
-    """Those whose mark is not among ``marks``: the call's marks say what was counted."""
-    return [c for c in contributions if not c.mark & marks]
 
 
 def marks_of(contributions: Iterable[Contribution]) -> int:

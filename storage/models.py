@@ -362,8 +362,9 @@ class QueueInterval(Base):
     """One queue's figures over one half hour (SPEC §7), kept ``keep_days`` days.
 
     Written as calls enter and leave queues and end (``services.interval_history``),
-    each call's contributions once; ``hotline reports rebuild`` writes it again from
-    the call records. ``interval_start`` is UTC; ``day`` the local day it belongs to.
+    each call's contributions once (a new row's figures are 0, the database's default);
+    ``hotline reports rebuild`` writes it again from the call records.
+    ``interval_start`` is UTC; ``day`` the local day it belongs to.
     """
 
     __tablename__ = "queue_intervals"
@@ -371,22 +372,22 @@ class QueueInterval(Base):
     interval_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
     queue: Mapped[str] = mapped_column(String(64), primary_key=True)
     day: Mapped[date] = mapped_column(Date)
-    offered: Mapped[int] = mapped_column(Integer, default=0)
-    answered: Mapped[int] = mapped_column(Integer, default=0)
-    answered_within_sl: Mapped[int] = mapped_column(Integer, default=0)
+    offered: Mapped[int] = mapped_column(Integer, server_default="0")
+    answered: Mapped[int] = mapped_column(Integer, server_default="0")
+    answered_within_sl: Mapped[int] = mapped_column(Integer, server_default="0")
     # Abandoned after the short-abandon threshold; short abandons apart.
-    abandoned: Mapped[int] = mapped_column(Integer, default=0)
-    short_abandons: Mapped[int] = mapped_column(Integer, default=0)
-    left_for_callback: Mapped[int] = mapped_column(Integer, default=0)
-    failed: Mapped[int] = mapped_column(Integer, default=0)
-    callbacks_requested: Mapped[int] = mapped_column(Integer, default=0)
-    callbacks_completed: Mapped[int] = mapped_column(Integer, default=0)
+    abandoned: Mapped[int] = mapped_column(Integer, server_default="0")
+    short_abandons: Mapped[int] = mapped_column(Integer, server_default="0")
+    left_for_callback: Mapped[int] = mapped_column(Integer, server_default="0")
+    failed: Mapped[int] = mapped_column(Integer, server_default="0")
+    callbacks_requested: Mapped[int] = mapped_column(Integer, server_default="0")
+    callbacks_completed: Mapped[int] = mapped_column(Integer, server_default="0")
     # Seconds answered callers waited, all told; the longest wait of any caller who left.
-    wait_total_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    wait_total_seconds: Mapped[float] = mapped_column(Float, server_default="0")
     longest_wait_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
     # Completed calls and their talk + wrap-up seconds.
-    handled: Mapped[int] = mapped_column(Integer, default=0)
-    handle_total_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    handled: Mapped[int] = mapped_column(Integer, server_default="0")
+    handle_total_seconds: Mapped[float] = mapped_column(Float, server_default="0")
 
 
 class AgentInterval(Base):
@@ -397,13 +398,13 @@ class AgentInterval(Base):
     interval_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
     username: Mapped[str] = mapped_column(String(64), primary_key=True)
     day: Mapped[date] = mapped_column(Date)
-    handled: Mapped[int] = mapped_column(Integer, default=0)
-    talk_seconds: Mapped[float] = mapped_column(Float, default=0.0)
-    wrap_up_seconds: Mapped[float] = mapped_column(Float, default=0.0)
-    missed_offers: Mapped[int] = mapped_column(Integer, default=0)
+    handled: Mapped[int] = mapped_column(Integer, server_default="0")
+    talk_seconds: Mapped[float] = mapped_column(Float, server_default="0")
+    wrap_up_seconds: Mapped[float] = mapped_column(Float, server_default="0")
+    missed_offers: Mapped[int] = mapped_column(Integer, server_default="0")
     # Seconds in each state of SPEC §6 (offline is not counted).
-    state_available_seconds: Mapped[float] = mapped_column(Float, default=0.0)
-    state_break_seconds: Mapped[float] = mapped_column(Float, default=0.0)
-    state_offered_seconds: Mapped[float] = mapped_column(Float, default=0.0)
-    state_on_call_seconds: Mapped[float] = mapped_column(Float, default=0.0)
-    state_wrap_up_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    state_available_seconds: Mapped[float] = mapped_column(Float, server_default="0")
+    state_break_seconds: Mapped[float] = mapped_column(Float, server_default="0")
+    state_offered_seconds: Mapped[float] = mapped_column(Float, server_default="0")
+    state_on_call_seconds: Mapped[float] = mapped_column(Float, server_default="0")
+    state_wrap_up_seconds: Mapped[float] = mapped_column(Float, server_default="0")

@@ -151,7 +151,10 @@ def test_each_contribution_of_a_call_has_its_own_mark_and_interval():
     assert by_mark[(WRAPPED_UP, QUEUE)] == by_mark[(AGENT_WRAPPED_UP, AGENT)] == handled
     assert len({c.mark for c in made}) == len(made)  # one mark per contribution
     assert contributions.marks_of(made) == contributions.EVERY_MARK & ~CALLBACK_COMPLETED
-    assert contributions.not_yet_counted(made, OFFERED | LEFT_QUEUE) == made[2:]
+    counted = OFFERED | LEFT_QUEUE | AGENT_WRAPPED_UP
+    assert contributions.of_call(done, RULES, TZ, lambda line: line, counted) == [
+        c for c in made if c.mark in (HANDLED, WRAPPED_UP, AGENT_HANDLED)
+    ]
 
 
 def test_an_answered_returning_callback_completes_the_callback_on_its_lines_own_queue():

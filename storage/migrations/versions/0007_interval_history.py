@@ -39,7 +39,7 @@ def upgrade() -> None:
         sa.Column("queue", sa.String(length=64), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         *(
-            sa.Column(name, sa.Integer(), nullable=False)
+            sa.Column(name, sa.Integer(), server_default="0", nullable=False)
             for name in (
                 "offered",
                 "answered",
@@ -52,10 +52,10 @@ def upgrade() -> None:
                 "callbacks_completed",
             )
         ),
-        sa.Column("wait_total_seconds", sa.Float(), nullable=False),
+        sa.Column("wait_total_seconds", sa.Float(), server_default="0", nullable=False),
         sa.Column("longest_wait_seconds", sa.Float(), nullable=True),
-        sa.Column("handled", sa.Integer(), nullable=False),
-        sa.Column("handle_total_seconds", sa.Float(), nullable=False),
+        sa.Column("handled", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("handle_total_seconds", sa.Float(), server_default="0", nullable=False),
         sa.PrimaryKeyConstraint("interval_start", "queue", name=op.f("pk_queue_intervals")),
     )
     op.create_table(
@@ -63,12 +63,12 @@ def upgrade() -> None:
         sa.Column("interval_start", WHEN, nullable=False),
         sa.Column("username", sa.String(length=64), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("handled", sa.Integer(), nullable=False),
-        sa.Column("talk_seconds", sa.Float(), nullable=False),
-        sa.Column("wrap_up_seconds", sa.Float(), nullable=False),
-        sa.Column("missed_offers", sa.Integer(), nullable=False),
+        sa.Column("handled", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("talk_seconds", sa.Float(), server_default="0", nullable=False),
+        sa.Column("wrap_up_seconds", sa.Float(), server_default="0", nullable=False),
+        sa.Column("missed_offers", sa.Integer(), server_default="0", nullable=False),
         *(
-            sa.Column(f"state_{state}_seconds", sa.Float(), nullable=False)
+            sa.Column(f"state_{state}_seconds", sa.Float(), server_default="0", nullable=False)
             for state in ("available", "break", "offered", "on_call", "wrap_up")
         ),
         sa.PrimaryKeyConstraint("interval_start", "username", name=op.f("pk_agent_intervals")),
