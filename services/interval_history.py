@@ -3,11 +3,12 @@
 Every fact noted on a call record (``services.call_records.note``) returns, from the
 note's own upsert, what the record now knows and which of its contributions
 (``domain.contributions``) were already made; those that became due are added here, in
-the same transaction: one ``UPDATE`` marks them on the record, one upsert per interval row adds
-them. A retried webhook or a replayed event finds them marked and adds nothing; two
-processes noting facts of one call take turns on its row (the note's upsert holds it
-until commit), so each contribution is made once. No scan: a few statements by primary
-key for the call that changed, whatever the history holds, compiled once per process.
+the same transaction: an ``UPDATE`` marks them on the record and an upsert per interval
+row adds them, all in one round trip on PostgreSQL. A retried webhook or a replayed
+event finds them marked and adds nothing; two processes noting facts of one call take
+turns on its row (the note's upsert holds it until commit), so each contribution is made
+once. No scan: statements by primary key for the call that changed, whatever the
+history holds, compiled once per process.
 
 A callback asked for is counted here too (``callback_requested``), in the transaction
 that keeps the callback.
