@@ -206,7 +206,7 @@ def _readable(case_id: int):
 def agents():
     now = current_clock().now()
     try:
-        found = dashboard.agents(db.session(), store.redis(), now)
+        found = dashboard.agents(db.session(), store.redis(), current_flows(), now)
     except RedisError:
         raise ApiError(503, "store_unavailable", "agent status cannot be read right now") from None
     wanted = request.args.get("status")
@@ -219,8 +219,9 @@ def agents():
 @auth.login_required(SUPERVISOR)
 def queues():
     """Today's figures per queue (SPEC §5: a list; each entry starts name, line, waiting, ...)."""
+    flows, now = current_flows(), current_clock().now()
     try:
-        found = dashboard.queues(store.redis(), current_flows(), current_clock().now())
+        found = dashboard.board(db.session(), store.redis(), flows, now)
     except RedisError:
         raise ApiError(503, "store_unavailable", "queue figures cannot be read right now") from None
-    return jsonify(found)
+    return jsonify(dashboard.queues(flows, now, found))

@@ -4,16 +4,20 @@ The views (``/api/queues``, ``/api/agents``, ``/supervisor`` and its event strea
 all read through here, so the page and the API never disagree.
 
 Cost per refresh, whatever the length of the day or of the call history:
-- queues: ``queueboard.snapshot``, four Redis operations per queue in one round
-  trip (today's counters are hashes the IVR increments; pending callbacks are a
-  Redis set kept by ``services.callbacks`` and corrected from SQL by its reconcile job);
-- agents: one ``HGETALL`` of the status hash and one query of the staff table;
+- queues: ``queueboard.snapshot``, three Redis operations per queue in one round trip
+  (who waits, since when; pending callbacks are a Redis set kept by
+  ``services.callbacks`` and corrected from SQL by its reconcile job), and one SQL
+  query summing today's rows of the interval history (at most 48 per queue), so the
+  day's figures are those the reports show and survive a Redis loss;
+- agents: one ``HGETALL`` of the status hash, the staff table, today's rows of the
+  agents' interval history and the spells not yet in it (``services.agent_history``);
 - cases: the indexed ``cases.find(sla="at_risk")`` query, bounded by open cases
   with a deadline due by today, not by the history; the stream runs it less often.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from redis import Redis
@@ -21,11 +25,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain import workdays
+from domain.agent_figures import ON_CALL, AgentTotals
 from domain.hours import Line
+from domain.intervals import day_start
 from domain.masking import mask_name
-from flows import Flows
+from domain.service_level import QueueTotals
+from flows import Flows, Queue
 from live import presence, queueboard
-from services import cases
+from services import accounts, agent_history, cases, reports
 from storage.models import Agent, Person
 
 CASES_SHOWN = 50
@@ -53,86 +60,177 @@ def _hours(line: Line, local: datetime) -> dict:
     }
 
 
-def queues(redis: Redis, flows: Flows, now: datetime) -> list[dict]:
-    """``GET /api/queues``: one entry per queue, today's figures (local day of ``now``)."""
+@dataclass(frozen=True, slots=True)
+class QueueBoard:
+    """One queue as the board shows it: who waits now, and today's figures so far."""
+
+    queue: Queue
+    now: queueboard.QueueNow
+    today: QueueTotals
+
+
+def board(db_session: Session, redis: Redis, flows: Flows, now: datetime) -> list[QueueBoard]:
+    """Every queue of ``flows``: Redis for now, the interval history for today (local day)."""
     names = flows.queues()
-    figures = queueboard.snapshot(
-        redis, [q.name for q in names], now.timestamp(), now.date().isoformat()
-    )
+    waiting = queueboard.snapshot(redis, [q.name for q in names], now.timestamp())
+    start = day_start(now.date(), now.tzinfo)
+    today = reports.per_queue(db_session, start, start + timedelta(days=1))
+    return [
+        QueueBoard(queue, live, today.get(queue.name, QueueTotals()))
+        for queue, live in zip(names, waiting, strict=True)
+    ]
+
+
+def queues(flows: Flows, now: datetime, found: list[QueueBoard]) -> list[dict]:
+    """``GET /api/queues``: one entry per queue, SPEC §5's keys first, today's figures after."""
     local = now.replace(tzinfo=None)
     hours = {line.code: _hours(line, local) for line in flows.lines.values()}
+    settings = flows.reports
     out = []
-    for queue, f in zip(names, figures, strict=True):
+    for entry in found:
+        queue, live, today = entry.queue, entry.now, entry.today
         line = queue.line
+        figures = reports.figures(today)
         out.append(
             {
                 "name": queue.name,
                 "line": line.code,
-                "waiting": f.waiting,
-                "longest_wait_seconds": f.longest_wait_seconds,
+                "waiting": live.waiting,
+                "longest_wait_seconds": live.longest_wait_seconds,
                 "kind": queue.kind,
                 "line_name": line.name,
                 "day": now.date().isoformat(),
-                "average_wait_seconds": f.average_wait_seconds,
-                "offered": f.offered,
-                "answered": f.answered,
-                "answered_within_20s": f.answered_in_sl,
-                "abandoned": f.abandoned,
-                "left_for_callback": f.left_for_callback,
-                "failed": f.failed,
-                "service_level": None if f.service_level is None else round(f.service_level, 4),
-                "service_level_seconds": flows.call_flow.limits.service_level_seconds,
-                "callbacks_pending": f.callbacks_pending,
+                # ASA in whole seconds, as this key always gave it.
+                "average_wait_seconds": _whole(today.average_speed_of_answer),
+                "offered": today.offered,
+                "answered": today.answered,
+                # Named for the default service level; "answered_within_sl" says it too.
+                "answered_within_20s": today.answered_within_sl,
+                "abandoned": today.abandoned,
+                "left_for_callback": today.left_for_callback,
+                "failed": today.failed,
+                "service_level": figures["service_level"],
+                "service_level_seconds": settings.rules.service_level_seconds,
+                "callbacks_pending": live.callbacks_pending,
                 "line_open": hours[line.code]["open"],
                 "line_hours": hours[line.code],
+                "answered_within_sl": today.answered_within_sl,
+                "short_abandons": today.short_abandons,
+                "short_abandon_seconds": settings.rules.short_abandon_seconds,
+                "average_speed_of_answer": figures["average_speed_of_answer"],
+                "average_handle_time": figures["average_handle_time"],
+                "handled": today.handled,
+                "callbacks_requested": today.callbacks_requested,
+                "callbacks_completed": today.callbacks_completed,
+                "longest_wait_today_seconds": figures["longest_wait_seconds"],
+                "levels": _levels(settings, figures, live),
             }
         )
     return out
 
 
-def lines(flows: Flows, queue_entries: list[dict]) -> list[dict]:
+def lines(flows: Flows, now: datetime, found: list[QueueBoard]) -> list[dict]:
     """Per line: its hours now, and its queues' figures added up."""
+    local = now.replace(tzinfo=None)
     out = []
     for line in flows.lines.values():
-        mine = [q for q in queue_entries if q["line"] == line.code]
-        total = {
-            key: sum(q[key] for q in mine)
-            for key in ("waiting", "offered", "answered", "answered_within_20s", "abandoned")
-        }
+        mine = [entry for entry in found if entry.queue.line.code == line.code]
+        today = reports.total(entry.today for entry in mine)
+        figures = reports.figures(today)
+        live = queueboard.QueueNow(
+            name=line.code,
+            waiting=sum(entry.now.waiting for entry in mine),
+            longest_wait_seconds=max((e.now.longest_wait_seconds for e in mine), default=0),
+            callbacks_pending=sum(entry.now.callbacks_pending for entry in mine),
+        )
         out.append(
             {
                 "line": line.code,
                 "name": line.name,
-                **(mine[0]["line_hours"] if mine else {}),
-                **total,
-                "longest_wait_seconds": max((q["longest_wait_seconds"] for q in mine), default=0),
-                "service_level": (
-                    round(total["answered_within_20s"] / total["offered"], 4)
-                    if total["offered"]
-                    else None
-                ),
-                "callbacks_pending": sum(q["callbacks_pending"] for q in mine),
+                **_hours(line, local),
+                "waiting": live.waiting,
+                "offered": today.offered,
+                "answered": today.answered,
+                "answered_within_20s": today.answered_within_sl,
+                "abandoned": today.abandoned,
+                "longest_wait_seconds": live.longest_wait_seconds,
+                "service_level": figures["service_level"],
+                "callbacks_pending": live.callbacks_pending,
+                "short_abandons": today.short_abandons,
+                "average_speed_of_answer": figures["average_speed_of_answer"],
+                "average_handle_time": figures["average_handle_time"],
+                "levels": _levels(flows.reports, figures, live),
             }
         )
     return out
 
 
-def agents(db_session: Session, redis: Redis, now: datetime) -> dict:
-    """``GET /api/agents``: every agent with their live status, and how many in each status.
+def _levels(settings, figures: dict, live: queueboard.QueueNow) -> dict[str, str]:
+    """The figures past their thresholds (``flows/reports.toml``): name → warn or alert."""
+    return settings.levels(
+        {
+            **figures,
+            "waiting": live.waiting,
+            "longest_wait_seconds": live.longest_wait_seconds,
+        }
+    )
 
+
+def _whole(value: float | None) -> int | None:
+    return None if value is None else round(value)
+
+
+def agents(db_session: Session, redis: Redis, flows: Flows, now: datetime) -> dict:
+    """``GET /api/agents``: every agent (role ``agent``) with their status and today's figures.
+
+    Supervisors are not agents: not listed, not counted (``supervisors`` lists them).
     Agent usernames are staff identities, not customers' data: shown as they are.
     """
     statuses = presence.all_statuses(redis)
     rows = db_session.scalars(select(Agent).order_by(Agent.username)).all()
+    staff = [agent for agent in rows if agent.role != accounts.SUPERVISOR]
+    start = day_start(now.date(), now.tzinfo)
+    today = agent_history.totals(
+        db_session, start, start + timedelta(days=1), now, now.tzinfo, [a.username for a in staff]
+    )
     out = []
     counts = {str(s): 0 for s in presence.Status}
-    for agent in rows:
-        status = statuses.get(agent.username) or presence.AgentStatus(
-            agent.username, presence.Status.OFFLINE, None
+    for agent in staff:
+        status = _status(statuses, agent.username)
+        counts[str(status.status)] = counts.get(str(status.status), 0) + 1
+        figures = reports.agent_row(agent.username, today.get(agent.username, AgentTotals()))
+        state = status.as_dict(now)
+        threshold = flows.reports.state_thresholds.get(state["status"])
+        out.append(
+            {
+                **state,
+                "role": agent.role,
+                "queues": agent.queue_list,
+                "handled_today": figures["handled"],
+                "average_handle_time_today": figures["average_handle_time"],
+                "missed_offers_today": figures["missed_offers"],
+                "occupancy_today": figures["occupancy"],
+                # The call going on (SPEC §7 "the current call's seconds").
+                "call_seconds": state.get("seconds") if state["status"] == ON_CALL else None,
+                "state_threshold": (
+                    {"warn": threshold.warn, "alert": threshold.alert} if threshold else None
+                ),
+            }
         )
-        counts[str(status.status)] += 1
-        out.append({**status.as_dict(now), "role": agent.role, "queues": agent.queue_list})
     return {"agents": out, "counts": counts}
+
+
+def supervisors(db_session: Session, redis: Redis, now: datetime) -> list[dict]:
+    """The supervisors' own accounts and their status: shown apart from the agents."""
+    statuses = presence.all_statuses(redis)
+    rows = db_session.scalars(
+        select(Agent).where(Agent.role == accounts.SUPERVISOR).order_by(Agent.username)
+    ).all()
+    return [_status(statuses, agent.username).as_dict(now) for agent in rows]
+
+
+def _status(statuses: dict, username: str) -> presence.AgentStatus:
+    return statuses.get(username) or presence.AgentStatus(username, presence.Status.OFFLINE, None)
 
 
 def cases_at_risk(db_session: Session, flows: Flows, now: datetime) -> list[dict]:

@@ -2,7 +2,9 @@
 
 A server-rendered page that a small script keeps live from ``/supervisor/events``
 (server-sent events): a ``snapshot`` event whenever the figures differ from the
-last one sent, looked at every ``SUPERVISOR_REFRESH_SECONDS``. Each look costs a
+last one sent, looked at every ``SUPERVISOR_REFRESH_SECONDS``, and a ``checked``
+event (the server's time) every ``SSE_HEARTBEAT_SECONDS`` while nothing changes, so
+the page can say when its figures were last known to be current. Each look costs a
 fixed number of Redis operations (``agent_assist.dashboard``); the cases at risk,
 an SQL query, are looked at every ``SUPERVISOR_CASES_SECONDS`` only.
 
@@ -54,20 +56,25 @@ def snapshot(app, cases: list[dict] | None = None) -> dict:
     """Everything the dashboard shows, now; ``cases`` reuses a recent list of cases at risk."""
     with app.app_context():
         flows, now = current_flows(), current_clock().now()
-        redis = store.redis()
-        queues = dashboard.queues(redis, flows, now)
-        agents = dashboard.agents(db.session(), redis, now)
+        redis, session = store.redis(), db.session()
+        board = dashboard.board(session, redis, flows, now)
+        agents = dashboard.agents(session, redis, flows, now)
+        supervisors = dashboard.supervisors(session, redis, now)
         if cases is None:
-            cases = dashboard.cases_at_risk(db.session(), flows, now)
-        db.session().rollback()  # a long stream must not hold a transaction open
-    for agent in agents["agents"]:
-        agent.pop("seconds", None)  # the page counts from "since"; keeps unchanged data equal
+            cases = dashboard.cases_at_risk(session, flows, now)
+        session.rollback()  # a long stream must not hold a transaction open
+    for person in (*agents["agents"], *supervisors):
+        # Figures that move every second would make every look a change: the page counts
+        # the seconds from "since" itself (occupancy is on the reports page).
+        for moving in ("seconds", "call_seconds", "occupancy_today"):
+            person.pop(moving, None)
     return {
         "server_time": now.isoformat(),
-        "queues": queues,
-        "lines": dashboard.lines(flows, queues),
+        "queues": dashboard.queues(flows, now, board),
+        "lines": dashboard.lines(flows, now, board),
         "agents": agents["agents"],
         "agent_counts": agents["counts"],
+        "supervisors": supervisors,
         "cases": cases,
         "calendar_notice": dashboard.calendar_notice(flows, now.date()),
     }
@@ -83,12 +90,17 @@ def home():
         log.exception("dashboard figures unavailable")
         flash("实时数据暂不可用 (live data unavailable)", "error")
         data = None
+    config = app.config
     return render_template(
         "supervisor/dashboard.html",
         agent=g.desk_agent,
         data=data,
         # From the flows and the clock alone: shown even when the live figures are not.
         calendar_notice=dashboard.calendar_notice(current_flows(), current_clock().today()),
+        rules=current_flows().reports.rules,
+        # Past this many seconds without a snapshot or a check, the page says it is stale.
+        stale_after=2 * float(config["SSE_HEARTBEAT_SECONDS"])
+        + 2 * float(config["SUPERVISOR_REFRESH_SECONDS"]),
         status_labels={str(status): label for status, label in presence.LABELS.items()},
     )
 
@@ -136,6 +148,8 @@ def stream(app, signed_in=None) -> Iterator[str]:
             yield push.message("snapshot", data)
             beat = time.monotonic()
         elif time.monotonic() - beat >= heartbeat:
-            yield push.comment("heartbeat")
+            # Nothing changed: say when it was last looked at (the page's "last updated"),
+            # which also keeps proxies from closing an idle stream.
+            yield push.message("checked", {"server_time": data["server_time"]})
             beat = time.monotonic()
         time.sleep(refresh)

@@ -98,6 +98,13 @@ class TomlTable:
             raise self.error(key, f"must be a whole number ≥ {minimum}")
         return value
 
+    def number(self, key: str, default: Any = _MISSING, minimum: float = 0) -> float:
+        """An integer or a decimal (TOML's 0.8 or 20) of at least ``minimum``."""
+        value = self.raw(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
+            raise self.error(key, f"must be a number ≥ {minimum:g}")
+        return float(value)
+
     def flag(self, key: str, default: Any = _MISSING) -> bool:
         value = self.raw(key, default)
         if not isinstance(value, bool):

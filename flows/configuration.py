@@ -14,6 +14,7 @@ from domain.hours import Line
 from domain.workdays import WorkingDays
 from flows.call_flow import CallFlow
 from flows.exceptions import FlowError
+from flows.reports import ReportSettings
 
 CALLS = "calls"
 CALLBACKS = "callbacks"
@@ -36,6 +37,7 @@ class Flows:
     lines: dict[str, Line]
     working_days: WorkingDays
     call_flow: CallFlow
+    reports: ReportSettings
 
     def line(self, code: str) -> Line:
         try:
@@ -56,6 +58,11 @@ class Flows:
 
     def queue(self, name: str) -> Queue | None:
         return next((q for q in self.queues() if q.name == name), None)
+
+    def calls_queue(self, line: str) -> str | None:
+        """The queue of ``line``'s own callers (None for a line no longer configured)."""
+        found = self.lines.get(line)
+        return found.queue if found else None
 
     def callback_queue(self, line: Line | str) -> str:
         """The queue where ``line``'s callers wait when they return on a callback."""

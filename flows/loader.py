@@ -9,7 +9,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from flows import call_flow_loader, catalogue, lines, working_days
+from flows import call_flow_loader, catalogue, lines, reports, working_days
 from flows.checks import TomlTable
 from flows.configuration import Flows
 from flows.exceptions import FlowError
@@ -23,14 +23,19 @@ def load(directory: str | Path | None = None) -> Flows:
         _read(directory, "programme.toml"), _read(directory, "services.toml")
     )
     line_by_code = lines.parse(_read(directory, "lines.toml"))
+    days = working_days.parse(_read(directory, "calendar.toml"))
+    call_flow = call_flow_loader.parse(
+        _read(directory, call_flow_loader.FILE), programme, line_by_code
+    )
     return Flows(
         directory=directory,
         programme=programme,
         categories=categories,
         lines=line_by_code,
-        working_days=working_days.parse(_read(directory, "calendar.toml")),
-        call_flow=call_flow_loader.parse(
-            _read(directory, call_flow_loader.FILE), programme, line_by_code
+        working_days=days,
+        call_flow=call_flow,
+        reports=reports.parse(
+            _read(directory, reports.FILE), call_flow.limits.service_level_seconds
         ),
     )
 

@@ -17,6 +17,8 @@ from agent_assist import (
     case_api,  # noqa: F401  (adds the case and agent views to api.bp)
     desk,
     people_api,  # noqa: F401  (adds customer search and history to api.bp)
+    report_api,  # noqa: F401  (adds /api/reports/... to api.bp)
+    reports_page,  # noqa: F401  (adds /supervisor/reports to supervisor.bp)
     supervisor,
 )
 from hotline import config, health

@@ -60,6 +60,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(serve_command)
     app.cli.add_command(cases_group)
+    app.cli.add_command(reports_group)
     app.cli.add_command(call_command)
     app.cli.add_command(calendar_group)
 
@@ -394,6 +395,68 @@ def calendar_report(loaded: flows.Flows, found: workdays.Coverage) -> list[tuple
             )
         )
     return lines
+
+
+# -- reports -------------------------------------------------------------------------------
+
+
+@click.group("reports")
+def reports_group() -> None:
+    """The supervisors' interval history (SPEC §7)."""
+
+
+@reports_group.command("rebuild")
+@click.option("--from", "first", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--to", "last", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@with_appcontext
+@_reported
+def reports_rebuild(first, last) -> None:
+    """Write the half-hour history of the days --from to --to (local, both included) again.
+
+    From the call records, the callbacks and the agents' state log in SQL, e.g. after
+    an outage; the days' rows are replaced in one transaction. Safe to run any time.
+    """
+    from services import agent_history, history_upkeep
+
+    first, last = first.date(), last.date()
+    if last < first:
+        raise click.BadParameter("must not be before --from", param_hint="--to")
+    _ensure_schema()
+    session, clock = db.session(), current_clock()
+    rebuilt = history_upkeep.rebuild(session, first, last, current_flows(), clock.tz)
+    session.commit()
+    folded = agent_history.fold(session, clock.tz)
+    session.commit()
+    click.echo(
+        f"{first}–{last}: {rebuilt.queue_rows} queue and {rebuilt.agent_rows} agent interval "
+        f"row(s) from {rebuilt.calls} call record(s), {rebuilt.callbacks} callback(s) and "
+        f"{rebuilt.spells} agent spell(s); {folded} ended spell(s) newly counted."
+    )
+
+
+@reports_group.command("upkeep")
+@click.option(
+    "--schedule",
+    is_flag=True,
+    help="Also schedule it to recur in rq (every REPORTS_UPKEEP_MINUTES; needs REDIS_URL).",
+)
+@with_appcontext
+@_reported
+def reports_upkeep(schedule: bool) -> None:
+    """Count the agents' ended spells into the history and prune intervals past keep_days."""
+    from adapters import background
+    from services import report_jobs
+
+    _ensure_schema()
+    done = report_jobs.upkeep()
+    click.echo(f"{done['folded']} spell(s) counted, {done['pruned']} old interval row(s) pruned.")
+    if schedule:
+        app = current_app._get_current_object()
+        if background.in_process(app):
+            click.echo("REDIS_URL is unset: the server runs the upkeep in-process instead.")
+        else:
+            job_id = report_jobs.schedule_upkeep(app, int(app.config["REPORTS_UPKEEP_MINUTES"]))
+            click.echo(f"Next upkeep scheduled as rq job {job_id}.")
 
 
 # -- a call from the terminal -----------------------------------------------------------------

@@ -64,6 +64,7 @@ def base(instance_path: str) -> dict:
         "ACCOUNT_CHECK_SECONDS": defaults.ACCOUNT_CHECK_SECONDS,
         "MAX_CONTENT_LENGTH": defaults.MAX_REQUEST_BYTES,
         "CASE_NOTE_MAX_LENGTH": services_defaults.CASE_NOTE_MAX_LENGTH,
+        "REPORTS_UPKEEP_MINUTES": defaults.REPORTS_UPKEEP_MINUTES,
     }
 
 

@@ -26,3 +26,5 @@ SLA_SWEEP_MINUTES = 15
 ACCOUNT_CHECK_SECONDS = 3
 # The largest request body taken (bytes): a case's notes and the like, never a file.
 MAX_REQUEST_BYTES = 256 * 1024
+# The reports' upkeep (ended agent spells into the interval history, old intervals out).
+REPORTS_UPKEEP_MINUTES = 5

@@ -74,6 +74,9 @@ def on_starting(server) -> None:
     # Start the recurring overdue-SLA sweep in rq (one job per slot, however many start it).
     if SHARED_STORE and not _ran([*CLI, "cases", "sweep", "--schedule"]):
         log.warning("could not schedule the SLA sweep; run `hotline cases sweep --schedule`")
+    # And the reports' upkeep (ended agent spells into the history, old intervals out).
+    if SHARED_STORE and not _ran([*CLI, "reports", "upkeep", "--schedule"]):
+        log.warning("could not schedule the reports upkeep; run `hotline reports upkeep`")
 
 
 def _ran(command: list[str], **kwargs) -> bool:
@@ -132,16 +135,22 @@ def post_worker_init(worker) -> None:
 def in_process_runner(app):
     """The runner that stands in for rq's worker and scheduler in a server without Redis.
 
-    It keeps the recurring SLA sweep and callback reconcile going (with Redis,
-    ``on_starting`` and the Procfile's worker do) and runs what is due: the sweeps,
-    the reconciles and the callbacks they dispatch.
+    It keeps the recurring SLA sweep, callback reconcile and reports upkeep going (with
+    Redis, ``on_starting`` and the Procfile's worker do) and runs what is due: the sweeps,
+    the reconciles and the callbacks they dispatch, the upkeeps.
     """
     from adapters.background import InProcessRunner
     from services.call_jobs import schedule_reconcile
     from services.case_jobs import schedule_sweeps
+    from services.report_jobs import schedule_upkeep
 
     minutes = int(app.config["SLA_SWEEP_MINUTES"])
-    recurring = (lambda: schedule_sweeps(app, minutes), lambda: schedule_reconcile(app))
+    upkeep_minutes = int(app.config["REPORTS_UPKEEP_MINUTES"])
+    recurring = (
+        lambda: schedule_sweeps(app, minutes),
+        lambda: schedule_reconcile(app),
+        lambda: schedule_upkeep(app, upkeep_minutes),
+    )
     return InProcessRunner(app, recurring)
 
 

@@ -7,7 +7,7 @@ clock, SQL and Redis like a request does. A reconcile is scheduled as the worker
 starts, each run schedules the next a minute later, and the worker's periodic
 maintenance starts the chain again should Redis have lost it (a restart without
 persistence). Callbacks kept in SQL are therefore dialled even if Redis forgot
-every job.
+every job. The reports' upkeep (``services.report_jobs``) is kept going the same way.
 
 Redis restarting under a running worker must not stop the callbacks: rq's
 scheduler process dies with the connection, and rq looks after it only at its
@@ -28,7 +28,7 @@ import rq
 from flask import Flask, current_app, has_app_context
 from redis.exceptions import RedisError
 
-from services import call_jobs
+from services import call_jobs, report_jobs
 from storage import db, deadlines
 
 log = logging.getLogger(__name__)
@@ -102,9 +102,13 @@ class Worker(rq.Worker):
         self.keep_reconciling()
 
     def keep_reconciling(self) -> None:
-        """Schedule a reconcile now unless one is due this minute already (a lost chain)."""
+        """Re-arm the recurring chains now unless they are alive (a lost chain starts again).
+
+        The callback reconcile (due this minute), and the reports' upkeep.
+        """
         try:
             call_jobs.schedule_reconcile(self.app, datetime.now(UTC))
+            report_jobs.schedule_upkeep(self.app, int(self.app.config["REPORTS_UPKEEP_MINUTES"]))
         except RedisError as exc:
             log.warning("could not schedule the callback reconcile yet (%s)", exc)
 

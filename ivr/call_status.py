@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from ivr import context, records
+from ivr import records
 from ivr.call_state import CallState
 from ivr.turns import Numbers
 from live import call_store, queueboard, store
@@ -38,7 +38,7 @@ def reported(
         queues = [queue.name for queue in flows.queues()]
         now = clock.now()
         redis = store.redis()
-        abandoned = queueboard.gone(redis, queues, sid, context.today())
+        abandoned = queueboard.gone(redis, queues, sid)
         state = call_store.load(redis, sid, CallState.from_json)
         if abandoned:
             records.left_queue(state, sid, "hangup", now)

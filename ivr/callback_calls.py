@@ -77,7 +77,7 @@ def connect(
     state.enqueued_at = moment.timestamp()
     state.node = "callback"
     call_store.save(redis, state, flows.call_flow.call.state_ttl_seconds)
-    queueboard.enqueued(redis, queue, sid, state.enqueued_at, context.today())
+    queueboard.enqueued(redis, queue, sid, state.enqueued_at)
     records.entered_queue(state, queue, moment)
     say = [engine.phrase(flows, "transferring", now, line.code)]
     return twiml.enqueue(

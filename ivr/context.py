@@ -1,9 +1,9 @@
-"""What the webhook modules read of the running hotline: the voice, a line, today's date."""
+"""What the webhook modules read of the running hotline: the voice, a line."""
 
 from __future__ import annotations
 
 from domain.hours import Line
-from runtime import current_clock, current_flows
+from runtime import current_flows
 
 
 def voice():
@@ -15,8 +15,3 @@ def line(code: str | None) -> Line:
     """The line a URL names (``?line=``), else the call flow's own line."""
     flows = current_flows()
     return flows.lines.get(code or "") or flows.line(flows.call_flow.call.line)
-
-
-def today() -> str:
-    """The day the queue board's daily figures are counted under (ISO date, local)."""
-    return current_clock().today().isoformat()

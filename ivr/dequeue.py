@@ -58,16 +58,7 @@ def _taken(sid: str, line: Line, agent_sid: str, queue_time: float, caller: str 
     entered = queueboard.entered_at(redis, queue, sid)
     waited = now.timestamp() - entered if entered is not None else queue_time
     settings = flows.call_flow
-    first = queueboard.answered(
-        redis,
-        queue,
-        sid,
-        now.timestamp(),
-        context.today(),
-        waited,
-        settings.limits.service_level_seconds,
-        settings.queue.history_size,
-    )
+    first = queueboard.answered(redis, queue, sid, now.timestamp(), settings.queue.history_size)
     agent = call_store.agent_of(redis, agent_sid) if agent_sid else None
     if state is not None:
         state.agent = agent

@@ -17,7 +17,7 @@ from flask import current_app
 from redis import Redis
 
 from flows import Flows
-from ivr import context, records, replies
+from ivr import records, replies
 from ivr.call_state import CallState
 from ivr.facts import SqlFacts
 from live import lockout, queueboard, store
@@ -115,9 +115,7 @@ def run(
         HANDLERS[type(effect)](effect, origin)
     if isinstance(reply.wait, replies.Enqueue):
         state.enqueued_at = origin.now.timestamp()
-        queueboard.enqueued(
-            origin.redis, reply.wait.queue, state.call_sid, state.enqueued_at, context.today()
-        )
+        queueboard.enqueued(origin.redis, reply.wait.queue, state.call_sid, state.enqueued_at)
         # What the agents' queue panel may show of this caller (the name is masked already).
         queueboard.describe(
             origin.redis, state.call_sid, state.insured_name, state.service, _tier(state, facts)

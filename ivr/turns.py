@@ -84,7 +84,7 @@ def after_queue(
         state = call_store.load(redis, sid, CallState.from_json) if sid else None
         queue = (state.queue if state and state.queue else None) or line.queue
         if sid:
-            queueboard.left(redis, queue, sid, result, context.today())
+            queueboard.left(redis, queue, sid, result)
             records.left_queue(state, sid, result, current_clock().now())
     except Exception as exc:
         if degraded.not_tried(exc):

@@ -13,7 +13,7 @@ CALL_CLAIM = "hotline:ivr:call:{sid}:claim:{step}"
 AGENT_CALL = "hotline:ivr:agentcall:{sid}"
 
 # The queue board: per queue ``hotline:queue:{queue}:{part}`` (waiting ZSET, recent
-# answers, ``day:{day}`` counters, pending callbacks), and what agents may see of a caller.
+# answers, pending callbacks), and what agents may see of a caller.
 QUEUE_PART = "hotline:queue:{queue}:{part}"
 QUEUE_CALL = "hotline:queuecall:{sid}"
 

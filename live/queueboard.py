@@ -1,15 +1,15 @@
-"""Live queue figures in Redis: who is waiting, and today's counts per queue.
+"""The queues now, in Redis: who is waiting, how fast agents answer, callbacks pending.
 
 The IVR writes here as calls enter and leave Twilio's queues; the supervisor
-dashboard and ``/api/queues`` read ``snapshot()``. Every update is idempotent
-per call and queue (a retried webhook counts once), and a snapshot costs a
-fixed number of Redis operations per queue however long the day has been.
+dashboard and ``/api/queues`` read ``snapshot()``. What was counted of each call is
+marked once (a retried webhook finds its mark), and a snapshot costs a fixed number
+of Redis operations per queue. The day's counts — offered, answered, abandoned,
+the service level — are the interval history's in SQL (``services.interval_history``),
+which a Redis loss does not touch.
 
-Keys, per Twilio queue name ``Q`` and local day ``D`` (Asia/Shanghai):
+Keys, per Twilio queue name ``Q``:
 
 - ``hotline:queue:Q:waiting`` — ZSET call sid → unix time it entered the queue
-- ``hotline:queue:Q:day:D`` — HASH offered, answered, answered_in_sl, abandoned,
-  left_for_callback, failed, wait_total (seconds, answered calls)
 - ``hotline:queue:Q:answers`` — LIST of recent answer times, newest first (throughput)
 - ``hotline:queue:Q:callbacks`` — SET of pending callback ids
 - ``hotline:queuecall:SID`` — HASH of what has been counted for one call
@@ -25,37 +25,16 @@ from redis import Redis
 
 from live import keys
 
-# Days of figures kept; a call's markers outlive any queue wait.
-DAY_TTL = 8 * 86400
+# A call's markers outlive any queue wait.
 CALL_TTL = 86400
 # A caller still listed after this long lost their leave notification; not waiting.
 STALE_SECONDS = 6 * 3600
-COUNTERS = (
-    "offered",
-    "answered",
-    "answered_in_sl",
-    "abandoned",
-    "left_for_callback",
-    "failed",
-)
-# How a caller left a queue without an agent, as counted.
-OUTCOMES = {
-    "hangup": "abandoned",
-    "leave": "left_for_callback",
-    "queue-full": "failed",
-    "error": "failed",
-    "system-error": "failed",
-    "redirected": None,
-    "bridging-in-process": None,
-}
+# Twilio's QueueResults that are not a way out of the queue.
+NOT_LEFT = frozenset({"bridged", "redirected", "bridging-in-process"})
 
 
 def _key(queue: str, part: str) -> str:
     return keys.QUEUE_PART.format(queue=queue, part=part)
-
-
-def _day(queue: str, day: str) -> str:
-    return _key(queue, f"day:{day}")
 
 
 def _first(redis: Redis, sid: str, marker: str, value: str) -> bool:
@@ -68,16 +47,14 @@ def _first(redis: Redis, sid: str, marker: str, value: str) -> bool:
     return bool(first)
 
 
-def enqueued(redis: Redis, queue: str, sid: str, at: float, day: str) -> bool:
-    """The caller was put in ``queue``; counted as offered once."""
+def enqueued(redis: Redis, queue: str, sid: str, at: float) -> bool:
+    """The caller was put in ``queue``; listed as waiting once."""
     if not _first(redis, sid, f"in:{queue}", repr(at)):
         return False
     pipe = redis.pipeline(transaction=False)
     waiting = _key(queue, "waiting")
     pipe.zremrangebyscore(waiting, "-inf", at - STALE_SECONDS)
     pipe.zadd(waiting, {sid: at}, nx=True)
-    pipe.hincrby(_day(queue, day), "offered", 1)
-    pipe.expire(_day(queue, day), DAY_TTL)
     pipe.execute()
     return True
 
@@ -86,51 +63,27 @@ def entered_at(redis: Redis, queue: str, sid: str) -> float | None:
     return redis.zscore(_key(queue, "waiting"), sid)
 
 
-def answered(
-    redis: Redis,
-    queue: str,
-    sid: str,
-    at: float,
-    day: str,
-    wait_seconds: float,
-    service_level_seconds: int,
-    history_size: int,
-) -> bool:
-    """An agent took the caller: answered (within the service level or not), once."""
+def answered(redis: Redis, queue: str, sid: str, at: float, history_size: int) -> bool:
+    """An agent took the caller: no longer waiting, and an answer to time the next by; once."""
     if not _first(redis, sid, f"out:{queue}", "answered"):
         return False
-    wait = max(0, round(wait_seconds))
     pipe = redis.pipeline(transaction=False)
     pipe.zrem(_key(queue, "waiting"), sid)
-    pipe.hincrby(_day(queue, day), "answered", 1)
-    if wait <= service_level_seconds:
-        pipe.hincrby(_day(queue, day), "answered_in_sl", 1)
-    pipe.hincrby(_day(queue, day), "wait_total", wait)
-    pipe.expire(_day(queue, day), DAY_TTL)
     pipe.lpush(_key(queue, "answers"), repr(at))
     pipe.ltrim(_key(queue, "answers"), 0, history_size - 1)
     pipe.execute()
     return True
 
 
-def left(redis: Redis, queue: str, sid: str, result: str, day: str) -> bool:
-    """The caller left ``queue`` without an agent (Twilio's QueueResult), counted once."""
-    counter = OUTCOMES.get(result, "failed")
-    if result == "bridged":
-        counter = None
+def left(redis: Redis, queue: str, sid: str, result: str) -> bool:
+    """The caller left ``queue`` without an agent (Twilio's QueueResult); True the first time."""
     pipe = redis.pipeline(transaction=False)
     pipe.zrem(_key(queue, "waiting"), sid)
     pipe.execute()
-    if counter is None or not _first(redis, sid, f"out:{queue}", result):
-        return False
-    pipe = redis.pipeline(transaction=False)
-    pipe.hincrby(_day(queue, day), counter, 1)
-    pipe.expire(_day(queue, day), DAY_TTL)
-    pipe.execute()
-    return True
+    return result not in NOT_LEFT and _first(redis, sid, f"out:{queue}", result)
 
 
-def gone(redis: Redis, queues: Iterable[str], sid: str, day: str) -> list[str]:
+def gone(redis: Redis, queues: Iterable[str], sid: str) -> list[str]:
     """The call ended: if it is still listed as waiting anywhere, it was abandoned there.
 
     Returns the queues it was abandoned in.
@@ -142,7 +95,7 @@ def gone(redis: Redis, queues: Iterable[str], sid: str, day: str) -> list[str]:
     abandoned = []
     for queue, score in zip(queues, pipe.execute(), strict=True):
         if score is not None:
-            left(redis, queue, sid, "hangup", day)
+            left(redis, queue, sid, "hangup")
             abandoned.append(queue)
     return abandoned
 
@@ -260,54 +213,34 @@ def estimated_wait(
 
 
 @dataclass(frozen=True, slots=True)
-class QueueFigures:
+class QueueNow:
     name: str
     waiting: int
+    # How long the caller waiting longest has waited (0 when nobody waits).
     longest_wait_seconds: int
-    offered: int
-    answered: int
-    answered_in_sl: int
-    abandoned: int
-    left_for_callback: int
-    failed: int
-    wait_total_seconds: int
-    average_wait_seconds: int | None
-    # Answered within the service level ÷ offered, today; None before any call.
-    service_level: float | None
     callbacks_pending: int
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
-def snapshot(redis: Redis, queues: Sequence[str], now: float, day: str) -> list[QueueFigures]:
-    """The figures of ``queues`` now: four Redis operations per queue, one round trip."""
+def snapshot(redis: Redis, queues: Sequence[str], now: float) -> list[QueueNow]:
+    """``queues`` now: three Redis operations per queue, one round trip."""
     pipe = redis.pipeline(transaction=False)
     for queue in queues:
         pipe.zcard(_key(queue, "waiting"))
         pipe.zrange(_key(queue, "waiting"), 0, 0, withscores=True)
-        pipe.hgetall(_day(queue, day))
         pipe.scard(_key(queue, "callbacks"))
     results = pipe.execute()
     out = []
     for i, queue in enumerate(queues):
-        waiting, head, counts, callbacks = results[4 * i : 4 * i + 4]
-        counts = {k.decode() if isinstance(k, bytes) else k: int(v) for k, v in counts.items()}
-        figures = {name: counts.get(name, 0) for name in COUNTERS}
-        wait_total = counts.get("wait_total", 0)
-        answered_count = figures["answered"]
+        waiting, head, callbacks = results[3 * i : 3 * i + 3]
         out.append(
-            QueueFigures(
+            QueueNow(
                 name=queue,
                 waiting=waiting,
                 longest_wait_seconds=max(0, int(now - head[0][1])) if head else 0,
-                wait_total_seconds=wait_total,
-                average_wait_seconds=round(wait_total / answered_count) if answered_count else None,
-                service_level=(
-                    figures["answered_in_sl"] / figures["offered"] if figures["offered"] else None
-                ),
                 callbacks_pending=callbacks,
-                **figures,
             )
         )
     return out

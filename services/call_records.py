@@ -5,24 +5,27 @@ took it, it ended — and each fact keeps the first value written: a webhook Twi
 retries, or a fact that arrives out of order (a status callback before the queue's
 action), changes nothing already known. One statement per note, an upsert on the
 CallSid: no read first, so two processes noting facts of one call at once cannot
-lose either.
+lose either. What the record, as it now stands, makes due in the interval history is
+added in the same transaction (``services.interval_history``): every writer of a
+call's facts goes through ``note``.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func, true
 from sqlalchemy.orm import Session
 
-from storage import db
+from domain.service_level import ABANDONED, ANSWERED, FAILED, LEFT_FOR_CALLBACK
+from services import interval_history
 from storage.models import CallRecord
+from storage.prepared import Prepared, insert
 
 INBOUND, CALLBACK = "inbound", "callback"
-# How a caller left a queue (``CallRecord.queue_result``).
-ANSWERED, ABANDONED, LEFT_FOR_CALLBACK, FAILED = "answered", "abandoned", "callback", "failed"
-# Twilio's QueueResult (the Enqueue action) as the record says it; "bridged" is the
-# answer, which the dequeue notes with its agent, and "redirected" is not an exit.
+# Twilio's QueueResult (the Enqueue action) as the record says it (``queue_result``, in
+# domain.service_level's words); "bridged" is the answer, which the dequeue notes with
+# its agent, and "redirected" is not an exit.
 QUEUE_RESULTS = {
     "bridged": ANSWERED,
     "hangup": ABANDONED,
@@ -34,7 +37,7 @@ QUEUE_RESULTS = {
 FACTS = frozenset(
     column.name
     for column in CallRecord.__table__.columns
-    if column.name not in ("call_sid", "kind", "started_at")
+    if column.name not in ("call_sid", "kind", "started_at", "counted")
 )
 
 
@@ -48,23 +51,56 @@ def note(session: Session, call_sid: str, at: datetime, kind: str = INBOUND, **f
     if unknown:
         raise ValueError(f"not facts of a call: {', '.join(sorted(unknown))}")
     facts = {name: value for name, value in facts.items() if value is not None}
-    table = CallRecord.__table__
     row = {"call_sid": call_sid, "kind": kind, "started_at": _utc(at), "verified": False}
+    row["counted"] = 0  # a new record: none of its contributions made yet
     row.update({k: _utc(v) if isinstance(v, datetime) else v for k, v in facts.items()})
-    statement = db.insert(session.connection(), table).values(**row)
+    statement = _upsert(frozenset(facts), bool(facts.get("verified")))
+    # The record as it now stands; nothing when the note changed nothing.
+    record = statement.rows(session.connection(), row)
+    if record:
+        interval_history.call_noted(session, interval_history.CallFacts(*record[0]))
+
+
+# One statement per set of facts noted (a handful: the IVR notes the same ones every
+# call), compiled once: building it anew cost more than running it.
+_UPSERTS: dict[tuple[frozenset[str], bool], Prepared] = {}
+
+
+def _upsert(names: frozenset[str], verified: bool) -> Prepared:
+    found = _UPSERTS.get((names, verified))
+    if found is None:
+        found = _UPSERTS[(names, verified)] = Prepared(
+            lambda dialect: _upsert_statement(dialect, names, verified)
+        )
+    return found
+
+
+def _upsert_statement(dialect, names: frozenset[str], verified: bool):
+    table = CallRecord.__table__
+    columns = [
+        "call_sid",
+        "kind",
+        "started_at",
+        "verified",
+        "counted",
+        *sorted(names - {"verified"}),
+    ]
+    statement = insert(dialect, table).values(
+        {name: bindparam(name, type_=table.c[name].type) for name in columns}
+    )
     keep_first = {
         name: func.coalesce(table.c[name], statement.excluded[name])
-        for name in facts
+        for name in sorted(names)
         if name != "verified"
     }
-    if facts.get("verified"):
+    if verified:
         # Verified once is verified: a later, unverified leg of the story does not undo it.
-        keep_first["verified"] = True
-    if keep_first:
-        statement = statement.on_conflict_do_update(index_elements=["call_sid"], set_=keep_first)
-    else:
-        statement = statement.on_conflict_do_nothing(index_elements=["call_sid"])
-    session.execute(statement)
+        keep_first["verified"] = true()
+    if not keep_first:
+        return statement.on_conflict_do_nothing(index_elements=["call_sid"])
+    return statement.on_conflict_do_update(index_elements=["call_sid"], set_=keep_first).returning(
+        *(table.c[name] for name in interval_history.CALL_FIELDS)
+    )
 
 
 def _utc(moment: datetime) -> datetime:

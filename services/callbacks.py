@@ -29,6 +29,7 @@ from domain.callbacks import CallbackRequest
 from domain.masking import mask_phone
 from flows import CALLBACKS, Flows
 from live import queueboard, store
+from services import interval_history
 from storage import db
 from storage.models import Callback
 
@@ -88,9 +89,15 @@ def book(
     call_sid: str,
     from_number: str | None,
 ) -> Callback:
-    """Keep the callback in SQL, then schedule its first attempt (once per call)."""
+    """Keep the callback in SQL, then schedule its first attempt (once per call).
+
+    Kept, it is counted as requested in the interval history, in the same transaction.
+    """
+    from runtime import current_clock
+
     callback = session.scalar(select(Callback).where(Callback.call_sid == call_sid))
     if callback is None:
+        requested_at = current_clock().now()
         callback = Callback(
             line=request.line,
             number=request.number,
@@ -103,8 +110,10 @@ def book(
             status=PENDING,
             attempts=0,
             due_at=local_to_utc(request.due, tz),
+            created_at=requested_at,
         )
         session.add(callback)
+        interval_history.callback_requested(session, callback.line, requested_at)
         session.commit()
         log.info(
             "callback %s booked on %s for %s at %s",

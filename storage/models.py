@@ -17,6 +17,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -329,6 +331,10 @@ class CallRecord(Base):
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # Twilio's CallStatus at the end (completed, busy, no-answer, failed, canceled).
     end_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # Which of its contributions to the interval history were made (bits of
+    # ``domain.contributions``), set in the transaction that made them: a replayed
+    # webhook finds its contribution marked and adds nothing.
+    counted: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class AgentStateChange(Base):
@@ -340,7 +346,16 @@ class AgentStateChange(Base):
     """
 
     __tablename__ = "agent_state_log"
-    __table_args__ = (Index("ix_agent_state_log_username_started_at", "username", "started_at"),)
+    __table_args__ = (
+        Index("ix_agent_state_log_username_started_at", "username", "started_at"),
+        # The spells not yet in the interval history: going on, or ended since the last fold.
+        Index(
+            "ix_agent_state_log_uncounted",
+            "started_at",
+            postgresql_where=text("counted = false"),
+            sqlite_where=text("counted = 0"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64))
@@ -349,3 +364,57 @@ class AgentStateChange(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     call_sid: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Whether the spell, ended, is in the interval history (``services.agent_history``).
+    counted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class QueueInterval(Base):
+    """One queue's figures over one half hour (SPEC §7), kept ``keep_days`` days.
+
+    Written as calls enter and leave queues and end (``services.interval_history``),
+    each call's contributions once (a new row's figures are 0, the database's default);
+    ``hotline reports rebuild`` writes it again from the call records.
+    ``interval_start`` is UTC; ``day`` the local day it belongs to.
+    """
+
+    __tablename__ = "queue_intervals"
+
+    interval_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    queue: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    offered: Mapped[int] = mapped_column(Integer, server_default="0")
+    answered: Mapped[int] = mapped_column(Integer, server_default="0")
+    answered_within_sl: Mapped[int] = mapped_column(Integer, server_default="0")
+    # Abandoned after the short-abandon threshold; short abandons apart.
+    abandoned: Mapped[int] = mapped_column(Integer, server_default="0")
+    short_abandons: Mapped[int] = mapped_column(Integer, server_default="0")
+    left_for_callback: Mapped[int] = mapped_column(Integer, server_default="0")
+    failed: Mapped[int] = mapped_column(Integer, server_default="0")
+    callbacks_requested: Mapped[int] = mapped_column(Integer, server_default="0")
+    callbacks_completed: Mapped[int] = mapped_column(Integer, server_default="0")
+    # Seconds answered callers waited, all told; the longest wait of any caller who left.
+    wait_total_seconds: Mapped[float] = mapped_column(Float, server_default="0")
+    longest_wait_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # Completed calls and their talk + wrap-up seconds.
+    handled: Mapped[int] = mapped_column(Integer, server_default="0")
+    handle_total_seconds: Mapped[float] = mapped_column(Float, server_default="0")
+
+
+class AgentInterval(Base):
+    """One agent's figures over one half hour: calls handled, missed offers, time per state."""
+
+    __tablename__ = "agent_intervals"
+
+    interval_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    handled: Mapped[int] = mapped_column(Integer, server_default="0")
+    talk_seconds: Mapped[float] = mapped_column(Float, server_default="0")
+    wrap_up_seconds: Mapped[float] = mapped_column(Float, server_default="0")
+    missed_offers: Mapped[int] = mapped_column(Integer, server_default="0")
+    # Seconds in each state of SPEC §6 (offline is not counted).
+    state_available_seconds: Mapped[float] = mapped_column(Float, server_default="0")
+    state_break_seconds: Mapped[float] = mapped_column(Float, server_default="0")
+    state_offered_seconds: Mapped[float] = mapped_column(Float, server_default="0")
+    state_on_call_seconds: Mapped[float] = mapped_column(Float, server_default="0")
+    state_wrap_up_seconds: Mapped[float] = mapped_column(Float, server_default="0")

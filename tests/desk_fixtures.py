@@ -128,6 +128,16 @@ class EventReader:
                 return event
         raise AssertionError(f"no {name} event in {limit} events")
 
+    def until(self, name: str, limit: int = 50) -> list[Event]:
+        """Events up to the next one named ``name`` (which is left out)."""
+        seen = []
+        for _ in range(limit):
+            event = self.next()
+            if event.event == name:
+                return seen
+            seen.append(event)
+        raise AssertionError(f"no {name} event in {limit} events")
+
     def until_heartbeat(self, limit: int = 50) -> list[Event]:
         """Events up to the next heartbeat comment (what arrived while idle)."""
         seen = []

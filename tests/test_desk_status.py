@@ -85,6 +85,7 @@ def test_agents_by_status_are_for_supervisors_only(app, client, make_agent, desk
     assert by_name["ann"]["status"] == "available"
     assert by_name["bob"]["status"] == "offline"
     assert body["counts"]["available"] == 1
-    assert body["counts"]["offline"] == 2
+    # The supervisor is not an agent: neither listed nor counted (SPEC §6, §7).
+    assert body["counts"]["offline"] == 1 and "boss" not in by_name
     only = client.get("/api/agents?status=available", headers={"Authorization": f"Bearer {boss}"})
     assert [a["username"] for a in only.get_json()["agents"]] == ["ann"]

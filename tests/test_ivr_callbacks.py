@@ -80,7 +80,7 @@ def test_a_callback_is_kept_in_sql_and_scheduled_for_the_next_opening(app, excha
     assert callbacks.utc(callback.due_at) == datetime(2026, 3, 11, 0, 0, tzinfo=UTC)
     assert list(scheduled(app).values()) == [datetime(2026, 3, 11, 0, 0, tzinfo=UTC)]
     with app.app_context():
-        (found,) = queueboard.snapshot(store.redis(), ["medical-callback"], 0, "2026-03-10")
+        (found,) = queueboard.snapshot(store.redis(), ["medical-callback"], 0)
     assert found.callbacks_pending == 1
 
 
@@ -195,7 +195,7 @@ def test_no_answer_is_retried_with_back_off_then_marked_failed(
     assert (callback.status, callback.attempts, callback.last_result) == ("failed", 3, "no-answer")
     assert len(twilio_rest.of("Calls")) == 3
     with app.app_context():
-        (found,) = queueboard.snapshot(store.redis(), ["medical-callback"], 0, "2026-03-11")
+        (found,) = queueboard.snapshot(store.redis(), ["medical-callback"], 0)
     assert found.callbacks_pending == 0
 
 
@@ -265,7 +265,7 @@ def test_reconcile_schedules_again_what_a_redis_flush_lost(app, exchange, clock,
     assert scheduled(app) == {}
     with app.app_context():
         counts = callbacks.reconcile(app, clock.now())
-        (found,) = queueboard.snapshot(store.redis(), ["medical-callback"], 0, "2026-03-10")
+        (found,) = queueboard.snapshot(store.redis(), ["medical-callback"], 0)
     assert counts["scheduled"] == 1
     assert list(scheduled(app).values()) == [datetime(2026, 3, 11, 0, 0, tzinfo=UTC)]
     assert found.callbacks_pending == 1

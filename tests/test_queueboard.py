@@ -1,4 +1,4 @@
-"""Live queue figures in Redis: idempotent updates, O(1) snapshots, wait estimates."""
+"""The queues now, in Redis: who waits, marks counted once, O(1) snapshots, wait estimates."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from redis import Redis
 
 from live import queueboard
 
-DAY = "2026-03-10"
 T0 = 1_773_000_000.0
-SL = 20
 
 
 @pytest.fixture
@@ -21,71 +19,60 @@ def redis(redis_url):
     client.flushdb()
 
 
-def snap(redis, queue="medical", now=T0) -> queueboard.QueueFigures:
-    (found,) = queueboard.snapshot(redis, [queue], now, DAY)
+def snap(redis, queue="medical", now=T0) -> queueboard.QueueNow:
+    (found,) = queueboard.snapshot(redis, [queue], now)
     return found
 
 
-def answer(redis, sid, at, wait, queue="medical"):
-    return queueboard.answered(redis, queue, sid, at, DAY, wait, SL, 20)
+def answer(redis, sid, at, queue="medical"):
+    return queueboard.answered(redis, queue, sid, at, 20)
 
 
-def test_an_empty_queue_has_no_figures_and_no_service_level(redis):
+def test_an_empty_queue_has_nobody_waiting(redis):
     found = snap(redis)
-    assert (found.waiting, found.offered, found.longest_wait_seconds) == (0, 0, 0)
-    assert found.service_level is None and found.average_wait_seconds is None
+    assert (found.waiting, found.longest_wait_seconds, found.callbacks_pending) == (0, 0, 0)
 
 
 def test_waiting_callers_and_the_longest_wait(redis):
-    queueboard.enqueued(redis, "medical", "CA1", T0, DAY)
-    queueboard.enqueued(redis, "medical", "CA2", T0 + 30, DAY)
+    queueboard.enqueued(redis, "medical", "CA1", T0)
+    queueboard.enqueued(redis, "medical", "CA2", T0 + 30)
     found = snap(redis, now=T0 + 90)
-    assert (found.waiting, found.offered, found.longest_wait_seconds) == (2, 2, 90)
+    assert (found.waiting, found.longest_wait_seconds) == (2, 90)
 
 
-def test_a_call_is_offered_answered_or_abandoned_once_however_often_twilio_retries(redis):
+def test_a_call_is_listed_answered_or_gone_once_however_often_twilio_retries(redis):
+    firsts = []
     for _ in range(3):
-        queueboard.enqueued(redis, "medical", "CA1", T0, DAY)
-        queueboard.enqueued(redis, "medical", "CA2", T0, DAY)
-        answer(redis, "CA1", T0 + 10, 10)
-        queueboard.left(redis, "medical", "CA2", "hangup", DAY)
-    found = snap(redis)
-    assert (found.offered, found.answered, found.answered_in_sl, found.abandoned) == (2, 1, 1, 1)
-    assert (found.waiting, found.wait_total_seconds) == (0, 10)
+        firsts.append(
+            (
+                queueboard.enqueued(redis, "medical", "CA1", T0),
+                queueboard.enqueued(redis, "medical", "CA2", T0),
+                answer(redis, "CA1", T0 + 10),
+                queueboard.left(redis, "medical", "CA2", "hangup"),
+            )
+        )
+    assert firsts == [(True, True, True, True), *[(False, False, False, False)] * 2]
+    assert snap(redis).waiting == 0
 
 
-def test_answered_within_the_service_level_counts_toward_it(redis):
-    for i, wait in enumerate((5, 20, 21, 60)):
-        queueboard.enqueued(redis, "medical", f"CA{i}", T0, DAY)
-        answer(redis, f"CA{i}", T0 + wait, wait)
-    found = snap(redis)
-    assert (found.answered, found.answered_in_sl, found.service_level) == (4, 2, 0.5)
-    assert found.average_wait_seconds == round((5 + 20 + 21 + 60) / 4)
+@pytest.mark.parametrize("result", ["hangup", "leave", "queue-full", "error"])
+def test_a_caller_leaving_without_an_agent_is_no_longer_waiting(redis, result):
+    queueboard.enqueued(redis, "medical", "CA1", T0)
+    assert queueboard.left(redis, "medical", "CA1", result)
+    assert snap(redis).waiting == 0
 
 
-@pytest.mark.parametrize(
-    ("result", "counter"),
-    [("hangup", "abandoned"), ("leave", "left_for_callback"), ("queue-full", "failed")],
-)
-def test_how_a_caller_left_without_an_agent_is_counted(redis, result, counter):
-    queueboard.enqueued(redis, "medical", "CA1", T0, DAY)
-    queueboard.left(redis, "medical", "CA1", result, DAY)
-    assert getattr(snap(redis), counter) == 1 and snap(redis).waiting == 0
+@pytest.mark.parametrize("result", ["bridged", "redirected"])
+def test_a_bridged_or_redirected_result_is_not_a_way_out(redis, result):
+    queueboard.enqueued(redis, "medical", "CA1", T0)
+    assert not queueboard.left(redis, "medical", "CA1", result)
 
 
-def test_a_bridged_result_after_the_answer_changes_nothing(redis):
-    queueboard.enqueued(redis, "medical", "CA1", T0, DAY)
-    answer(redis, "CA1", T0 + 5, 5)
-    queueboard.left(redis, "medical", "CA1", "bridged", DAY)
-    found = snap(redis)
-    assert (found.answered, found.abandoned, found.failed) == (1, 0, 0)
-
-
-def test_a_call_that_ended_while_listed_as_waiting_is_abandoned(redis):
-    queueboard.enqueued(redis, "medical", "CA1", T0, DAY)
-    queueboard.gone(redis, ["policy", "medical"], "CA1", DAY)
-    queueboard.gone(redis, ["policy", "medical"], "CA1", DAY)
-    assert snap(redis).abandoned == 1 and snap(redis, "policy").abandoned == 0
+def test_a_call_that_ended_while_listed_as_waiting_left_the_queue_it_was_in(redis):
+    queueboard.enqueued(redis, "medical", "CA1", T0)
+    assert queueboard.gone(redis, ["policy", "medical"], "CA1") == ["medical"]
+    assert queueboard.gone(redis, ["policy", "medical"], "CA1") == []
+    assert snap(redis).waiting == 0
 
 
 def test_callbacks_pending_are_counted_and_replaced_from_the_record(redis):
@@ -126,28 +113,28 @@ def test_a_snapshot_costs_the_same_however_long_the_day(redis, monkeypatch):
             return made[-1]
 
         monkeypatch.setattr(redis, "pipeline", pipeline)
-        queueboard.snapshot(redis, queues, T0, DAY)
+        queueboard.snapshot(redis, queues, T0)
         monkeypatch.setattr(redis, "pipeline", original)
         return len(made), sum(p.commands for p in made)
 
     quiet = cost(["medical", "policy"])
     for i in range(500):
-        queueboard.enqueued(redis, "medical", f"CA{i}", T0 + i, DAY)
+        queueboard.enqueued(redis, "medical", f"CA{i}", T0 + i)
         if i % 2:
-            answer(redis, f"CA{i}", T0 + i + 3, 3)
-    assert cost(["medical", "policy"]) == quiet == (1, 8)
+            answer(redis, f"CA{i}", T0 + i + 3)
+    assert cost(["medical", "policy"]) == quiet == (1, 6)
 
 
 def test_the_estimate_uses_the_interval_between_recent_answers(redis):
     for i in range(5):
-        queueboard.enqueued(redis, "medical", f"CA{i}", T0, DAY)
-        answer(redis, f"CA{i}", T0 + 30 * i, 30 * i)
+        queueboard.enqueued(redis, "medical", f"CA{i}", T0)
+        answer(redis, f"CA{i}", T0 + 30 * i)
     assert queueboard.estimated_wait(redis, ["medical"], 3, T0 + 130, 3600, 180) == 90
 
 
 def test_the_estimate_counts_answers_in_every_queue_of_the_line(redis):
-    answer(redis, "CA1", T0, 0, "medical")
-    answer(redis, "CA2", T0 + 40, 0, "medical-callback")
+    answer(redis, "CA1", T0, "medical")
+    answer(redis, "CA2", T0 + 40, "medical-callback")
     assert (
         queueboard.estimated_wait(redis, ["medical", "medical-callback"], 2, T0 + 50, 3600, 180)
         == 80
@@ -156,14 +143,14 @@ def test_the_estimate_counts_answers_in_every_queue_of_the_line(redis):
 
 def test_without_recent_answers_the_estimate_falls_back_to_the_configured_guess(redis):
     assert queueboard.estimated_wait(redis, ["medical"], 2, T0, 3600, 180) == 360
-    answer(redis, "CA1", T0 - 7200, 0)
-    answer(redis, "CA2", T0 - 7100, 0)
+    answer(redis, "CA1", T0 - 7200)
+    answer(redis, "CA2", T0 - 7100)
     assert queueboard.estimated_wait(redis, ["medical"], 2, T0, 3600, 180) == 360
 
 
 def test_heads_give_count_and_oldest_entry_per_queue(redis):
-    queueboard.enqueued(redis, "policy", "CA1", T0 + 5, DAY)
-    queueboard.enqueued(redis, "policy", "CA2", T0, DAY)
+    queueboard.enqueued(redis, "policy", "CA1", T0 + 5)
+    queueboard.enqueued(redis, "policy", "CA2", T0)
     assert queueboard.heads(redis, ["policy", "medical"]) == {
         "policy": (2, T0),
         "medical": (0, None),

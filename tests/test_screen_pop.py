@@ -213,7 +213,7 @@ def test_the_queue_panel_lists_waiting_callers_masked_and_updates_live(app, desk
     entered = clock.now().replace(minute=28)
     with app.app_context():
         redis = store.redis()
-        queueboard.enqueued(redis, "medical", "CAW1", entered.timestamp(), "2026-03-10")
+        queueboard.enqueued(redis, "medical", "CAW1", entered.timestamp())
         queueboard.describe(redis, "CAW1", "欧阳娜娜", "escort", "anxin")
     reader = stream()
     queue = reader.next_named("queue").json()
@@ -228,13 +228,13 @@ def test_the_queue_panel_lists_waiting_callers_masked_and_updates_live(app, desk
         }
     ]
     with app.app_context():
-        queueboard.left(store.redis(), "medical", "CAW1", "hangup", "2026-03-10")
+        queueboard.left(store.redis(), "medical", "CAW1", "hangup")
     assert reader.next_named("queue").json()["callers"] == []
 
 
 def test_a_caller_the_ivr_has_not_described_is_listed_without_details(app, desk, stream, clock):
     with app.app_context():
-        queueboard.enqueued(store.redis(), "medical", "CAW2", clock.now().timestamp(), "d")
+        queueboard.enqueued(store.redis(), "medical", "CAW2", clock.now().timestamp())
     callers = stream().next_named("queue").json()["callers"]
     assert [(c["call_sid"], c["name"], c["service"]) for c in callers] == [("CAW2", "", None)]
 
@@ -242,7 +242,7 @@ def test_a_caller_the_ivr_has_not_described_is_listed_without_details(app, desk,
 def test_a_queue_the_agent_does_not_serve_is_not_shown(app, desk, stream, clock):
     with app.app_context():
         redis = store.redis()
-        queueboard.enqueued(redis, "policy", "CAP1", clock.now().timestamp(), "2026-03-10")
+        queueboard.enqueued(redis, "policy", "CAP1", clock.now().timestamp())
     assert stream().next_named("queue").json()["callers"] == []
 
 

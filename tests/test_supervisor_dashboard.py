@@ -10,11 +10,13 @@ from desk_fixtures import EventReader
 from ivr_calls import add_agent, as_zhang_wei, load
 from redis import Redis
 from redis.client import Pipeline
+from sqlalchemy import event
 
 from agent_assist import dashboard
 from domain.workdays import LIBRARY_YEARS, WorkingDays, YearSchedule
 from live import store
 from runtime import current_clock, current_flows
+from storage import db
 
 SPEC_KEYS = ["name", "line", "waiting", "longest_wait_seconds"]
 FIGURES = {
@@ -97,7 +99,8 @@ def test_a_call_is_counted_waiting_then_answered_within_the_service_level(
     clock.set(clock.now() + timedelta(seconds=12))
     medical = queues(client, boss[0])["medical"]
     assert (medical["waiting"], medical["offered"], medical["longest_wait_seconds"]) == (1, 1, 12)
-    assert (medical["answered"], medical["service_level"]) == (0, 0.0)
+    # A caller still waiting counts nowhere yet: no service level rather than 0 %.
+    assert (medical["answered"], medical["service_level"]) == (0, None)
 
     exchange.agent("alice").dial().take()
     medical = queues(client, boss[0])["medical"]
@@ -151,11 +154,22 @@ def test_reading_the_figures_costs_the_same_however_many_calls_the_day_had(
     monkeypatch.setattr(Pipeline, "pipeline_execute_command", count_pipe)
     monkeypatch.setattr(Redis, "execute_command", count)
 
+    statements = []
+
     def commands_to_read() -> list:
         with app.app_context():
             counted.clear()
-            dashboard.queues(store.redis(), current_flows(), current_clock().now())
-            return list(counted)
+            statements.clear()
+            engine = db.engine()
+            event.listen(engine, "before_cursor_execute", count_statement)
+            try:
+                dashboard.board(db.session(), store.redis(), current_flows(), current_clock().now())
+            finally:
+                event.remove(engine, "before_cursor_execute", count_statement)
+            return list(counted), len(statements)
+
+    def count_statement(connection, cursor, statement, *args):
+        statements.append(statement)
 
     quiet = commands_to_read()
     for i in range(8):
@@ -164,7 +178,8 @@ def test_reading_the_figures_costs_the_same_however_many_calls_the_day_had(
             exchange.agent("alice").dial().take()
     busy = commands_to_read()
     assert busy == quiet
-    assert len(busy) == 4 * 4  # four reads for each of the four queues, in one round trip
+    # Three reads for each of the four queues in one round trip; one query of today's rows.
+    assert (len(busy[0]), busy[1]) == (3 * 4, 1)
 
 
 def test_queues_answer_401_without_credentials_and_403_to_an_agent(client, make_agent, auth_for):
@@ -239,7 +254,9 @@ def test_the_stream_pushes_a_snapshot_and_another_when_a_caller_starts_waiting(
     try:
         first = reader.next_named("snapshot").json()
         assert {q["name"]: q["waiting"] for q in first["queues"]}["medical"] == 0
-        assert [a["username"] for a in first["agents"]] == ["boss"]
+        # The supervisor is not an agent: listed apart, counted nowhere.
+        assert first["agents"] == [] and sum(first["agent_counts"].values()) == 0
+        assert [s["username"] for s in first["supervisors"]] == ["boss"]
         in_medical_queue(exchange, "+8613900000011")
         later = reader.next_named("snapshot").json()
         medical = {q["name"]: q for q in later["queues"]}["medical"]
@@ -250,11 +267,14 @@ def test_the_stream_pushes_a_snapshot_and_another_when_a_caller_starts_waiting(
         reader.close()
 
 
-def test_an_unchanged_board_sends_heartbeats_not_snapshots(boss):
+def test_an_unchanged_board_sends_the_time_it_was_checked_not_snapshots(boss, clock):
     reader = EventReader(boss[1].get("/supervisor/events", buffered=False))
     try:
         reader.next_named("snapshot")
-        assert all(e.event != "snapshot" for e in reader.until_heartbeat())
+        clock.set(clock.now() + timedelta(seconds=1))
+        assert all(e.event != "snapshot" for e in reader.until("checked"))
+        checked = reader.next_named("checked").json()
+        assert checked == {"server_time": clock.now().isoformat()}
     finally:
         reader.close()
 
@@ -312,3 +332,43 @@ def test_next_year_given_as_data_ends_the_banner(app):
     assert dashboard.calendar_notice(loaded, date(LAST, 12, 6)) is not None
     assert dashboard.calendar_notice(extended, date(LAST, 12, 6)) is None
     assert dashboard.calendar_notice(extended, date(LAST + 2, 1, 5)).startswith(f"{LAST + 2}年")
+
+
+def test_queues_add_specs_figures_and_say_which_are_past_their_thresholds(
+    app, client, boss, exchange, family, clock
+):
+    add_agent(app, "alice")
+    in_medical_queue(exchange, "+8613900000011")
+    short = in_medical_queue(exchange, "+8613900000012")
+    short.hang_up()  # at once: a short abandon
+    clock.set(clock.now() + timedelta(seconds=45))
+    exchange.agent("alice").dial().take()
+    medical = queues(client, boss[0])["medical"]
+    assert (medical["answered"], medical["answered_within_sl"], medical["short_abandons"]) == (
+        1,
+        0,
+        1,
+    )
+    assert (medical["abandoned"], medical["service_level"]) == (0, 0.0)
+    assert (medical["average_speed_of_answer"], medical["short_abandon_seconds"]) == (45.0, 5)
+    assert medical["levels"] == {"service_level": "alert", "average_speed_of_answer": "alert"}
+    assert medical["answered_within_20s"] == medical["answered_within_sl"]
+
+
+def test_todays_figures_survive_a_redis_loss(app, client, boss, exchange, family, clock):
+    add_agent(app, "alice")
+    in_medical_queue(exchange, "+8613900000011")
+    exchange.agent("alice").dial().take()
+    with app.app_context():
+        store.redis().flushdb()
+    medical = queues(client, boss[0])["medical"]
+    assert (medical["offered"], medical["answered"], medical["service_level"]) == (1, 1, 1.0)
+
+
+def test_the_page_says_when_it_was_last_updated_and_lists_supervisors_apart(boss, clock):
+    page = boss[1].get("/supervisor/").get_data(as_text=True)
+    assert 'data-testid="last-updated"' in page
+    assert f'data-at="{clock.now().isoformat()}"' in page and "10:30:00" in page
+    assert 'data-testid="supervisors"' in page and 'data-username="boss"' in page
+    assert 'data-testid="agent-row"' not in page
+    assert "nav-reports" in page

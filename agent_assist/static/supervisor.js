@@ -1,25 +1,41 @@
 // The supervisor dashboard: each "snapshot" event from /supervisor/events redraws the
-// lines, queues, agents and cases tables. Everything is set with textContent: no data is
-// ever parsed as HTML. Waits and status times count on between events from "since".
+// lines, queues, agents and cases tables; a "checked" event says the figures were looked
+// at and had not changed. Everything is set with textContent: no data is ever parsed as
+// HTML. Which figures are past their thresholds comes with the data ("levels"); the time an
+// agent has been in a state counts on between events from "since", against the limits the
+// server sent with it.
 (function () {
   "use strict";
 
   var board = document.getElementById("dashboard");
   if (!board) return;
   var serverOffset = 0; // server clock minus browser clock, in ms
+  var lastUpdated = null; // server time of the latest snapshot or check, in ms
+  var STALE_AFTER_MS = (parseFloat(board.dataset.staleAfter) || 60) * 1000;
   var STATUS_LABELS = JSON.parse(board.dataset.statusLabels || "{}");
   function statusLabel(status) { return STATUS_LABELS[status] || status; }
 
   function $(id) { return document.getElementById(id); }
   function show(value) { return value === null || value === undefined || value === "" ? "—" : String(value); }
   function pct(value) { return value === null || value === undefined ? "—" : Math.round(value * 100) + "%"; }
-  function secs(value) { return value === null || value === undefined ? "—" : value + "s"; }
+  function secs(value) { return value === null || value === undefined ? "—" : Math.round(value) + "s"; }
+  // The server's own wall-clock time (HOTLINE_TZ), as its ISO timestamps write it.
+  function clock(serverTime) { return serverTime.substr(11, 8); }
   function cell(row, value, field, className) {
     var td = document.createElement("td");
     td.textContent = show(value);
     if (field) td.setAttribute("data-field", field);
     if (className) td.className = className;
     row.appendChild(td);
+    return td;
+  }
+  function levelled(row, value, field, levels) {
+    var td = cell(row, value, field);
+    var level = levels && levels[field];
+    if (level) {
+      td.className = "level-" + level;
+      td.setAttribute("data-level", level);
+    }
     return td;
   }
   function row(testid, attrs) {
@@ -36,12 +52,14 @@
       var tr = row("line-row", { line: l.line, open: l.open ? "yes" : "no" });
       cell(tr, l.name + " " + l.line, "name");
       cell(tr, (l.open ? "营业中 open" : "已关闭 closed") + " · " + (l.hours_today.join(", ") || "—"), "hours");
-      cell(tr, l.waiting, "waiting");
-      cell(tr, secs(l.longest_wait_seconds), "longest_wait_seconds");
+      levelled(tr, l.waiting, "waiting", l.levels);
+      levelled(tr, secs(l.longest_wait_seconds), "longest_wait_seconds", l.levels);
       cell(tr, l.offered, "offered");
       cell(tr, l.answered, "answered");
       cell(tr, l.abandoned, "abandoned");
-      cell(tr, pct(l.service_level), "service_level");
+      cell(tr, l.short_abandons, "short_abandons");
+      levelled(tr, pct(l.service_level), "service_level", l.levels);
+      levelled(tr, secs(l.average_speed_of_answer), "average_speed_of_answer", l.levels);
       cell(tr, l.callbacks_pending, "callbacks_pending");
       body.appendChild(tr);
     });
@@ -53,20 +71,23 @@
     queues.forEach(function (q) {
       var tr = row("queue-row", { queue: q.name, line: q.line, kind: q.kind });
       cell(tr, q.name, "name");
-      cell(tr, q.waiting, "waiting");
-      cell(tr, secs(q.longest_wait_seconds), "longest_wait_seconds");
-      cell(tr, secs(q.average_wait_seconds), "average_wait_seconds");
+      levelled(tr, q.waiting, "waiting", q.levels);
+      levelled(tr, secs(q.longest_wait_seconds), "longest_wait_seconds", q.levels);
       cell(tr, q.offered, "offered");
       cell(tr, q.answered, "answered");
-      cell(tr, q.answered_within_20s, "answered_within_20s");
+      cell(tr, q.answered_within_sl, "answered_within_sl");
       cell(tr, q.abandoned, "abandoned");
-      cell(tr, pct(q.service_level), "service_level");
+      cell(tr, q.short_abandons, "short_abandons");
+      levelled(tr, pct(q.service_level), "service_level", q.levels);
+      levelled(tr, secs(q.average_speed_of_answer), "average_speed_of_answer", q.levels);
+      cell(tr, secs(q.average_handle_time), "average_handle_time");
+      cell(tr, q.callbacks_requested, "callbacks_requested");
       cell(tr, q.callbacks_pending, "callbacks_pending");
       body.appendChild(tr);
     });
   }
 
-  function showAgents(agents, counts) {
+  function showAgents(agents, counts, supervisors) {
     var summary = $("agent-counts");
     summary.textContent = "";
     Object.keys(counts).forEach(function (status) {
@@ -83,13 +104,30 @@
     var body = $("agent-rows");
     body.textContent = "";
     agents.forEach(function (a) {
-      var tr = row("agent-row", { username: a.username, status: a.status, since: a.since || "" });
+      var limits = a.state_threshold || {};
+      var tr = row("agent-row", {
+        username: a.username, status: a.status, since: a.since || "",
+        "warn-after": limits.warn === undefined ? "" : limits.warn,
+        "alert-after": limits.alert === undefined ? "" : limits.alert,
+      });
       cell(tr, a.username, "username");
-      cell(tr, a.role, "role");
       cell(tr, a.queues.join(", "), "queues");
       cell(tr, statusLabel(a.status), "status");
       cell(tr, "", "for");
+      cell(tr, "", "call");
+      cell(tr, a.handled_today, "handled_today");
+      cell(tr, secs(a.average_handle_time_today), "average_handle_time_today");
+      cell(tr, a.missed_offers_today, "missed_offers_today");
       body.appendChild(tr);
+    });
+    var apart = $("supervisors");
+    Array.prototype.slice.call(apart.querySelectorAll(".count")).forEach(function (n) { n.remove(); });
+    supervisors.forEach(function (s) {
+      var span = document.createElement("span");
+      span.className = "count";
+      span.setAttribute("data-username", s.username);
+      span.textContent = s.username + " · " + statusLabel(s.status);
+      apart.appendChild(span);
     });
   }
 
@@ -115,6 +153,17 @@
     $("cases-empty").hidden = cases.length > 0;
   }
 
+  function updated(serverTime) {
+    var at = new Date(serverTime).getTime();
+    if (isNaN(at)) return;
+    serverOffset = at - Date.now();
+    lastUpdated = at;
+    var label = $("last-updated");
+    label.setAttribute("data-at", serverTime);
+    label.textContent = "最后更新 Last updated " + clock(serverTime);
+    board.setAttribute("data-updated", serverTime);
+  }
+
   function showCalendarNotice(text) {
     var banner = $("calendar-notice");
     banner.textContent = text || "";
@@ -122,13 +171,12 @@
   }
 
   function showSnapshot(data) {
-    serverOffset = new Date(data.server_time).getTime() - Date.now();
     showLines(data.lines);
     showQueues(data.queues);
-    showAgents(data.agents, data.agent_counts);
+    showAgents(data.agents, data.agent_counts, data.supervisors || []);
     showCases(data.cases);
     showCalendarNotice(data.calendar_notice);
-    board.setAttribute("data-updated", data.server_time);
+    updated(data.server_time);
     tick();
   }
 
@@ -136,10 +184,25 @@
     var now = Date.now() + serverOffset;
     Array.prototype.forEach.call(document.querySelectorAll("#agent-rows tr"), function (tr) {
       var since = new Date(tr.getAttribute("data-since")).getTime();
+      var seconds = isNaN(since) ? null : Math.max(0, Math.round((now - since) / 1000));
       var field = tr.querySelector('[data-field="for"]');
-      if (field) field.textContent = isNaN(since) ? "—" : Math.max(0, Math.round((now - since) / 1000)) + "s";
+      if (!field) return;
+      field.textContent = seconds === null ? "—" : seconds + "s";
+      var warn = parseFloat(tr.getAttribute("data-warn-after"));
+      var alert = parseFloat(tr.getAttribute("data-alert-after"));
+      var level = seconds === null ? "" : seconds >= alert ? "alert" : seconds >= warn ? "warn" : "";
+      field.className = level ? "level-" + level : "";
+      if (level) field.setAttribute("data-level", level); else field.removeAttribute("data-level");
+      var call = tr.querySelector('[data-field="call"]');
+      if (call) call.textContent = tr.getAttribute("data-status") === "on_call" && seconds !== null ? seconds + "s" : "—";
     });
+    var label = $("last-updated");
+    var stale = lastUpdated !== null && now - lastUpdated > STALE_AFTER_MS;
+    label.classList.toggle("stale", stale);
+    label.setAttribute("data-stale", stale ? "yes" : "no");
   }
+  var initial = $("last-updated").getAttribute("data-at");
+  if (initial) updated(initial);
   setInterval(tick, 1000);
   tick();
 
@@ -161,6 +224,7 @@
       source.close();
       window.location.assign(board.dataset.signinUrl);
     });
+    source.addEventListener("checked", function (event) { updated(JSON.parse(event.data).server_time); tick(); });
     source.addEventListener("error", function () {
       // EventSource retries by itself unless the server refused (e.g. signed out).
       if (source.readyState === EventSource.CLOSED) setTimeout(connect, 5000);

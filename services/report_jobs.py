@@ -1,0 +1,62 @@
+"""The reports' recurring job: ended agent spells into the history, old intervals out.
+
+Every ``REPORTS_UPKEEP_MINUTES`` (one job per slot, however many processes schedule
+it): ``agent_history.fold`` counts the spells that ended since the last run, then
+``history_upkeep.prune`` deletes the intervals past ``keep_days``. Both are
+idempotent, so a run repeated or run late does no harm. With Redis the rq worker
+runs it (the Procfile's worker and ``hotline reports upkeep --schedule`` start the
+chain); without, the web process's in-process runner does.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from adapters import background
+from runtime import current_clock, current_flows
+from services import agent_history, history_upkeep
+from services.case_jobs import next_slot
+from storage import db
+
+log = logging.getLogger(__name__)
+
+
+def upkeep() -> dict[str, int]:
+    """Fold the ended spells and prune the old intervals, now."""
+    app = background.job_app()
+    with app.app_context():
+        session, clock = db.session(), current_clock()
+        folded = 0
+        while True:
+            batch = agent_history.fold(session, clock.tz)
+            session.commit()
+            folded += batch
+            if batch < agent_history.FOLD_BATCH:
+                break
+        pruned = history_upkeep.prune(
+            session, clock.today(), current_flows().reports.keep_days, clock.tz
+        )
+        session.commit()
+    if pruned:
+        log.info("reports upkeep: %d spell(s) folded, %d old row(s) pruned", folded, pruned)
+    return {"folded": folded, "pruned": pruned}
+
+
+def upkeep_and_schedule_next(every_minutes: int) -> dict[str, int]:
+    done = upkeep()
+    schedule_upkeep(background.job_app(), every_minutes)
+    return done
+
+
+def schedule_upkeep(app: Flask, every_minutes: int) -> str:
+    """Schedule the next run; safe to call from every process at start (one job per slot)."""
+    with app.app_context():
+        now = current_clock().now()
+    slot = next_slot(now, every_minutes)
+    job_id = f"hotline-reports-upkeep-{slot:%Y%m%d%H%M}"
+    background.enqueue_at(
+        app, slot, "services.report_jobs.upkeep_and_schedule_next", every_minutes, job_id=job_id
+    )
+    return job_id
