@@ -125,7 +125,7 @@ def send_counts() -> None:
         return
     unsent = counts.take_unsent()
     try:
-        degraded_answers.add(store.redis(), context.today(), unsent)
+        degraded_answers.add(store.redis(), current_clock().today().isoformat(), unsent)
     except RedisError:
         counts.give_back(unsent)
 
