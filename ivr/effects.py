@@ -8,6 +8,7 @@ try counts once, an SMS is one job, a callback one row.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,7 +24,9 @@ from live import lockout, queueboard, store
 from runtime import current_clock, current_flows
 from runtime.clock import Clock
 from services import call_jobs, callbacks
-from storage import db
+from storage import db, repository
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +96,41 @@ def run(state: CallState, reply: replies.Reply, step: int, pipe) -> None:
         queueboard.enqueued(
             origin.redis, reply.wait.queue, state.call_sid, state.enqueued_at, context.today()
         )
-        # What the agents' queue panel may show of this caller (the name is masked already).
-        queueboard.describe(origin.redis, state.call_sid, state.insured_name, state.service, None)
+        describe_waiting(origin.redis, state)
         records.entered_queue(state, reply.wait.queue, origin.now)
+
+
+def describe_waiting(redis: Redis, state: CallState) -> None:
+    """What the agents' queue panel shows of a queued caller, and their offer's screen-pop.
+
+    The name is masked already. The tier is looked up only when the distribution
+    ranks callers by it (``[queue] tier_priority``): it costs a query per caller.
+    """
+    queueboard.describe(
+        redis,
+        state.call_sid,
+        queueboard.Caller(
+            name=state.insured_name,
+            service=state.service,
+            tier=_tier(state),
+            verified=state.verified,
+            policyholder_id=state.policyholder_id,
+            insured_id=state.insured_id,
+            line=state.line,
+            caller=state.caller,
+        ),
+    )
+
+
+def _tier(state: CallState) -> str | None:
+    flows = current_flows()
+    if not flows.call_flow.queue.tier_priority or not state.insured_id:
+        return None
+    try:
+        found = repository.eligibility(
+            db.session(), flows.programme, state.insured_id, current_clock().today()
+        )
+    except Exception:
+        log.exception("call %s: tier unknown; queued without priority", state.call_sid)
+        return None
+    return found.tier.code if found.tier else None

@@ -61,5 +61,10 @@ def answered(sid: str, agent: str | None, wait: float, now: datetime) -> None:
     _safely(sid, "its answer", call_records.answered, now, agent, max(0.0, wait))
 
 
+def talked(sid: str, seconds: int, now: datetime) -> None:
+    """The caller and the agent talked ``seconds`` (Twilio's DialCallDuration)."""
+    _safely(sid, "its talk time", call_records.note, now, talk_seconds=max(0, seconds))
+
+
 def ended(sid: str, status: str, duration: int | None, now: datetime, **facts) -> None:
     _safely(sid, "its end", call_records.ended, now, status, duration, **facts)
