@@ -1,4 +1,4 @@
-"""What a supervisor sees: queue figures per line, agents by status, cases at risk.
+"""What a supervisor sees: queue figures per line, agents by state, cases at risk.
 
 The views (``/api/queues``, ``/api/agents``, ``/supervisor`` and its event stream)
 all read through here, so the page and the API never disagree.
@@ -7,24 +7,26 @@ Cost per refresh, whatever the length of the day or of the call history:
 - queues: ``queueboard.snapshot``, four Redis operations per queue in one round
   trip (today's counters are hashes the IVR increments; pending callbacks are a
   Redis set kept by ``services.callbacks`` and corrected from SQL by its reconcile job);
-- agents: one ``HGETALL`` of the status hash and one query of the staff table;
+- agents: one query of the staff table and one ``MGET`` of their states;
 - cases: the indexed ``cases.find(sla="at_risk")`` query, bounded by open cases
   with a deadline due by today, not by the history; the stream runs it less often.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 
 from redis import Redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain.agent_states import Status
 from domain.hours import Line
 from domain.masking import mask_name
 from flows import Flows
-from live import presence, queueboard
-from services import cases
+from live import agent_states, queueboard
+from services import accounts, agent_shift, cases
 from storage.models import Agent, Person
 
 CASES_SHOWN = 50
@@ -117,20 +119,25 @@ def lines(flows: Flows, queue_entries: list[dict]) -> list[dict]:
 
 
 def agents(db_session: Session, redis: Redis, now: datetime) -> dict:
-    """``GET /api/agents``: every agent with their live status, and how many in each status.
+    """``GET /api/agents``: every account of the agent role in its live state, and the counts.
 
-    Agent usernames are staff identities, not customers' data: shown as they are.
+    Each entry is ``GET /api/agents/me``'s object (plus ``role`` and ``seconds`` in the
+    state); supervisors take no calls and are not listed. Agent usernames are staff
+    identities, not customers' data: shown as they are.
     """
-    statuses = presence.all_statuses(redis)
-    rows = db_session.scalars(select(Agent).order_by(Agent.username)).all()
+    rows = db_session.scalars(
+        select(Agent).where(Agent.role == accounts.AGENT).order_by(Agent.username)
+    ).all()
+    states = agent_states.get_many(redis, [agent.username for agent in rows])
     out = []
-    counts = {str(s): 0 for s in presence.Status}
+    counts = {str(s): 0 for s in Status}
     for agent in rows:
-        status = statuses.get(agent.username) or presence.AgentStatus(
-            agent.username, presence.Status.OFFLINE, None
-        )
-        counts[str(status.status)] += 1
-        out.append({**status.as_dict(now), "role": agent.role, "queues": agent.queue_list})
+        state = states[agent.username]
+        if not state.queues:
+            state = replace(state, queues=tuple(agent.queue_list))
+        counts[str(state.status)] += 1
+        shown = agent_shift.Shown(agent.username, state).as_dict(now)
+        out.append({**shown, "role": agent.role})
     return {"agents": out, "counts": counts}
 
 

@@ -16,9 +16,8 @@ from redis import RedisError
 
 from agent_assist import auth, csrf
 from agent_assist.desk_blueprint import bp
-from live import presence, signin_throttle, store
-from runtime import current_clock
-from services import accounts
+from live import signin_throttle, store
+from services import accounts, agent_shift
 from services.exceptions import UnknownAgent
 from storage import db
 from storage.models import Agent
@@ -85,11 +84,10 @@ def landing(agent: Agent) -> str:
 @bp.post("/signout")
 def signout():
     agent = auth.current_agent()
-    if agent is not None:
+    if agent is not None and agent.role == accounts.AGENT:
         try:
-            presence.change(
-                store.redis(), agent.username, presence.Status.OFFLINE, current_clock().now()
-            )
+            # Offline now, or once the call holding them is over.
+            agent_shift.sign_out(agent.username)
         except RedisError:
             log.warning("could not set %s offline on sign-out", agent.username)
     session.clear()

@@ -22,9 +22,9 @@ from redis import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from agent_assist import auth, dashboard, push
+from agent_assist import agent_status, auth, dashboard, push
 from agent_assist.errors import page_errors
-from live import presence, store
+from live import store
 from runtime import current_clock, current_flows
 from services import accounts
 from storage import db
@@ -84,7 +84,7 @@ def home():
         "supervisor/dashboard.html",
         agent=g.desk_agent,
         data=data,
-        status_labels={str(status): label for status, label in presence.LABELS.items()},
+        status_labels={str(status): label for status, label in agent_status.LABELS.items()},
     )
 
 

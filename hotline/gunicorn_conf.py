@@ -72,9 +72,13 @@ def post_fork(server, worker) -> None:
 
 
 def post_worker_init(worker) -> None:
-    """Without Redis there is no rq worker: this (only) worker process runs the jobs itself."""
+    """Without Redis there is no rq worker: this (only) worker process runs the jobs itself,
+    and the distribution's loop (offers, made away from the webhooks, and its sweep)."""
     if not SHARED_STORE:
         in_process_runner(worker.wsgi).start()
+        from services import distribution
+
+        distribution.loop(worker.wsgi).register().start()
 
 
 def in_process_runner(app):
