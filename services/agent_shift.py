@@ -257,6 +257,10 @@ def restore_if_lost() -> int:
             queues=tuple(account.queue_list),
         )
     restored = agent_states.restore(redis, states)
+    for username, state in states.items():
+        if state.status is Status.AVAILABLE:
+            # Their desks' heartbeats went with Redis: the usual grace to reconnect.
+            agent_states.desk_seen(redis, username, settings.desk_gone_seconds)
     if restored:
         log.warning("Redis had lost the agents' states: %s restored from the SQL log", restored)
     return restored

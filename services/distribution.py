@@ -52,6 +52,8 @@ SWEEP_JOB = "services.distribution.sweep_job"
 OFFER_PATH = "/ivr/offer"
 # Offers sent to Twilio at once (each a REST request of its own).
 SENDERS = 8
+# Plans made in one run when other runs keep taking its callers or agents first.
+PLANS = 5
 # A caller listed as waiting but not (or no longer) confirmed in Twilio's queue for this
 # long, and absent from its members, is taken as gone.
 UNCONFIRMED_GRACE_SECONDS = 600
@@ -150,7 +152,40 @@ def callers(flows: Flows, waiting: Iterable[queueboard.Waiting]) -> list[distrib
 
 
 def reserve() -> tuple[list[offers.Offer], dict[str, queueboard.Waiting]]:
-    """Match waiting callers with available agents, and reserve each pair."""
+    """Match waiting callers with available agents, and reserve each pair.
+
+    Another run (another process) may reserve a caller or an agent of the plan
+    first: then the plan is made again from what is left, a few times, before the
+    rest is left to a run of its own.
+    """
+    made: list[offers.Offer] = []
+    seen: dict[str, queueboard.Waiting] = {}
+    for _ in range(PLANS):
+        pairs, waiting = _plan()
+        seen.update(waiting)
+        lost = False
+        for offer in pairs:
+            try:
+                agent_shift.record(
+                    offers.reserve(store.redis(), offer, current_clock().now(), _keep_seconds())
+                )
+            except rules.Refused:
+                lost = True  # another run took the caller or the agent first
+                continue
+            made.append(offer)
+        if not lost:
+            return made, seen
+    agent_shift.ask_for_offers()
+    return made, seen
+
+
+def _keep_seconds() -> int:
+    # An offer is kept past its ring and the Dial action that follows it.
+    return 2 * current_flows().call_flow.agents.offer_seconds + 60
+
+
+def _plan() -> tuple[list[offers.Offer], dict[str, queueboard.Waiting]]:
+    """The offers to make now: callers Twilio holds and nobody is offered, to free agents."""
     redis, flows = store.redis(), current_flows()
     now = current_clock().now()
     free = agent_states.in_status(redis, Status.AVAILABLE)
@@ -167,30 +202,22 @@ def reserve() -> tuple[list[offers.Offer], dict[str, queueboard.Waiting]]:
         w.call_sid: w for w in queueboard.waiting(redis, queues, now.timestamp()) if w.queued
     }
     busy = offers.taken(redis, list(waiting))
-    settings = flows.call_flow
     free_callers = callers(flows, (w for w in waiting.values() if w.call_sid not in busy))
-    ring = settings.agents.offer_seconds
-    made, lost_races = [], False
+    settings = flows.call_flow
+    pairs = []
     for caller, agent in distribution.assign(free_callers, agents):
         found = flows.queue(caller.queue)
-        offer = offers.Offer(
-            call_sid=caller.call_sid,
-            agent=agent.username,
-            queue=caller.queue,
-            line=found.line.code if found else settings.call.line,
-            at=now.timestamp(),
-            expires=now.timestamp() + ring,
+        pairs.append(
+            offers.Offer(
+                call_sid=caller.call_sid,
+                agent=agent.username,
+                queue=caller.queue,
+                line=found.line.code if found else settings.call.line,
+                at=now.timestamp(),
+                expires=now.timestamp() + settings.agents.offer_seconds,
+            )
         )
-        try:
-            # Kept past the ring and the Dial action that follows it.
-            agent_shift.record(offers.reserve(redis, offer, now, keep_seconds=2 * ring + 60))
-        except rules.Refused:
-            lost_races = True  # another run took the caller or the agent first
-            continue
-        made.append(offer)
-    if lost_races:
-        agent_shift.ask_for_offers()
-    return made, waiting
+    return pairs, waiting
 
 
 def send(app: Flask, made: list[offers.Offer], waiting: dict[str, queueboard.Waiting]) -> None:

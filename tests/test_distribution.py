@@ -9,6 +9,7 @@ the worker (or the demo's loop) does, and ``sweep`` its periodic sweep.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,6 +17,8 @@ import pytest
 from ivr_calls import FLOW, WANG, ZHANG, add_agent, load, make_available, message, verified
 from sqlalchemy import select
 
+import flows
+import runtime
 from domain.agent_states import Status
 from live import agent_states, announcements, offers, queueboard, store
 from services import distribution
@@ -368,3 +371,19 @@ def test_a_pull_that_finds_nobody_frees_the_agent_when_their_call_ends(
     assert agent.take() is None
     agent.hang_up()
     assert state(app, "ann").status is Status.AVAILABLE
+
+
+def test_with_tier_priority_on_a_higher_tier_is_offered_first_within_the_bound(
+    app, exchange, twilio_rest, family, clock
+):
+    loaded = flows.load()
+    queue = dataclasses.replace(loaded.call_flow.queue, tier_priority=True)
+    call_flow = dataclasses.replace(loaded.call_flow, queue=queue)
+    runtime.install(app, dataclasses.replace(loaded, call_flow=call_flow), clock)
+    add_agent(app, "ann")
+    wang = waiting(exchange, "+8613900000122", WANG)  # 安心
+    clock.set(clock.now() + timedelta(seconds=45))
+    zhang = waiting(exchange, "+8613900000123")  # 张伟 for himself: 豪华, jumps 60 s
+    clock.set(clock.now() + timedelta(seconds=1))
+    assert [o.call_sid for o in dispatch(app)] == [zhang.call_sid]
+    assert wang.in_queue
