@@ -448,7 +448,10 @@ def _demo_settings(base: str) -> dict:
         url = "" if base == DEFAULT_CALL_URL else f"--url {base} "
         click.echo("Place a call without Twilio (in another terminal), then take it at the desk:")
         click.echo(f"  hotline call {url}--script 000606,张伟,1,2,1")
-        click.echo(f"  {base}/agent/  (sign in as demo-agent, press 接听下一个来电（模拟）)")
+        click.echo(
+            f"  {base}/agent/  (sign in as demo-agent, set 空闲 Available, "
+            "press 接听下一个来电（模拟）)"
+        )
         click.echo("")
     return settings
 

@@ -66,28 +66,48 @@ def change(username: str, rule: Rule) -> Change:
     return record(agent_states.change(store.redis(), username, rule))
 
 
-def record(done: Change) -> Change:
-    """What follows a change made in Redis: the SQL log, the call's record, the offers."""
-    redis = store.redis()
-    username = done.username
-    if done.new_spell:
-        _log(done)
-        log.info(
-            "agent %s: %s → %s%s",
-            username,
-            done.before.status,
-            done.after.status,
-            f" ({done.after.reason})" if done.after.reason else "",
+def record(done: Change, log_now: bool = True) -> Change:
+    """What follows a change made in Redis: the offers, the SQL log, the call's record.
+
+    An agent who became available is offered a call first: nothing written to SQL
+    delays it. ``log_now=False`` leaves the SQL log to the caller (``write_log``), who
+    writes a batch of changes at once.
+    """
+    if not done.new_spell:
+        return done
+    log.info(
+        "agent %s: %s → %s%s",
+        done.username,
+        done.before.status,
+        done.after.status,
+        f" ({done.after.reason})" if done.after.reason else "",
+    )
+    if done.after.status is Status.AVAILABLE:
+        # Becoming available counts as the desk being there, for a while.
+        agent_states.desk_seen(
+            store.redis(), done.username, current_flows().call_flow.agents.desk_gone_seconds
         )
-        if done.before.status is Status.WRAP_UP and done.before.call_sid:
-            _note_wrap_up(done)
-        if done.after.status is Status.AVAILABLE:
-            # Becoming available counts as the desk being there, for a while.
-            agent_states.desk_seen(
-                redis, username, current_flows().call_flow.agents.desk_gone_seconds
-            )
-            ask_for_offers()
+        ask_for_offers()
+    if log_now:
+        write_log([done])
+    if done.before.status is Status.WRAP_UP and done.before.call_sid:
+        _note_wrap_up(done)
     return done
+
+
+def write_log(changes: list[Change]) -> None:
+    """Each change's new spell in the SQL log, in one transaction; a failure is logged."""
+    changes = [done for done in changes if done.new_spell]
+    if not changes:
+        return
+    session = db.session()
+    try:
+        for done in changes:
+            agent_log.opened(session, done.username, done.after)
+        session.commit()
+    except Exception:
+        session.rollback()
+        log.exception("%s agent state change(s) not logged in SQL", len(changes))
 
 
 def ask_for_offers() -> None:
@@ -97,16 +117,6 @@ def ask_for_offers() -> None:
     here: an rq job does, or without Redis the web process's loop (``adapters.background``).
     """
     background.kick(current_app._get_current_object(), DISPATCH, DISPATCH_JOB, keys.DISPATCH_ASKED)
-
-
-def _log(done: Change) -> None:
-    session = db.session()
-    try:
-        agent_log.opened(session, done.username, done.after)
-        session.commit()
-    except Exception:
-        session.rollback()
-        log.exception("agent %s: state %s not logged in SQL", done.username, done.after.status)
 
 
 def _note_wrap_up(done: Change) -> None:

@@ -114,8 +114,11 @@ def run(app: Flask, sweep: bool = False) -> list[offers.Offer]:
             _sweep(app)
         if not enabled(app):
             return []
-        made, waiting = reserve()
+        made, waiting, changes = reserve()
     send(app, made, waiting)
+    with app.app_context():
+        # The agents' new spells, in SQL once Twilio has been asked: nobody waits for it.
+        agent_shift.write_log(changes)
     return made
 
 
@@ -151,8 +154,9 @@ def callers(flows: Flows, waiting: Iterable[queueboard.Waiting]) -> list[distrib
     ]
 
 
-def reserve() -> tuple[list[offers.Offer], dict[str, queueboard.Waiting]]:
-    """Match waiting callers with available agents, and reserve each pair.
+def reserve() -> tuple[list[offers.Offer], dict[str, queueboard.Waiting], list]:
+    """Match waiting callers with available agents, and reserve each pair (their changes
+    of state are returned, for the SQL log).
 
     Another run (another process) may reserve a caller or an agent of the plan
     first: then the plan is made again from what is left, a few times, before the
@@ -160,23 +164,23 @@ def reserve() -> tuple[list[offers.Offer], dict[str, queueboard.Waiting]]:
     """
     made: list[offers.Offer] = []
     seen: dict[str, queueboard.Waiting] = {}
+    changes = []
     for _ in range(PLANS):
         pairs, waiting = _plan()
         seen.update(waiting)
         lost = False
         for offer in pairs:
             try:
-                agent_shift.record(
-                    offers.reserve(store.redis(), offer, current_clock().now(), _keep_seconds())
-                )
+                done = offers.reserve(store.redis(), offer, current_clock().now(), _keep_seconds())
             except rules.Refused:
                 lost = True  # another run took the caller or the agent first
                 continue
+            changes.append(agent_shift.record(done, log_now=False))
             made.append(offer)
         if not lost:
-            return made, seen
+            return made, seen, changes
     agent_shift.ask_for_offers()
-    return made, seen
+    return made, seen, changes
 
 
 def _keep_seconds() -> int:
