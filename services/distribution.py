@@ -123,11 +123,19 @@ def run(app: Flask, sweep: bool = False) -> list[offers.Offer]:
 
 
 def _sweep(app: Flask) -> None:
+    """Each part on its own: one failing (the database down) keeps no other from its work."""
     now = current_clock().now()
-    agent_shift.restore_if_lost()
-    moved = agent_shift.sweep(now)
-    if any(moved.values()):
-        log.info("sweep: %s", moved)
+    try:
+        agent_shift.restore_if_lost()
+    except Exception:
+        log.exception("could not look for agents' states Redis may have lost")
+    try:
+        moved = agent_shift.sweep(now)
+    except Exception:
+        log.exception("could not sweep the agents' states")
+    else:
+        if any(moved.values()):
+            log.info("sweep: %s", moved)
     settings = current_flows().call_flow.agents
     if enabled(app) and store.redis().set(
         keys.DISPATCH_RECONCILED, "1", nx=True, ex=settings.reconcile_seconds

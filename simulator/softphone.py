@@ -821,6 +821,9 @@ class RestRequest:
     method: str
     url: str
     data: dict[str, str | list[str]]
+    # How the library authenticated and described the request (Basic auth, User-Agent, …).
+    auth: tuple[str, str] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def parts(self) -> list[str]:
@@ -873,7 +876,7 @@ class RecordingTwilio(HttpClient):
             k: [str(x) for x in v] if isinstance(v, list | tuple) else str(v)
             for k, v in dict(data or {}).items()
         }
-        made = RestRequest(method, url, form)
+        made = RestRequest(method, url, form, auth and tuple(auth), dict(headers or {}))
         self.requests.append(made)
         if self._failures:
             status = self._failures.pop(0)
