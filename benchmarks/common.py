@@ -22,7 +22,8 @@ VENV_BIN = Path(sys.executable).parent
 POSTGRES_ADMIN_URL = os.environ.get(
     "HOTLINE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
-POSTGRES_DATABASE = "hotline_bench"
+# Another name keeps two benchmarks run at once on one server from dropping each other's.
+POSTGRES_DATABASE = os.environ.get("HOTLINE_BENCH_POSTGRES_DATABASE", "hotline_bench")
 REDIS_URL = os.environ.get("HOTLINE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/4")
 
 
