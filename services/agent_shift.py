@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from adapters import background
+from adapters import background, twilio_rest
 from domain import agent_states as rules
 from domain.agent_states import AgentState, Status
 from live import agent_states, keys, store
@@ -115,8 +115,12 @@ def ask_for_offers() -> None:
 
     Its run (``services.distribution.run``) calls Twilio's REST API, so it never runs
     here: an rq job does, or without Redis the web process's loop (``adapters.background``).
+    Without Twilio's settings nothing would be offered: nothing is asked.
     """
-    background.kick(current_app._get_current_object(), DISPATCH, DISPATCH_JOB, keys.DISPATCH_ASKED)
+    app = current_app._get_current_object()
+    if twilio_rest.missing_for_queues(app):
+        return
+    background.kick(app, DISPATCH, DISPATCH_JOB, keys.DISPATCH_ASKED)
 
 
 def _note_wrap_up(done: Change) -> None:
