@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -42,6 +43,10 @@ RETRY_INTERVALS = (10, 60, 300)
 LIVE = frozenset({JobStatus.SCHEDULED, JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED})
 # How often the in-process runner looks for due jobs (rq's scheduler: every second).
 POLL_SECONDS = 5
+# Loops of this process by name (``Loop``), in the app's extensions.
+LOOPS = "hotline.loops"
+# A kick's rq job not begun after this long is taken as lost: a new kick enqueues another.
+KICK_SECONDS = 30
 
 
 class InProcessJob(Job):
@@ -207,3 +212,66 @@ def job_app() -> Flask:
             "a job runs inside an app context: start workers with hotline.worker.Worker"
         )
     return current_app._get_current_object()
+
+
+class Loop(threading.Thread):
+    """One function run again and again in a daemon thread: at once when kicked, and timed.
+
+    ``func(app, timed)`` runs after each ``kick()`` (kicks made while it runs make one
+    more run, not one each) and every ``every`` seconds with ``timed`` true. Without
+    Redis there is no rq worker, and work that must not wait inside a webhook (a call
+    to Twilio's REST API) is handed to such a loop of the web process instead.
+    """
+
+    def __init__(self, app: Flask, name: str, func: Callable[[Flask, bool], object], every: float):
+        super().__init__(name=f"hotline-{name}", daemon=True)
+        self.app = app
+        self.loop_name = name
+        self.func = func
+        self.every = every
+        self.kicked = threading.Event()
+        self.stopped = threading.Event()
+
+    def kick(self) -> None:
+        self.kicked.set()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.kicked.set()
+
+    def register(self) -> Loop:
+        """Kicks of ``name`` in this app come here from now on (``kick``)."""
+        self.app.extensions.setdefault(LOOPS, {})[self.loop_name] = self
+        return self
+
+    def run(self) -> None:
+        due = time.monotonic() + self.every
+        while not self.stopped.is_set():
+            self.kicked.wait(max(0.0, due - time.monotonic()))
+            if self.stopped.is_set():
+                return
+            self.kicked.clear()
+            timed = time.monotonic() >= due
+            if timed:
+                due = time.monotonic() + self.every
+            try:
+                self.func(self.app, timed)
+            except Exception:
+                log.exception("%s: a run failed", self.name)
+
+
+def kick(app: Flask, name: str, func: str, flag_key: str) -> None:
+    """Have ``func`` run soon, in the background: once for all kicks made before it begins.
+
+    To this process's ``Loop`` of ``name`` if it runs one; else, with Redis, as an rq
+    job, unless one asked for is still waiting to begin (``flag_key``, which the job
+    deletes as it begins). Without either (a test, a command), nothing runs it.
+    """
+    loop = app.extensions.get(LOOPS, {}).get(name)
+    if loop is not None:
+        loop.kick()
+        return
+    if in_process(app):
+        return
+    if store.redis(app).set(flag_key, "1", nx=True, ex=KICK_SECONDS):
+        queue(app).enqueue_call(func, result_ttl=0, failure_ttl=3600)

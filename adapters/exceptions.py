@@ -13,6 +13,15 @@ class NotConfigured(HotlineError, RuntimeError):
         super().__init__(f"{what} is not configured: set {', '.join(self.missing)}")
 
 
+class MemberGone(HotlineError):
+    """Twilio did not find the caller in the queue (they hung up, or were taken already)."""
+
+    def __init__(self, queue_sid: str, call_sid: str):
+        super().__init__(f"call {call_sid} is not in queue {queue_sid}")
+        self.queue_sid = queue_sid
+        self.call_sid = call_sid
+
+
 class TwilioRefused(RuntimeError):
     """Twilio's API refused a request; its message (which quotes the number) masked.
 

@@ -1,26 +1,39 @@
-"""Twilio's REST API (SMS, outbound calls) through the ``twilio`` library.
+"""Twilio's REST API (SMS, outbound calls, queue members) through the ``twilio`` library.
 
 Both sides use it: the IVR texts links and dials callbacks, the desk texts
-booking confirmations. ``TWILIO_HTTP_CLIENT`` in the app's config replaces the
-library's HTTP client, which is how tests see the exact request Twilio would
-receive without reaching it (``simulator.softphone.RecordingTwilio``).
+booking confirmations, the distribution dequeues callers to agents. Every request
+goes to ``TWILIO_API_BASE_URL`` (SPEC §5; default ``https://api.twilio.com``):
+``AtBase`` wraps the library's HTTP client and swaps the origin of each URL the
+library builds, so a local stand-in (the simulator, a mock of Twilio's OpenAPI
+description) receives exactly what Twilio would — same paths, form, headers and
+authentication. ``TWILIO_HTTP_CLIENT`` in the app's config replaces the library's
+HTTP client, which is how tests see the exact request Twilio would receive
+without reaching it (``simulator.softphone.RecordingTwilio``).
+
+Every call here is made from a background job or thread, never while a webhook waits.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from flask import Flask
 from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http import HttpClient
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from adapters.exceptions import NotConfigured, TwilioRefused
+from adapters.exceptions import MemberGone, NotConfigured, TwilioRefused
 from domain.masking import mask_phone, mask_phones_in
 
 log = logging.getLogger(__name__)
 
 CREDENTIALS = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
+TWILIO_API = "https://api.twilio.com"
+# Twilio's largest list page: a queue holds at most 1000 callers by default settings
+# (the hotline leaves Twilio's queue size alone), so one page lists every member.
+PAGE_SIZE = 1000
 SENDER = "TWILIO_CALLER_ID"
 # Seconds to wait for Twilio's API. The library waits forever by default, and a
 # demo without Redis sends SMS links inside the webhook, which Twilio abandons at 15 s.
@@ -38,7 +51,43 @@ def client(app: Flask) -> Client:
         raise NotConfigured("Twilio's REST API", missing)
     sid, token = (app.config[key] for key in CREDENTIALS)
     http_client = app.config.get("TWILIO_HTTP_CLIENT") or TwilioHttpClient(timeout=TIMEOUT_SECONDS)
+    base = (app.config.get("TWILIO_API_BASE_URL") or TWILIO_API).rstrip("/")
+    if base != TWILIO_API:
+        http_client = AtBase(http_client, base)
     return Client(sid, token, http_client=http_client)
+
+
+class AtBase(HttpClient):
+    """The library's HTTP client, sending to ``base`` what it would send to api.twilio.com."""
+
+    def __init__(self, inner: HttpClient, base: str):
+        super().__init__(inner.logger, is_async=False, timeout=inner.timeout)
+        self.inner = inner
+        self.base = base
+
+    def request(
+        self,
+        method,
+        url,
+        params=None,
+        data=None,
+        headers=None,
+        auth=None,
+        timeout=None,
+        allow_redirects=False,
+    ):
+        if url.startswith(TWILIO_API + "/"):
+            url = self.base + url[len(TWILIO_API) :]
+        return self.inner.request(
+            method,
+            url,
+            params=params,
+            data=data,
+            headers=headers,
+            auth=auth,
+            timeout=timeout,
+            allow_redirects=allow_redirects,
+        )
 
 
 def sender(app: Flask, dialled: str | None = None) -> str:
@@ -90,3 +139,56 @@ def public_url(app: Flask, path: str) -> str:
     if not base:
         raise NotConfigured("Twilio's requests back to the hotline", ["PUBLIC_BASE_URL"])
     return base.rstrip("/") + path
+
+
+# -- queues (the distribution) -------------------------------------------------------------
+
+
+def missing_for_queues(app: Flask) -> list[str]:
+    """The settings the distribution needs: credentials, and the URL Twilio is sent back to."""
+    return missing_settings(app, (*CREDENTIALS, "PUBLIC_BASE_URL"))
+
+
+def dequeue(app: Flask, queue_sid: str, call_sid: str, url: str) -> None:
+    """Take caller ``call_sid`` out of queue ``queue_sid`` to the TwiML at ``url`` (POSTed).
+
+    Raises ``MemberGone`` when Twilio does not find the caller in that queue (they
+    hung up, or were taken already); other failures as the library raises them.
+    """
+    try:
+        client(app).queues(queue_sid).members(call_sid).update(url=url, method="POST")
+    except TwilioRestException as exc:
+        if exc.status in (400, 404):
+            raise MemberGone(queue_sid, call_sid) from exc
+        raise
+
+
+@dataclass(frozen=True, slots=True)
+class QueueMember:
+    call_sid: str
+    position: int
+    wait_time: int
+
+
+def queues(app: Flask) -> dict[str, str]:
+    """Twilio's queues of the account: friendly name → QueueSid (``Queues.json``)."""
+    page = client(app).queues.page(page_size=PAGE_SIZE)
+    return {queue.friendly_name: queue.sid for queue in page if queue.friendly_name and queue.sid}
+
+
+def members(app: Flask, queue_sid: str) -> list[QueueMember]:
+    """The callers in queue ``queue_sid`` now, front first (``Queues/{sid}/Members.json``)."""
+    page = client(app).queues(queue_sid).members.page(page_size=PAGE_SIZE)
+    found = [
+        QueueMember(m.call_sid, _whole(m.position), max(0, _whole(m.wait_time)))
+        for m in page
+        if m.call_sid
+    ]
+    return sorted(found, key=lambda m: m.position)
+
+
+def _whole(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0

@@ -1,11 +1,12 @@
-"""JSON API for cases, agents and queues, on the API blueprint (``/api/...``).
+"""JSON API for cases and queues, on the API blueprint (``/api/...``).
 
 - ``POST /api/cases`` opens a case (``Idempotency-Key`` header or ``request_key``:
   the same key twice is the same case, answered 200 instead of 201);
 - ``GET /api/cases?sla=at_risk|overdue|due_today|on_track|pending|met&status=&insured_id=``;
 - ``GET /api/cases/ID``; ``POST /api/cases/ID/steps`` records a milestone;
-- ``GET /api/agents`` (supervisors): agents with their live status, grouped counts;
 - ``GET /api/queues`` (supervisors): today's figures per queue (``agent_assist.dashboard``).
+
+Agents' states are in ``agent_assist.agent_api``.
 
 Agents list the cases they opened, or those of one insured person they ask for by
 ``insured_id``, and may open any case by id; supervisors list every case. Requests
@@ -199,20 +200,6 @@ def _readable(case_id: int):
     except UnknownCase:
         raise ApiError(404, "unknown_case", f"no case {case_id}") from None
     return case
-
-
-@bp.get("/agents")
-@auth.login_required(SUPERVISOR)
-def agents():
-    now = current_clock().now()
-    try:
-        found = dashboard.agents(db.session(), store.redis(), current_flows(), now)
-    except RedisError:
-        raise ApiError(503, "store_unavailable", "agent status cannot be read right now") from None
-    wanted = request.args.get("status")
-    if wanted:
-        found["agents"] = [a for a in found["agents"] if a["status"] == wanted]
-    return {**found, "as_of": now.isoformat()}
 
 
 @bp.get("/queues")

@@ -1,4 +1,4 @@
-"""What a supervisor sees: queue figures per line, agents by status, cases at risk.
+"""What a supervisor sees: queue figures per line, agents by state, cases at risk.
 
 The views (``/api/queues``, ``/api/agents``, ``/supervisor`` and its event stream)
 all read through here, so the page and the API never disagree.
@@ -9,7 +9,7 @@ Cost per refresh, whatever the length of the day or of the call history:
   ``services.callbacks`` and corrected from SQL by its reconcile job), and one SQL
   query summing today's rows of the interval history (at most 48 per queue), so the
   day's figures are those the reports show and survive a Redis loss;
-- agents: one ``HGETALL`` of the status hash, the staff table, today's rows of the
+- agents: one query of the staff table and one ``MGET`` of their states, today's rows of the
   agents' interval history and the spells not yet in it (``services.agent_history``);
 - cases: the indexed ``cases.find(sla="at_risk")`` query, bounded by open cases
   with a deadline due by today, not by the history; the stream runs it less often.
@@ -17,7 +17,7 @@ Cost per refresh, whatever the length of the day or of the call history:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from redis import Redis
@@ -26,13 +26,14 @@ from sqlalchemy.orm import Session
 
 from domain import workdays
 from domain.agent_figures import ON_CALL, AgentTotals
+from domain.agent_states import Status
 from domain.hours import Line
 from domain.intervals import day_start
 from domain.masking import mask_name
 from domain.service_level import QueueTotals
 from flows import Flows, Queue
-from live import presence, queueboard
-from services import accounts, agent_history, cases, reports
+from live import agent_states, queueboard
+from services import accounts, agent_history, agent_shift, cases, reports
 from storage.models import Agent, Person
 
 CASES_SHOWN = 50
@@ -181,37 +182,41 @@ def _whole(value: float | None) -> int | None:
 
 
 def agents(db_session: Session, redis: Redis, flows: Flows, now: datetime) -> dict:
-    """``GET /api/agents``: every agent (role ``agent``) with their status and today's figures.
+    """``GET /api/agents``: every agent (role ``agent``) in its live state, with today's figures.
 
-    Supervisors are not agents: not listed, not counted (``supervisors`` lists them).
-    Agent usernames are staff identities, not customers' data: shown as they are.
+    Each entry is ``GET /api/agents/me``'s object (plus ``role`` and ``seconds`` in the
+    state) and the day's figures (SPEC §7). Supervisors are not agents: not listed, not
+    counted (``supervisors`` lists them). Agent usernames are staff identities, not
+    customers' data: shown as they are.
     """
-    statuses = presence.all_statuses(redis)
-    rows = db_session.scalars(select(Agent).order_by(Agent.username)).all()
-    staff = [agent for agent in rows if agent.role != accounts.SUPERVISOR]
+    rows = db_session.scalars(
+        select(Agent).where(Agent.role == accounts.AGENT).order_by(Agent.username)
+    ).all()
+    states = agent_states.get_many(redis, [agent.username for agent in rows])
     start = day_start(now.date(), now.tzinfo)
     today = agent_history.totals(
-        db_session, start, start + timedelta(days=1), now, now.tzinfo, [a.username for a in staff]
+        db_session, start, start + timedelta(days=1), now, now.tzinfo, [a.username for a in rows]
     )
     out = []
-    counts = {str(s): 0 for s in presence.Status}
-    for agent in staff:
-        status = _status(statuses, agent.username)
-        counts[str(status.status)] = counts.get(str(status.status), 0) + 1
+    counts = {str(s): 0 for s in Status}
+    for agent in rows:
+        state = states[agent.username]
+        if not state.queues:
+            state = replace(state, queues=tuple(agent.queue_list))
+        counts[str(state.status)] += 1
+        shown = agent_shift.Shown(agent.username, state).as_dict(now)
         figures = reports.agent_row(agent.username, today.get(agent.username, AgentTotals()))
-        state = status.as_dict(now)
-        threshold = flows.reports.state_thresholds.get(state["status"])
+        threshold = flows.reports.state_thresholds.get(shown["status"])
         out.append(
             {
-                **state,
+                **shown,
                 "role": agent.role,
-                "queues": agent.queue_list,
                 "handled_today": figures["handled"],
                 "average_handle_time_today": figures["average_handle_time"],
                 "missed_offers_today": figures["missed_offers"],
                 "occupancy_today": figures["occupancy"],
                 # The call going on (SPEC §7 "the current call's seconds").
-                "call_seconds": state.get("seconds") if state["status"] == ON_CALL else None,
+                "call_seconds": shown.get("seconds") if shown["status"] == ON_CALL else None,
                 "state_threshold": (
                     {"warn": threshold.warn, "alert": threshold.alert} if threshold else None
                 ),
@@ -222,15 +227,11 @@ def agents(db_session: Session, redis: Redis, flows: Flows, now: datetime) -> di
 
 def supervisors(db_session: Session, redis: Redis, now: datetime) -> list[dict]:
     """The supervisors' own accounts and their status: shown apart from the agents."""
-    statuses = presence.all_statuses(redis)
     rows = db_session.scalars(
         select(Agent).where(Agent.role == accounts.SUPERVISOR).order_by(Agent.username)
     ).all()
-    return [_status(statuses, agent.username).as_dict(now) for agent in rows]
-
-
-def _status(statuses: dict, username: str) -> presence.AgentStatus:
-    return statuses.get(username) or presence.AgentStatus(username, presence.Status.OFFLINE, None)
+    states = agent_states.get_many(redis, [agent.username for agent in rows])
+    return [agent_shift.Shown(a.username, states[a.username]).as_dict(now) for a in rows]
 
 
 def cases_at_risk(db_session: Session, flows: Flows, now: datetime) -> list[dict]:

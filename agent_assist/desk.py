@@ -25,6 +25,7 @@ from flask import (
 from redis import RedisError
 
 from agent_assist import (
+    agent_status,
     auth,
     bounds,
     case_pages,  # noqa: F401  (adds the case pages to bp)
@@ -37,9 +38,10 @@ from agent_assist.auth import signed_in
 from agent_assist.desk_blueprint import bp
 from agent_assist.errors import error_response, wants_json
 from agent_assist.waiting import waiting_callers
-from live import presence, store
+from domain.agent_states import AgentState, Status
+from live import store
 from runtime import current_clock, current_flows
-from services import cases
+from services import agent_shift, cases
 from storage import db
 from storage.models import Agent
 
@@ -52,18 +54,19 @@ def home():
     flows = current_flows()
     redis = store.redis()
     try:
-        status = presence.get(redis, agent.username)
+        status = agent_shift.get(agent.username).state
         waiting = [c.as_dict(now) for c in waiting_callers(redis, agent.queue_list, now)]
     except RedisError:
-        status, waiting = presence.AgentStatus(agent.username, presence.Status.OFFLINE, None), []
+        status, waiting = AgentState(), []
         flash("实时数据暂不可用 (live data unavailable)", "error")
     mine = cases.find(db.session(), now, status="open,booked", opened_by=agent.id, limit=50)
     return render_template(
         "desk/desk.html",
         agent=agent,
         status=status,
-        statuses=list(presence.Status),
-        status_labels=presence.LABELS,
+        statuses=agent_status.choices(),
+        status_labels={str(k): v for k, v in agent_status.LABELS.items()},
+        reason_labels=agent_status.REASON_LABELS,
         waiting=waiting,
         services=flows.programme.services,
         categories=flows.categories,
@@ -83,26 +86,21 @@ def home():
 @bp.post("/status")
 @signed_in
 def set_status():
+    """The desk's status form (or its script, as JSON): SPEC §6's rules, as the API's."""
     agent: Agent = g.desk_agent
     body = bounds.json_body()
-    value = request.form.get("status") or (body if isinstance(body, dict) else {}).get("status")
-    try:
-        status = presence.Status(value)
-    except ValueError:
-        message = f"status: one of {', '.join(presence.Status)}"
-        if wants_json():
-            return error_response(422, "invalid_status", message)
-        flash(message, "error")
-        return redirect(url_for("desk.home"))
-    try:
-        result = presence.change(store.redis(), agent.username, status, current_clock().now())
-    except RedisError:
-        if wants_json():
-            return error_response(503, "store_unavailable", "status cannot be saved right now")
-        flash("状态暂时无法保存 (status cannot be saved right now)", "error")
-        return redirect(url_for("desk.home"))
+    body = body if isinstance(body, dict) else {}
+    value = request.form.get("status") or body.get("status")
+    reason = request.form.get("reason") or body.get("reason")
+    answer = agent_status.choose(agent, value, reason)
     if wants_json():
-        return jsonify(result.as_dict())
+        return answer
+    body = answer.get_json()
+    if answer.status_code == 202:
+        later = agent_status.LABELS[Status(body["next"])]
+        flash(f"通话及话后处理结束后将切换为「{later}」 (after this call)", "success")
+    elif answer.status_code != 200:
+        flash(body["error"]["message"], "error")
     return redirect(url_for("desk.home"))
 
 

@@ -1,14 +1,16 @@
-"""Server-sent events for one signed-in agent: screen-pops, their status, the queue panel.
+"""Server-sent events for one signed-in agent: screen-pops, their state, the queue panel.
 
 The stream blocks on the agent's Redis stream (``XREAD BLOCK``), so a call announced
 by the IVR is written to the browser as soon as Redis hands it over; the block
 timeout only bounds how often the loop looks at the queue panel and the heartbeat.
 
 Events:
-- ``screen_pop`` (``id`` = the Redis stream id): a call taken by this agent.
+- ``screen_pop`` (``id`` = the Redis stream id): a call offered to this agent
+  (``"offer": true`` with ``"expires_in"`` seconds of ring) or taken by them.
   On connecting, calls after ``Last-Event-ID`` are replayed; with none missed (or
   no ``Last-Event-ID``) the current call, if there is one, is sent again.
-- ``status``: the agent's status, on connecting and whenever it changes.
+- ``status``: the agent's state (``GET /api/agents/me``'s object), on connecting and
+  whenever it changes.
 - ``queue``: the callers waiting in the agent's queues, on connecting and on change.
 - ``: heartbeat`` comments keep proxies from closing an idle stream.
 - ``unavailable``: Redis failed; the stream ends and the browser reconnects after
@@ -16,6 +18,9 @@ Events:
 - ``signed_out``: the sign-in this stream was opened with no longer holds (signed
   out, new password, token revoked, account disabled); the stream ends with it.
   It is looked at every ``ACCOUNT_CHECK_SECONDS``.
+
+While the stream is open the agent's desk counts as there (``agent_shift.desk_seen``);
+gone for ``[agents] desk_gone_seconds``, an available agent is set offline (SPEC §6).
 """
 
 from __future__ import annotations
@@ -33,15 +38,17 @@ from redis import Redis, RedisError
 from agent_assist import errors, screen_pop, sse
 from agent_assist.sse import comment, message
 from agent_assist.waiting import waiting_callers
-from live import announcements, presence, store
-from live.presence import AgentStatus, Status
+from domain.agent_states import HELD, AgentState
+from live import agent_states, announcements, store
 from runtime import current_clock, current_flows
+from services import agent_shift
 from storage import db
 
 log = logging.getLogger(__name__)
 
 STREAM_ID = re.compile(r"\d{1,20}-\d{1,20}")
-ON_A_CALL = frozenset({Status.BUSY, Status.WRAP_UP})
+# How often an open stream says the desk is there (well within desk_gone_seconds).
+DESK_SEEN_EVERY = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +61,9 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def is_current(call: announcements.CallTaken, status: AgentStatus) -> bool:
-    """A call stays current until the agent makes themselves available (or goes offline)."""
-    if status.since is None or status.status in ON_A_CALL:
+def is_current(call: announcements.CallTaken, status: AgentState) -> bool:
+    """A call stays current while it holds the agent, and until their next state begins."""
+    if status.since is None or (status.status in HELD and status.call_sid in (None, call.call_sid)):
         return True
     try:
         taken = datetime.fromisoformat(call.taken_at)
@@ -77,7 +84,7 @@ def catch_up(
         entries = redis.xrange(key, min=f"({last_event_id}", max=cursor)
     if not entries and latest:
         call = announcements.decode(latest[0][1])
-        if is_current(call, presence.get(redis, username)):
+        if is_current(call, agent_states.get(redis, username)):
             entries = latest
     out = []
     for entry_id, fields in entries:
@@ -89,15 +96,9 @@ def catch_up(
 
 
 def pop_message(app: Flask, entry_id: str, call: announcements.CallTaken, replayed: bool) -> str:
-    """The ``screen_pop`` event; an available agent the call reached is now busy with it."""
+    """The ``screen_pop`` event for ``call`` (an offer or a call taken)."""
     with app.app_context():
         now = current_clock().now()
-        try:
-            presence.busy_if_available(
-                store.redis(), call.agent, datetime.fromisoformat(call.taken_at), now
-            )
-        except (RedisError, ValueError):
-            log.warning("could not mark the agent busy for %s", call.call_sid)
         try:
             data = screen_pop.build(call, db.session(), current_flows(), now)
         except Exception:
@@ -106,6 +107,9 @@ def pop_message(app: Flask, entry_id: str, call: announcements.CallTaken, replay
             data = screen_pop.bare(call)
             data["error"] = "records unavailable: look the caller up by hand"
     data["replayed"] = replayed
+    data["offer"] = call.offer
+    if call.offer:
+        data["expires_in"] = call.expires_in
     return message("screen_pop", data, entry_id)
 
 
@@ -168,12 +172,14 @@ def _stream(
     yield sse.retry(int(config["SSE_RETRY_MS"]))
     try:
         cursor, first = catch_up(redis, listener.username, last_event_id)
-        status = presence.get(redis, listener.username)
+        status = agent_states.get(redis, listener.username)
+        _desk_seen(app, listener)
     except RedisError as exc:
         log.exception("call stream unavailable for an agent")
         yield unavailable(app, exc)
         return
-    yield message("status", status.as_dict())
+    yield message("status", _shown(listener, status))
+    seen = time.monotonic()
     for entry_id, call in first:
         yield pop_message(app, entry_id, call, replayed=True)
     queue_seen = None
@@ -188,10 +194,13 @@ def _stream(
             if queue["callers"] != queue_seen:
                 queue_seen = queue["callers"]
                 yield message("queue", queue)
-            current = presence.get(redis, listener.username)
+            current = agent_states.get(redis, listener.username)
             if current != status:
                 status = current
-                yield message("status", status.as_dict())
+                yield message("status", _shown(listener, status))
+            if time.monotonic() - seen >= DESK_SEEN_EVERY:
+                _desk_seen(app, listener)
+                seen = time.monotonic()
             found = redis.xread({key: cursor}, count=16, block=block_ms)
         except RedisError as exc:
             log.exception("call stream interrupted for an agent")
@@ -220,3 +229,12 @@ def _queue_snapshot(app: Flask, redis: Redis, listener: Listener) -> dict:
         for c in waiting_callers(redis, listener.queues, now)
     ]
     return {"server_time": now.isoformat(), "callers": callers}
+
+
+def _shown(listener: Listener, state: AgentState) -> dict:
+    return agent_shift.Shown(listener.username, state).as_dict()
+
+
+def _desk_seen(app: Flask, listener: Listener) -> None:
+    with app.app_context():
+        agent_shift.desk_seen(listener.username)

@@ -16,9 +16,8 @@ from redis import RedisError
 
 from agent_assist import auth, csrf
 from agent_assist.desk_blueprint import bp
-from live import presence, signin_throttle, store
-from runtime import current_clock
-from services import accounts
+from live import signin_throttle, store
+from services import accounts, agent_shift
 from services.exceptions import UnknownAgent
 from storage import db
 from storage.models import Agent
@@ -91,10 +90,10 @@ def signout():
         # Every session and stream of the account ends, not only this browser's.
         accounts.end_sessions(db.session(), agent.id)
         db.session().commit()
+    if agent is not None and agent.role == accounts.AGENT:
         try:
-            presence.change(
-                store.redis(), agent.username, presence.Status.OFFLINE, current_clock().now()
-            )
+            # Offline now, or once the call holding them is over.
+            agent_shift.sign_out(agent.username)
         except RedisError:
             log.warning("could not set %s offline on sign-out", agent.username)
     session.clear()

@@ -24,9 +24,9 @@ from redis import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from agent_assist import auth, dashboard, errors, push
+from agent_assist import agent_status, auth, dashboard, errors, push
 from agent_assist.errors import page_errors, register_backend_errors
-from live import presence, store
+from live import store
 from runtime import current_clock, current_flows
 from services import accounts
 from storage import db
@@ -101,7 +101,7 @@ def home():
         # Past this many seconds without a snapshot or a check, the page says it is stale.
         stale_after=2 * float(config["SSE_HEARTBEAT_SECONDS"])
         + 2 * float(config["SUPERVISOR_REFRESH_SECONDS"]),
-        status_labels={str(status): label for status, label in presence.LABELS.items()},
+        status_labels={str(status): label for status, label in agent_status.LABELS.items()},
     )
 
 

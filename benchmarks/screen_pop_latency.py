@@ -74,7 +74,10 @@ def open_streams(server: Gunicorn, tokens: dict[str, str], pops: PopLog) -> list
 class Prober:
     """Puts calls into the queue and has agents take them, one at a time."""
 
-    def __init__(self, server: Gunicorn, scripts, agents: list[str], pops: PopLog, seed: int):
+    def __init__(self, server: Gunicorn, scripts, tokens: dict[str, str], pops: PopLog, seed: int):
+        self.server = server
+        self.tokens = tokens
+        agents = list(tokens)
         self.samples: list[callers.Sample] = []
         # Twilio's queues for these calls only: the agent takes this call, not a load call.
         self.exchange = Exchange(
@@ -111,6 +114,12 @@ class Prober:
             )
         first = self.pops.arrivals[phone.call_sid][0]
         phone.hang_up()
+        # The call's wrap-up, ended at once: the agent is available for the next (SPEC §6).
+        status, body = self.server.post_json(
+            "/api/agents/me/wrap_up", {"action": "end"}, self.tokens[agent.username]
+        )
+        if status != 200:
+            raise BenchmarkFailed(f"{agent.username} could not end the wrap-up: {body[:200]}")
         return (first[1] - connect.started) * 1e3
 
     def misdelivered(self) -> list[str]:
@@ -195,7 +204,12 @@ def run(args) -> int:
         probe_scripts = callers.plan(
             people, suffixes, args.seed + 1, wrong_share=0, entitlements_share=0
         )
-        prober = Prober(server, probe_scripts, names, pops, args.seed)
+        # Only an available agent's phone is put through to a caller (SPEC §6).
+        for username, token in tokens.items():
+            status, body = server.post_json("/api/agents/me/status", {"status": "available"}, token)
+            if status != 200:
+                raise BenchmarkFailed(f"{username} could not be made available: {body[:200]}")
+        prober = Prober(server, probe_scripts, tokens, pops, args.seed)
         load_scripts = callers.plan(people, suffixes, args.seed)
         runs = []
         for number in range(0 if args.warmup else 1, args.runs + 1):

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import http.client
+import json
 import os
 from pathlib import Path
 
@@ -66,6 +68,21 @@ class Gunicorn(LocalServer):
 
     def get(self, path: str, token: str | None = None) -> tuple[int, bytes]:
         return super().get(path, {"Authorization": f"Bearer {token}"} if token else None)
+
+    def post_json(self, path: str, body: dict, token: str) -> tuple[int, str]:
+        """An API request with a Bearer token, on a connection of its own (a browser tab's)."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
+        try:
+            connection.request(
+                "POST",
+                path,
+                body=json.dumps(body),
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            )
+            response = connection.getresponse()
+            return response.status, response.read().decode()
+        finally:
+            connection.close()
 
     def wait_ready(
         self, path: str, token: str | None = None, expect: int = 200, timeout: float = 60

@@ -7,7 +7,7 @@ value first; the node types are in ``flows.nodes``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from domain.catalogue import Service
 from domain.hours import Line
@@ -52,6 +52,29 @@ class QueueSettings:
     history_size: int
     history_seconds: int
     callback_suffix: str
+    # Optional priority by tier (SPEC §6), off by default: a caller of a tier listed is
+    # offered as if they had called that many seconds earlier, each at most
+    # ``max_priority_jump_seconds`` (checked at load).
+    tier_priority: bool = False
+    max_priority_jump_seconds: int = 60
+    tier_jump_seconds: Mapping[str, int] = field(default_factory=dict)
+
+    def jump_seconds(self, tier: str | None) -> int:
+        """How much earlier than they called a caller of ``tier`` is served (0 when off)."""
+        if not self.tier_priority or tier is None:
+            return 0
+        return min(self.tier_jump_seconds.get(tier, 0), self.max_priority_jump_seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSettings:
+    """An agent's shift (SPEC §6): offers, wrap-up, and the distribution's sweep."""
+
+    offer_seconds: int = 15
+    wrap_up_seconds: int = 30
+    desk_gone_seconds: int = 60
+    sweep_seconds: int = 5
+    reconcile_seconds: int = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +131,7 @@ class CallFlow:
     keys: KeyMap
     # Service code -> how the service is said, for names written with a symbol.
     spoken_services: Mapping[str, str]
+    agents: AgentSettings = AgentSettings()
 
     def node(self, name: str) -> FlowNode:
         return self.nodes[name]

@@ -17,6 +17,7 @@ from domain.catalogue import Programme
 from domain.hours import Line
 from flows import speakable
 from flows.call_flow import (
+    AgentSettings,
     CallbackSettings,
     CallFlow,
     CallSettings,
@@ -93,6 +94,7 @@ REQUIRED: dict[str, frozenset[str]] = {
         "degraded_closed": (),
         "agent_unknown": (),
         "agent_no_queues": (),
+        "agent_not_available": (),
         "callback_greeting": ("key",),
     }.items()
 }
@@ -123,6 +125,7 @@ def parse(doc: TomlTable, programme: Programme, lines: Mapping[str, Line]) -> Ca
         "limits",
         "keys",
         "queue",
+        "agents",
         "callbacks",
         "sms",
         "speech",
@@ -275,7 +278,7 @@ def parse(doc: TomlTable, programme: Programme, lines: Mapping[str, Line]) -> Ca
         line=line_code(call_node, "line"),
         state_ttl_seconds=call_node.whole("state_ttl_seconds", minimum=60),
     )
-    queue = _queue(doc.table("queue"), target, lines, keys)
+    queue = _queue(doc.table("queue"), target, lines, keys, programme)
     return CallFlow(
         voice=_voice(doc.table("voice")),
         call=call,
@@ -288,6 +291,7 @@ def parse(doc: TomlTable, programme: Programme, lines: Mapping[str, Line]) -> Ca
         nodes=nodes,
         keys=keys,
         spoken_services=spoken_services,
+        agents=_agents(doc.table("agents", {})),
     )
 
 
@@ -648,7 +652,9 @@ def _limits(node: TomlTable) -> Limits:
     )
 
 
-def _queue(node: TomlTable, target, lines: Mapping[str, Line], keys: KeyMap) -> QueueSettings:
+def _queue(
+    node: TomlTable, target, lines: Mapping[str, Line], keys: KeyMap, programme: Programme
+) -> QueueSettings:
     node.only(
         "leave_key",
         "on_leave",
@@ -657,6 +663,9 @@ def _queue(node: TomlTable, target, lines: Mapping[str, Line], keys: KeyMap) -> 
         "history_size",
         "history_minutes",
         "callback_suffix",
+        "tier_priority",
+        "max_priority_jump_seconds",
+        "tier_jump_seconds",
     )
     suffix = node.text("callback_suffix")
     for line in lines.values():
@@ -675,7 +684,58 @@ def _queue(node: TomlTable, target, lines: Mapping[str, Line], keys: KeyMap) -> 
         history_size=node.whole("history_size", minimum=2),
         history_seconds=node.whole("history_minutes", minimum=1) * 60,
         callback_suffix=suffix,
+        **_tier_priority(node, programme),
     )
+
+
+def _tier_priority(node: TomlTable, programme: Programme) -> dict:
+    """Priority by tier: off unless asked for, and no tier jumps further than the bound."""
+    most = node.whole("max_priority_jump_seconds", 60)
+    jumps = node.table("tier_jump_seconds", {})
+    known = {tier.code for tier in programme.tiers}
+    seconds = {}
+    for code, _ in jumps.items():
+        if code not in known:
+            raise jumps.error(code, f"unknown tier (tiers are: {', '.join(sorted(known))})")
+        seconds[code] = jumps.whole(code)
+        if seconds[code] > most:
+            raise jumps.error(code, f"must be at most max_priority_jump_seconds ({most})")
+    return {
+        "tier_priority": node.flag("tier_priority", False),
+        "max_priority_jump_seconds": most,
+        "tier_jump_seconds": seconds,
+    }
+
+
+def _agents(node: TomlTable) -> AgentSettings:
+    """The shift's timings; each has a default, so the section may be left out."""
+    defaults = AgentSettings()
+    node.only(
+        "offer_seconds",
+        "wrap_up_seconds",
+        "desk_gone_seconds",
+        "sweep_seconds",
+        "reconcile_seconds",
+    )
+    sweep = node.whole("sweep_seconds", defaults.sweep_seconds, minimum=1)
+    reconcile = node.whole("reconcile_seconds", defaults.reconcile_seconds, minimum=1)
+    if reconcile < sweep:
+        raise node.error("reconcile_seconds", "must be at least sweep_seconds")
+    return AgentSettings(
+        # Twilio's <Dial timeout> is 5 to 600 seconds.
+        offer_seconds=_between(node, "offer_seconds", defaults.offer_seconds, 5, 600),
+        wrap_up_seconds=node.whole("wrap_up_seconds", defaults.wrap_up_seconds),
+        desk_gone_seconds=node.whole("desk_gone_seconds", defaults.desk_gone_seconds, 10),
+        sweep_seconds=sweep,
+        reconcile_seconds=reconcile,
+    )
+
+
+def _between(node: TomlTable, key: str, default: int, low: int, high: int) -> int:
+    value = node.whole(key, default, minimum=low)
+    if value > high:
+        raise node.error(key, f"must be a whole number from {low} to {high}")
+    return value
 
 
 def _callbacks(node: TomlTable, keys: KeyMap) -> CallbackSettings:

@@ -64,6 +64,16 @@ class Flows:
         found = self.lines.get(line)
         return found.queue if found else None
 
+    def served(self, queues: tuple[str, ...] | list[str]) -> frozenset[str]:
+        """The queues an agent serving ``queues`` takes calls from: those, and the callback
+        queues of their lines (callers returning on a callback)."""
+        out = set(queues)
+        for name in queues:
+            found = self.queue(name)
+            if found is not None and found.kind == CALLS:
+                out.add(self.call_flow.callback_queue(found.line))
+        return frozenset(out)
+
     def callback_queue(self, line: Line | str) -> str:
         """The queue where ``line``'s callers wait when they return on a callback."""
         return self.call_flow.callback_queue(self.line(line) if isinstance(line, str) else line)

@@ -13,8 +13,9 @@ from flask.json.provider import DefaultJSONProvider
 import flows
 import runtime
 from agent_assist import (
+    agent_api,  # noqa: F401  (adds the agents' views to api.bp)
     api,
-    case_api,  # noqa: F401  (adds the case and agent views to api.bp)
+    case_api,  # noqa: F401  (adds the case and queue views to api.bp)
     desk,
     people_api,  # noqa: F401  (adds customer search and history to api.bp)
     report_api,  # noqa: F401  (adds /api/reports/... to api.bp)

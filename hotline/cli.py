@@ -23,10 +23,9 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 import flows
 from domain import workdays
 from hotline import config, defaults, demo
-from live import presence, store
 from runtime import current_clock, current_flows
 from runtime.exceptions import HotlineError
-from services import accounts, importer
+from services import accounts, agent_shift, importer
 from services import defaults as services_defaults
 from services.feed import FeedError
 from storage import db, schema
@@ -262,7 +261,7 @@ def agent_enable(username: str) -> None:
 def _set_offline(username: str) -> None:
     """A disabled agent takes no more calls (their status lives in Redis; best effort)."""
     try:
-        presence.change(store.redis(), username, presence.Status.OFFLINE, current_clock().now())
+        agent_shift.sign_out(username)
     except RedisError:
         click.echo(f"(could not set {username} offline: Redis is unreachable)", err=True)
 
@@ -642,7 +641,10 @@ def _demo_settings(base: str) -> dict:
         url = "" if base == DEFAULT_CALL_URL else f"--url {base} "
         click.echo("Place a call without Twilio (in another terminal), then take it at the desk:")
         click.echo(f"  hotline call {url}--script 000606,张伟,1,2,1")
-        click.echo(f"  {base}/agent/  (sign in as demo-agent, press 接听下一个来电（模拟）)")
+        click.echo(
+            f"  {base}/agent/  (sign in as demo-agent, set 空闲 Available, "
+            "press 接听下一个来电（模拟）)"
+        )
         click.echo("")
     return settings
 

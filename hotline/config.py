@@ -23,6 +23,8 @@ ENVIRONMENT_KEYS = (
     "TWILIO_API_KEY",
     "TWILIO_API_SECRET",
     "TWILIO_TWIML_APP_SID",
+    # Where Twilio's REST API is reached (SPEC §5): a local stand-in changes nothing else.
+    "TWILIO_API_BASE_URL",
     # Twilio's queues simulated for ``hotline call`` and the desk (``/simulator``).
     "HOTLINE_SIMULATOR",
     # How often the supervisor dashboard's stream looks at the figures (seconds).
@@ -38,6 +40,7 @@ def base(instance_path: str) -> dict:
         "TWILIO_AUTH_TOKEN": None,
         # The sender of SMS and callbacks when the number the caller dialled is unknown.
         "TWILIO_CALLER_ID": None,
+        "TWILIO_API_BASE_URL": defaults.TWILIO_API_BASE_URL,
         "PUBLIC_BASE_URL": None,
         "HOTLINE_TZ": defaults.TIMEZONE,
         "HOTLINE_FLOWS_DIR": None,

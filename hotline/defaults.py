@@ -2,6 +2,8 @@
 
 TIMEZONE = "Asia/Shanghai"
 SQLITE_FILENAME = "hotline.sqlite3"
+# Twilio's REST API (SPEC §5 TWILIO_API_BASE_URL).
+TWILIO_API_BASE_URL = "https://api.twilio.com"
 SECRET_KEY_FILENAME = "secret_key"
 # `hotline serve --demo` without TWILIO_AUTH_TOKEN: the token webhooks are signed with,
 # kept here so `hotline call` finds it (the signature check is never switched off).

@@ -123,13 +123,17 @@ def post_fork(server, worker) -> None:
 def post_worker_init(worker) -> None:
     """Migrate once the database answers; without Redis, run the jobs here too.
 
-    Without Redis there is no rq worker: this (only) worker process runs the jobs itself.
+    Without Redis there is no rq worker: this (only) worker process runs the jobs itself,
+    and the distribution's loop (offers, made away from the webhooks, and its sweep).
     """
     from hotline.migrator import Migrator
 
     Migrator(worker.wsgi).start()
     if not SHARED_STORE:
         in_process_runner(worker.wsgi).start()
+        from services import distribution
+
+        distribution.loop(worker.wsgi).register().start()
 
 
 def in_process_runner(app):

@@ -1,4 +1,4 @@
-"""The rq worker of the Procfile: jobs run inside an app, and the callback reconcile keeps going.
+"""The rq worker of the Procfile: jobs run inside an app; the reconcile and the sweep keep going.
 
 ``rq worker --with-scheduler --worker-class hotline.worker.Worker hotline``: the
 worker builds the app once from the environment (``REDIS_URL`` names the Redis of
@@ -16,7 +16,12 @@ maintenance, every ten minutes by default. Here the maintenance comes round ever
 jobs that long at a time, then looks), restarts the scheduler, and re-arms the
 reconcile; a Redis error on the way is logged and the worker carries on. So
 after a Redis restart or flush every due callback is dialled within a minute or
-so.
+so. The distribution's sweep (``services.distribution``) is kept going alike.
+
+The distribution's jobs are short, frequent and waited for by callers: the worker
+runs them itself instead of forking a work horse for each (forking costs more than
+the job). Its SQL connections are therefore never handed on to a forked horse: each
+horse drops the pool it inherited.
 """
 
 from __future__ import annotations
@@ -27,14 +32,18 @@ from datetime import UTC, datetime
 import rq
 from flask import Flask, current_app, has_app_context
 from redis.exceptions import RedisError
+from rq.worker import WorkerStatus
 
-from services import call_jobs, report_jobs
+from services import call_jobs, distribution, report_jobs
 from storage import db, deadlines
 
 log = logging.getLogger(__name__)
 
-# How often the worker looks after the scheduler and the reconcile, at most.
+# How often the worker looks after rq's scheduler and the recurring chains (the callback
+# reconcile, the distribution's sweep, the reports' upkeep), at most.
 MAINTENANCE_SECONDS = 15
+# Jobs run in the worker's own process (see above).
+INLINE = frozenset({distribution.DISPATCH_JOB, distribution.SWEEP_JOB})
 
 _app: Flask | None = None
 
@@ -89,6 +98,19 @@ class Worker(rq.Worker):
         with self.app.app_context():
             return super().perform_job(job, queue, *args, **kwargs)
 
+    def execute_job(self, job, queue):
+        if job.func_name not in INLINE:
+            return super().execute_job(job, queue)
+        execution = self.prepare_execution(job)
+        self.perform_job(job, queue, execution)
+        self.set_state(WorkerStatus.IDLE)
+        return None
+
+    def main_work_horse(self, *args, **kwargs):
+        # A forked horse must not use the parent's open database connections.
+        db.engine(self.app).dispose(close=False)
+        return super().main_work_horse(*args, **kwargs)
+
     def work(self, *args, **kwargs):
         self.keep_reconciling()
         return super().work(*args, **kwargs)
@@ -104,10 +126,12 @@ class Worker(rq.Worker):
     def keep_reconciling(self) -> None:
         """Re-arm the recurring chains now unless they are alive (a lost chain starts again).
 
-        The callback reconcile (due this minute), and the reports' upkeep.
+        The callback reconcile (due this minute), the distribution's sweep, the reports'
+        upkeep.
         """
         try:
             call_jobs.schedule_reconcile(self.app, datetime.now(UTC))
+            distribution.schedule_sweep(self.app)
             report_jobs.schedule_upkeep(self.app, int(self.app.config["REPORTS_UPKEEP_MINUTES"]))
         except RedisError as exc:
             log.warning("could not schedule the callback reconcile yet (%s)", exc)

@@ -2,19 +2,22 @@
 
 An ended call leaves every queue board it was on (a caller who hangs up while
 holding is counted as abandoned); an ended callback attempt is settled by the
-callback rules (``services.callbacks``): done, retried, or failed.
+callback rules (``services.callbacks``): done, retried, or failed. The agent the
+call held moves on (SPEC §6): one it rang is released, one on it starts wrapping up —
+whichever leg ended, the caller's or the agent's own (a pulled call).
 """
 
 from __future__ import annotations
 
 import logging
 
+from domain.agent_states import Status
 from ivr import records
 from ivr.call_state import CallState
 from ivr.turns import Numbers
-from live import call_store, queueboard, store
+from live import call_store, offers, queueboard, store
 from runtime import current_clock, current_flows
-from services import call_records, callbacks
+from services import agent_shift, call_records, callbacks
 from storage import db
 
 log = logging.getLogger(__name__)
@@ -56,6 +59,10 @@ def reported(
             caller=caller,
             **records.identity(state),
         )
+        try:
+            _release_agents(redis, sid)
+        except Exception:
+            log.exception("call %s ended: its agent could not be moved on", sid)
     if callback_id is not None and call_status in ENDED:
         session = db.session()
         callback = callbacks.find(session, callback_id)
@@ -64,3 +71,25 @@ def reported(
                 session, store.redis(), flows, clock.tz, callback, call_status, sid, clock.now()
             )
             log.info("callback %s: call %s %s → %s", callback.id, sid, call_status, outcome)
+
+
+def _release_agents(redis, sid: str) -> None:
+    """The agents call ``sid`` held: rung (the caller left) or on it (the call is over)."""
+    offer = offers.get(redis, sid)
+    state = call_store.load(redis, sid, CallState.from_json)
+    named = {offer.agent if offer else None, state.agent if state else None}
+    for agent in filter(None, named):
+        _move_on(agent, sid, None)
+    leg_of = call_store.agent_of(redis, sid)  # an agent's own leg, when it pulled a call
+    if leg_of:
+        _move_on(leg_of, None, sid)
+    if offer is not None:
+        offers.settled(redis, sid)
+
+
+def _move_on(agent: str, call_sid: str | None, leg: str | None) -> None:
+    current = agent_shift.get(agent).state
+    if current.status is Status.OFFERED and current.holds(call_sid, leg):
+        agent_shift.quietly(agent_shift.withdrawn, agent, call_sid, leg)
+    elif current.status is Status.ON_CALL and current.holds(call_sid, leg):
+        agent_shift.quietly(agent_shift.hung_up, agent, current.call_sid, current.leg)

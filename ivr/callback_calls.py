@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import url_for
 
-from ivr import context, engine, records, twiml
+from ivr import context, effects, engine, records, twiml
 from ivr.call_state import CallState
 from live import call_store, queueboard, store
 from runtime import current_clock, current_flows
@@ -78,6 +78,7 @@ def connect(
     state.node = "callback"
     call_store.save(redis, state, flows.call_flow.call.state_ttl_seconds)
     queueboard.enqueued(redis, queue, sid, state.enqueued_at)
+    effects.describe_waiting(redis, state)
     records.entered_queue(state, queue, moment)
     say = [engine.phrase(flows, "transferring", now, line.code)]
     return twiml.enqueue(

@@ -8,6 +8,7 @@ try counts once, an SMS is one job, a callback one row.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,7 +25,9 @@ from live import lockout, queueboard, store
 from runtime import current_clock, current_flows
 from runtime.clock import Clock
 from services import call_jobs, callbacks
-from storage import db
+from storage import db, repository
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,16 +119,47 @@ def run(
     if isinstance(reply.wait, replies.Enqueue):
         state.enqueued_at = origin.now.timestamp()
         queueboard.enqueued(origin.redis, reply.wait.queue, state.call_sid, state.enqueued_at)
-        # What the agents' queue panel may show of this caller (the name is masked already).
-        queueboard.describe(
-            origin.redis, state.call_sid, state.insured_name, state.service, _tier(state, facts)
-        )
+        describe_waiting(origin.redis, state, facts)
         records.entered_queue(state, reply.wait.queue, origin.now)
 
 
+def describe_waiting(redis: Redis, state: CallState, facts: SqlFacts | None = None) -> None:
+    """What the agents' queue panel shows of a queued caller, and their offer's screen-pop.
+
+    The name is masked already. The tier comes from the turn's facts when it has them
+    (the engine read them: no query); a caller queued again without them (a missed
+    offer) is looked up only when the distribution ranks callers by tier.
+    """
+    queueboard.describe(
+        redis,
+        state.call_sid,
+        queueboard.Caller(
+            name=state.insured_name,
+            service=state.service,
+            tier=_tier(state, facts),
+            verified=state.verified,
+            policyholder_id=state.policyholder_id,
+            insured_id=state.insured_id,
+            line=state.line,
+            caller=state.caller,
+        ),
+    )
+
+
 def _tier(state: CallState, facts: SqlFacts | None) -> str | None:
-    """The insured person's tier today; the turn's facts have read them already (no query)."""
-    if facts is None or not state.insured_id:
+    if not state.insured_id:
         return None
-    tier = facts.eligibility(state.insured_id).tier
-    return tier.code if tier is not None else None
+    if facts is not None:
+        tier = facts.eligibility(state.insured_id).tier
+        return tier.code if tier is not None else None
+    flows = current_flows()
+    if not flows.call_flow.queue.tier_priority:
+        return None
+    try:
+        found = repository.eligibility(
+            db.session(), flows.programme, state.insured_id, current_clock().today()
+        )
+    except Exception:
+        log.exception("call %s: tier unknown; queued without priority", state.call_sid)
+        return None
+    return found.tier.code if found.tier else None

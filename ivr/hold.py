@@ -3,18 +3,27 @@
 Twilio fetches the Enqueue's waitUrl document over and over while the caller
 waits; a key pressed during its hold music comes back here too. A caller waiting
 for a callback is already on one: they are not offered to leave for another.
+
+The first waitUrl of a caller is also Twilio's word that the caller is in its
+queue (with the queue's SID): from then on the distribution may offer them, and
+it is asked to look at once (SPEC §6: a caller joins).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 
 from flask import url_for
 from redis.exceptions import RedisError
 
+from domain.agent_states import Status
 from ivr import context, engine, twiml
-from live import queueboard, store
+from live import agent_states, queueboard, store
 from runtime import current_clock, current_flows
+from services import agent_shift
+
+log = logging.getLogger(__name__)
 
 # Twilio's largest queue holds 5000 callers: a position past it is not one (and a long
 # enough number would overflow the wait estimate), so it is not announced.
@@ -30,12 +39,24 @@ def position(raw: str | None) -> int:
     return value if value <= MAX_POSITION else 0
 
 
-def wait(line_code: str | None, queue: str | None, position: int) -> str:
-    """Twilio's waitUrl: position and estimated wait (not at the head), then hold music."""
+def wait(
+    line_code: str | None,
+    queue: str | None,
+    position: int,
+    sid: str | None = None,
+    queue_sid: str | None = None,
+) -> str:
+    """Twilio's waitUrl: position and estimated wait, then hold music.
+
+    The caller at the head hears that they are about to be put through only while
+    an agent of the line is available: never a promise nobody is there to keep.
+    """
     flows = current_flows()
     settings = flows.call_flow.queue
     line = context.line(line_code)
     callback_queue = flows.callback_queue(line)
+    if sid:
+        _in_twilios_queue(queue if flows.queue(queue or "") else line.queue, sid, queue_sid)
     now = current_clock().local()
     texts = []
     if position > 1:
@@ -60,7 +81,7 @@ def wait(line_code: str | None, queue: str | None, position: int) -> str:
                 minutes=max(1, math.ceil(seconds / 60)),
             )
         )
-    elif position == 1:
+    elif position == 1 and _agent_free(line.queue):
         texts.append(engine.phrase(flows, "queue_head", now, line.code))
     if queue == callback_queue:
         return twiml.hold(context.voice(), texts)
@@ -75,3 +96,25 @@ def key_pressed(line_code: str | None, key: str) -> str:
     if key == current_flows().call_flow.queue.leave_key:
         return twiml.leave()
     return twiml.redirect(url_for("ivr.queue_wait", line=context.line(line_code).code))
+
+
+def _in_twilios_queue(queue: str, sid: str, queue_sid: str | None) -> None:
+    """Twilio holds the caller in ``queue``: the first time, offers are looked for."""
+    try:
+        if queueboard.confirmed(store.redis(), queue, sid, queue_sid):
+            agent_shift.ask_for_offers()
+    except RedisError:
+        log.exception("call %s: not confirmed in %s (the sweep will find it)", sid, queue)
+
+
+def _agent_free(queue: str) -> bool:
+    """Whether an agent serving ``queue`` is available now."""
+    try:
+        redis = store.redis()
+        free = [name for name, _ in agent_states.in_status(redis, Status.AVAILABLE)]
+        states = agent_states.get_many(redis, free)
+    except RedisError:
+        return False
+    return any(
+        state.status is Status.AVAILABLE and queue in state.queues for state in states.values()
+    )

@@ -76,5 +76,10 @@ def identity(state: CallState | None) -> dict:
     }
 
 
+def talked(sid: str, seconds: int, now: datetime) -> None:
+    """The caller and the agent talked ``seconds`` (Twilio's DialCallDuration)."""
+    _safely(sid, "its talk time", call_records.note, now, talk_seconds=max(0, seconds))
+
+
 def ended(sid: str, status: str, duration: int | None, now: datetime, **facts) -> None:
     _safely(sid, "its end", call_records.ended, now, status, duration, **facts)

@@ -1,7 +1,9 @@
-"""Routing agents: which queue an agent's browser phone dials when it calls in.
+"""Routing agents: which queue an agent's browser phone dials when it calls in (a pull).
 
-Callers returning on a callback go first, then the queue whose head has waited
-longest, among the queues the agent serves. Without the database every agent
+Only an available agent is put through (SPEC §6), to the queue of the caller the
+distribution would offer them next (``services.distribution.callers``: a failed
+offer first, then callers returning on a callback, then the longest wait), and the
+agent is reserved for that call as if offered it. Without the database every agent
 serves the call flow's line; without Redis, their first queue.
 """
 
@@ -14,11 +16,13 @@ from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
-from flows import CALLS
+from domain import agent_states as rules
+from domain import distribution as ranking
 from ivr import twiml
 from live import call_store, queueboard, store
-from runtime import current_flows
+from runtime import current_clock, current_flows
 from runtime.exceptions import HotlineError
+from services import agent_shift, distribution
 from storage import db
 from storage.models import Agent
 
@@ -31,6 +35,10 @@ class UnknownAgent(HotlineError):
 
 class NoQueues(HotlineError):
     """The agent serves no queue."""
+
+
+class NotAvailable(HotlineError):
+    """The agent is not available: offline, on a break, or busy with a call."""
 
 
 def dial_next(username: str, agent_sid: str | None) -> str:
@@ -54,8 +62,11 @@ def dial_next(username: str, agent_sid: str | None) -> str:
     redis = store.redis()
     try:
         chosen = next_queue(redis, queues)
+        agent_shift.pulled(username, agent_sid)
         if agent_sid:
             call_store.remember_agent(redis, agent_sid, username)
+    except rules.Refused:
+        raise NotAvailable(username) from None
     except RedisError:
         log.exception("agent %s: Redis unavailable; serving their first queue", username)
         chosen = queues[0]
@@ -63,16 +74,12 @@ def dial_next(username: str, agent_sid: str | None) -> str:
 
 
 def next_queue(redis: Redis, queues: list[str]) -> str:
-    """Callers returning on a callback first, then the queue whose head waited longest."""
+    """The queue of the caller the agent would be offered next; their first if nobody waits."""
     flows = current_flows()
-    lines = [found.line for found in map(flows.queue, queues) if found and found.kind == CALLS]
-    callback_queues = [flows.callback_queue(line) for line in lines]
-    heads = queueboard.heads(redis, [*callback_queues, *queues])
-    for group in (callback_queues, queues):
-        waiting = [(heads[q][1], q) for q in group if heads[q][0] and heads[q][1] is not None]
-        if waiting:
-            return min(waiting)[1]
-    return queues[0]
+    served = sorted(flows.served(queues))
+    waiting = queueboard.waiting(redis, served, current_clock().now().timestamp())
+    ranked = ranking.order(distribution.callers(flows, waiting))
+    return ranked[0].queue if ranked else queues[0]
 
 
 def dial(queue: str) -> str:

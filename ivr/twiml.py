@@ -142,6 +142,33 @@ def dial_queue(queue: str, url: str) -> str:
     return str(response)
 
 
+def dial_client(
+    voice: Voice,
+    texts: Iterable[str],
+    identity: str,
+    timeout: int,
+    action: str,
+    answered_url: str,
+) -> str:
+    """Ring one agent's browser phone (Twilio Client ``identity``) for ``timeout`` seconds.
+
+    ``answered_url`` runs on the agent's leg when they pick up; ``action`` gets the
+    outcome (DialCallStatus) once the dial is over, on the caller's leg.
+    """
+    response = VoiceResponse()
+    for text in texts:
+        _say(response, voice, text)
+    dial = Dial(action=action, method="POST", timeout=timeout)
+    dial.client(identity, url=answered_url, method="POST")
+    response.append(dial)
+    return str(response)
+
+
+def empty() -> str:
+    """Nothing to do: the call goes on as it was (a whisper that says nothing)."""
+    return str(VoiceResponse())
+
+
 def hangup() -> str:
     response = VoiceResponse()
     response.hangup()

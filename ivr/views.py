@@ -32,6 +32,7 @@ from ivr import (
     dequeue,
     engine,
     hold,
+    offers,
     routing,
     turns,
     twiml,
@@ -220,8 +221,15 @@ def _endpoint(path: str) -> str | None:
 @bp.post("/queue/wait")
 def queue_wait():
     """Twilio's waitUrl: position and estimated wait (not at the head), then hold music."""
-    position = hold.position(request.form.get("QueuePosition"))
-    return xml(hold.wait(request.args.get("line"), request.args.get("queue"), position))
+    return xml(
+        hold.wait(
+            request.args.get("line"),
+            request.args.get("queue"),
+            hold.position(request.form.get("QueuePosition")),
+            _sid(),
+            (request.form.get("QueueSid") or "").strip() or None,
+        )
+    )
 
 
 @bp.post("/queue/key")
@@ -255,6 +263,52 @@ def queue_connect():
     )
 
 
+# -- an offered call (SPEC §6) ---------------------------------------------------------------
+
+
+@bp.post("/offer")
+def offer():
+    """Where the distribution has Twilio take a caller out of the queue: ring the agent."""
+    return xml(
+        offers.ring(
+            _sid(),
+            request.args.get("agent", ""),
+            request.args.get("queue"),
+            request.args.get("line"),
+        )
+    )
+
+
+@bp.post("/offer/answered")
+def offer_answered():
+    """The ``<Client url>``, on the agent's leg: the agent picked up."""
+    return xml(
+        offers.answered(
+            request.args.get("caller"),
+            request.args.get("agent", ""),
+            _sid(),
+            request.args.get("line"),
+        )
+    )
+
+
+@bp.post("/offer/done")
+def offer_done():
+    """The offer's ``<Dial action>``: DialCallStatus says whether they talked."""
+    duration = (request.form.get("DialCallDuration") or "").strip()
+    return xml(
+        offers.finished(
+            _sid(),
+            request.args.get("agent", ""),
+            request.args.get("queue"),
+            request.args.get("line"),
+            (request.form.get("DialCallStatus") or "").strip(),
+            int(duration) if duration.isdigit() and len(duration) < 9 else None,
+            caller_gone=(request.form.get("CallStatus") or "").strip() in call_status.ENDED,
+        )
+    )
+
+
 # -- agents --------------------------------------------------------------------------------
 
 
@@ -269,6 +323,8 @@ def agent():
         return _said("agent_unknown")
     except routing.NoQueues:
         return _said("agent_no_queues")
+    except routing.NotAvailable:
+        return _said("agent_not_available")
 
 
 # -- status callbacks ----------------------------------------------------------------------

@@ -1,1 +1,2 @@
-"""Live state in Redis: connection, key names, queue board, presence, call state, lock-out."""
+"""Live state in Redis: connection, key names, queue board, agents' states and offers, call
+state, lock-out."""

@@ -1,8 +1,9 @@
 """The seam between the telephone side and the agent's screen.
 
-When Twilio dequeues a caller for an agent, the IVR announces a ``CallTaken``
-here; the agent desk reads the agent's stream and turns it into a screen-pop.
-Neither side imports the other: this module and Redis are all they share.
+When a caller is offered to an agent (the distribution, SPEC §6) or an agent's
+phone takes one from the queue (the IVR), a ``CallTaken`` is announced here; the
+agent desk reads the agent's stream and turns it into a screen-pop. Neither side
+imports the other: this module and Redis are all they share.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ class CallTaken:
     # The caller ID as Twilio gave it (E.164), or None when withheld.
     caller: str | None
     taken_at: str  # ISO 8601, with offset
+    # An offer: the agent's phone rings for ``expires_in`` seconds, and they may not answer.
+    offer: bool = False
+    expires_in: int | None = None
 
 
 def stream_key(agent: str) -> str:

@@ -17,9 +17,23 @@ AGENT_CALL = "hotline:ivr:agentcall:{sid}"
 QUEUE_PART = "hotline:queue:{queue}:{part}"
 QUEUE_CALL = "hotline:queuecall:{sid}"
 
-# Every agent's status, one hash; each agent's taken calls, a stream (screen-pops).
-AGENT_STATUS = "hotline:agents:status"
+# Each agent's calls offered and taken, a stream (screen-pops).
 AGENT_CALLS = "hotline:agent:{agent}:calls"
+
+# Agents' states (SPEC §6): each agent's, the agents in each state (ZSET username → when
+# it began), the desk's heartbeat, and the marker that the states are here (absent after
+# Redis lost them: they are restored from the SQL log).
+AGENT_STATE = "hotline:agent:{agent}:state"
+AGENTS_IN = "hotline:agents:in:{status}"
+AGENT_DESK = "hotline:agent:{agent}:desk"
+AGENTS_KEPT = "hotline:agents:kept"
+
+# Distribution: the offer reserving a caller for an agent, Twilio's queue SIDs by name,
+# a dispatch asked for and not yet begun, and the last check of Twilio's queue members.
+OFFER = "hotline:offer:{sid}"
+QUEUE_SIDS = "hotline:queues:sids"
+DISPATCH_ASKED = "hotline:dispatch:asked"
+DISPATCH_RECONCILED = "hotline:dispatch:reconciled"
 
 # Failed authentication tries, per calling number (hashed) and per policyholder.
 AUTH_NUMBER = "hotline:auth:number:{digest}"

@@ -12,7 +12,11 @@ Keys, per Twilio queue name ``Q``:
 - ``hotline:queue:Q:waiting`` — ZSET call sid → unix time it entered the queue
 - ``hotline:queue:Q:answers`` — LIST of recent answer times, newest first (throughput)
 - ``hotline:queue:Q:callbacks`` — SET of pending callback ids
-- ``hotline:queuecall:SID`` — HASH of what has been counted for one call
+- ``hotline:queuecall:SID`` — HASH of what has been counted for one call, what an agent
+  may see of the caller and what their screen-pop is built from, whether Twilio has
+  confirmed the caller in its queue (a waitUrl came, with its QueueSid) and whether an
+  offer of the caller to an agent failed (they go first)
+- ``hotline:queues:sids`` — HASH queue name → Twilio's QueueSid, learnt from webhooks
 """
 
 from __future__ import annotations
@@ -103,13 +107,34 @@ def gone(redis: Redis, queues: Iterable[str], sid: str) -> list[str]:
 # -- who is waiting (the agent desk's queue panel) -------------------------------------
 
 
-def describe(
-    redis: Redis, sid: str, name: str | None, service: str | None, tier: str | None
-) -> None:
-    """What an agent may see of a waiting caller: masked name, service, tier (never raw data)."""
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """What the IVR knew of a caller as they were queued: for the queue panel and the offer.
+
+    ``name`` is masked already; ``caller`` (E.164, None when withheld) is only ever
+    shown masked, on the screen-pop.
+    """
+
+    name: str | None = None
+    service: str | None = None
+    tier: str | None = None
+    verified: bool = False
+    policyholder_id: str | None = None
+    insured_id: str | None = None
+    line: str | None = None
+    caller: str | None = None
+
+
+DETAILS = ("name", "service", "tier", "verified", "policyholder_id", "insured_id", "line", "caller")
+
+
+def describe(redis: Redis, sid: str, caller: Caller) -> None:
+    """What an agent may see of a waiting caller, and what their screen-pop is built from."""
     key = keys.QUEUE_CALL.format(sid=sid)
+    values = {name: getattr(caller, name) for name in DETAILS}
+    values["verified"] = "1" if caller.verified else ""
     pipe = redis.pipeline(transaction=False)
-    pipe.hset(key, mapping={"name": name or "", "service": service or "", "tier": tier or ""})
+    pipe.hset(key, mapping={name: value or "" for name, value in values.items()})
     pipe.expire(key, CALL_TTL)
     pipe.execute()
 
@@ -122,26 +147,119 @@ class Waiting:
     name: str
     service: str | None
     tier: str | None
+    # Twilio confirmed the caller in its queue (a waitUrl came): they may be offered.
+    queued: bool = False
+    # An earlier offer of this caller failed: they go first.
+    missed: bool = False
+    details: Caller = Caller()
+
+
+def _text(value) -> str:
+    return (value.decode() if isinstance(value, bytes) else value) or ""
 
 
 def waiting(redis: Redis, queues: Sequence[str], now: float) -> list[Waiting]:
-    """Everyone listed as waiting in ``queues``, longest wait first."""
+    """Everyone listed as waiting in ``queues``, longest wait first (stale entries skipped)."""
     pipe = redis.pipeline(transaction=False)
     for queue in queues:
         pipe.zrangebyscore(_key(queue, "waiting"), now - STALE_SECONDS, "+inf", withscores=True)
     listed = [
-        (queue, sid.decode() if isinstance(sid, bytes) else sid, at)
+        (queue, _text(sid), at)
         for queue, entries in zip(queues, pipe.execute(), strict=True)
         for sid, at in entries
     ]
     for _queue, sid, _at in listed:
-        pipe.hmget(keys.QUEUE_CALL.format(sid=sid), "name", "service", "tier")
+        pipe.hmget(keys.QUEUE_CALL.format(sid=sid), *DETAILS, "queued", "missed")
     out = []
-    for (queue, sid, at), details in zip(listed, pipe.execute(), strict=True):
-        name, service, tier = (v.decode() if isinstance(v, bytes) else v for v in details)
-        out.append(Waiting(queue, sid, at, name or "", service or None, tier or None))
+    for (queue, sid, at), found in zip(listed, pipe.execute(), strict=True):
+        values = dict(zip((*DETAILS, "queued", "missed"), map(_text, found), strict=True))
+        details = Caller(
+            **{name: values[name] or None for name in DETAILS if name != "verified"},
+            verified=bool(values["verified"]),
+        )
+        out.append(
+            Waiting(
+                queue,
+                sid,
+                at,
+                values["name"],
+                values["service"] or None,
+                values["tier"] or None,
+                queued=bool(values["queued"]),
+                missed=bool(values["missed"]),
+                details=details,
+            )
+        )
     out.sort(key=lambda w: w.entered_at)
     return out
+
+
+# -- Twilio's queues, as the distribution needs them --------------------------------------
+
+
+def confirmed(redis: Redis, queue: str, sid: str, queue_sid: str | None) -> bool:
+    """Twilio asked for the caller's waitUrl: the caller is in its queue (``queue_sid``).
+
+    True the first time since the caller was (re)queued: the moment to offer them. A
+    caller dropped from the list meanwhile (checked against Twilio's members while
+    being queued again) is listed again, at the time they first entered the queue.
+    """
+    key = keys.QUEUE_CALL.format(sid=sid)
+    pipe = redis.pipeline(transaction=False)
+    pipe.hsetnx(key, "queued", queue_sid or "1")
+    pipe.hget(key, f"in:{queue}")
+    pipe.expire(key, CALL_TTL)
+    if queue_sid:
+        pipe.hset(keys.QUEUE_SIDS, queue, queue_sid)
+    first, entered = pipe.execute()[:2]
+    if first and entered is not None:
+        redis.zadd(_key(queue, "waiting"), {sid: float(entered)}, nx=True)
+    return bool(first)
+
+
+def requeued(redis: Redis, queue: str, sid: str, entered_at: float) -> None:
+    """An offer failed and the caller is back in ``queue``, at the place they had.
+
+    Not counted again; marked to go first, and not offered before Twilio confirms
+    them in the queue again.
+    """
+    key = keys.QUEUE_CALL.format(sid=sid)
+    pipe = redis.pipeline(transaction=False)
+    pipe.zadd(_key(queue, "waiting"), {sid: entered_at})
+    pipe.hset(key, "missed", "1")
+    pipe.hdel(key, "queued")
+    pipe.expire(key, CALL_TTL)
+    pipe.execute()
+
+
+def unconfirmed(redis: Redis, sid: str) -> None:
+    """Twilio did not find the caller in its queue: not offered until it is seen there again."""
+    redis.hdel(keys.QUEUE_CALL.format(sid=sid), "queued")
+
+
+def found_waiting(redis: Redis, queue: str, sid: str, entered_at: float, queue_sid: str) -> bool:
+    """A caller Twilio holds that the board lost (Redis restarted): listed again, not counted."""
+    key = keys.QUEUE_CALL.format(sid=sid)
+    pipe = redis.pipeline(transaction=False)
+    pipe.zadd(_key(queue, "waiting"), {sid: entered_at}, nx=True)
+    pipe.hset(key, "queued", queue_sid)
+    pipe.expire(key, CALL_TTL)
+    added = pipe.execute()[0]
+    return bool(added)
+
+
+def forget_waiting(redis: Redis, queue: str, sid: str) -> None:
+    """A caller listed here is no longer in Twilio's queue (their leave notification was lost)."""
+    redis.zrem(_key(queue, "waiting"), sid)
+
+
+def learn_sid(redis: Redis, queue: str, queue_sid: str) -> None:
+    redis.hset(keys.QUEUE_SIDS, queue, queue_sid)
+
+
+def sids(redis: Redis) -> dict[str, str]:
+    """Twilio's QueueSid of each queue learnt so far."""
+    return {_text(name): _text(sid) for name, sid in redis.hgetall(keys.QUEUE_SIDS).items()}
 
 
 # -- callbacks -----------------------------------------------------------------------------
@@ -170,12 +288,18 @@ def set_callbacks(redis: Redis, pending: dict[str, Iterable[int]]) -> None:
 # -- reading -------------------------------------------------------------------------------
 
 
-def heads(redis: Redis, queues: Sequence[str]) -> dict[str, tuple[int, float | None]]:
-    """Per queue: how many wait, and when the longest-waiting caller came in."""
+def heads(redis: Redis, queues: Sequence[str], now: float) -> dict[str, tuple[int, float | None]]:
+    """Per queue: how many wait, and when the longest-waiting caller came in.
+
+    Entries older than ``STALE_SECONDS`` are callers whose leave notification was
+    lost: skipped, as ``waiting`` skips them.
+    """
     pipe = redis.pipeline(transaction=False)
     for queue in queues:
-        pipe.zcard(_key(queue, "waiting"))
-        pipe.zrange(_key(queue, "waiting"), 0, 0, withscores=True)
+        pipe.zcount(_key(queue, "waiting"), now - STALE_SECONDS, "+inf")
+        pipe.zrangebyscore(
+            _key(queue, "waiting"), now - STALE_SECONDS, "+inf", start=0, num=1, withscores=True
+        )
     results = pipe.execute()
     out = {}
     for i, queue in enumerate(queues):
@@ -228,8 +352,11 @@ def snapshot(redis: Redis, queues: Sequence[str], now: float) -> list[QueueNow]:
     """``queues`` now: three Redis operations per queue, one round trip."""
     pipe = redis.pipeline(transaction=False)
     for queue in queues:
-        pipe.zcard(_key(queue, "waiting"))
-        pipe.zrange(_key(queue, "waiting"), 0, 0, withscores=True)
+        # Callers listed longer than STALE_SECONDS lost their leave notification: not waiting.
+        pipe.zcount(_key(queue, "waiting"), now - STALE_SECONDS, "+inf")
+        pipe.zrangebyscore(
+            _key(queue, "waiting"), now - STALE_SECONDS, "+inf", start=0, num=1, withscores=True
+        )
         pipe.scard(_key(queue, "callbacks"))
     results = pipe.execute()
     out = []

@@ -7,6 +7,14 @@ the TwiML that comes back (``xml.etree``), "hears" ``<Say>``, answers
 queue result to the Enqueue's action; agents ``<Dial><Queue>`` and take the
 front caller of a queue. Tests use it, and so does the ``hotline call`` terminal.
 
+Its REST side (``RecordingTwilio`` bound to an ``Exchange``) does what Twilio does
+with the queue resources the distribution uses: ``Queues.json``, a queue's
+``Members.json``, and a Members update, which takes the caller out of the queue to
+the TwiML at its ``Url`` (``Exchange.deliver``, as Twilio does it a moment after
+answering). A caller's ``<Dial><Client>`` rings that agent's browser phone
+(``BrowserPhone``): accepted, the ``<Client url>`` runs on the agent's leg; rejected,
+rung out or hung up, the ``<Dial action>`` gets the outcome on the caller's leg.
+
 Transport is anything with ``post(url, form, headers) -> (status, body)`` (and
 ``get`` for the simulator's JSON): ``FlaskTransport`` wraps an app's test client,
 ``HttpTransport`` reaches a running server. The queues are the Exchange's
@@ -16,9 +24,11 @@ Transport is anything with ``post(url, form, headers) -> (status, body)`` (and
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import secrets
+import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -32,6 +42,13 @@ API_VERSION = "2010-04-01"
 TWILIO_API = "https://api.twilio.com"
 RESOURCE_PREFIXES = {"Calls": "CA", "Messages": "SM"}
 DEFAULT_BASE_URL = "https://hotline.example.com"
+# What a rung browser phone that does not answer becomes, and a rejected one (Voice SDK).
+NO_ANSWER, REJECTED = "no-answer", "busy"
+
+
+def queue_sid(name: str) -> str:
+    """The QueueSid of the queue named ``name`` (Twilio makes one per name; here, from it)."""
+    return "QU" + hashlib.sha1(name.encode()).hexdigest()[:32]
 
 
 class Transport(Protocol):
@@ -104,6 +121,15 @@ class QueueHolder(Protocol):
     def pop(self, queue: str, exchange: Exchange) -> Softphone | None:
         """Take the head of ``queue`` out for an agent; None when nobody waits."""
 
+    def members(self, queue: str) -> list[str]:
+        """The CallSids waiting in ``queue``, front first."""
+
+    def take(self, queue: str, call_sid: str, exchange: Exchange) -> Softphone | None:
+        """Take caller ``call_sid`` out of ``queue`` (a Members update); None if not there."""
+
+    def names(self) -> list[str]:
+        """Every queue that has held a caller."""
+
 
 class MemoryQueues(dict):
     """Queues in this process: the callers' own Softphones, by queue name."""
@@ -123,6 +149,19 @@ class MemoryQueues(dict):
     def pop(self, queue: str, exchange: Exchange) -> Softphone | None:
         waiting = self.get(queue, [])
         return waiting.pop(0) if waiting else None
+
+    def members(self, queue: str) -> list[str]:
+        return [phone.call_sid for phone in self.get(queue, [])]
+
+    def take(self, queue: str, call_sid: str, exchange: Exchange) -> Softphone | None:
+        waiting = self.get(queue, [])
+        found = next((phone for phone in waiting if phone.call_sid == call_sid), None)
+        if found is not None:
+            waiting.remove(found)
+        return found
+
+    def names(self) -> list[str]:
+        return list(self)
 
 
 class HangUp(Exception):
@@ -150,6 +189,10 @@ class Exchange:
     queues: QueueHolder = field(default_factory=MemoryQueues)
     # Every webhook posted, as (url, form, status): what a test may inspect.
     log: list[tuple[str, dict, int]] = field(default_factory=list)
+    # Agents' browser phones by identity (username), made as they are first rung or asked for.
+    browsers: dict[str, BrowserPhone] = field(default_factory=dict)
+    # Callers dequeued by a Members update, and the URL Twilio is to take each to next.
+    redirects: list[tuple[Softphone, str]] = field(default_factory=list)
 
     def url(self, path: str, current: str | None = None) -> str:
         return urljoin(current or self.base_url + "/", path)
@@ -189,6 +232,114 @@ class Exchange:
     def position(self, phone: Softphone) -> tuple[int, int]:
         return self.queues.position(phone)
 
+    def browser(self, username: str) -> BrowserPhone:
+        """``username``'s browser phone (the Voice SDK's Device, registered as that identity)."""
+        if username not in self.browsers:
+            self.browsers[username] = BrowserPhone(self, username)
+        return self.browsers[username]
+
+    def deliver(self) -> int:
+        """Take the callers dequeued by Members updates to their URLs; how many went."""
+        done = 0
+        while self.redirects:
+            phone, url = self.redirects.pop(0)
+            phone.redirected(url)
+            done += 1
+        return done
+
+    # -- Twilio's REST API for queues (what ``RecordingTwilio`` answers with) ------------
+
+    def queue_named(self, sid: str) -> str | None:
+        return next((name for name in self.queues.names() if queue_sid(name) == sid), None)
+
+    def answer_rest(self, method: str, parts: list[str], form: dict) -> tuple[int, dict]:
+        """A REST request on ``Queues…`` as Twilio answers it (``parts``: after the account)."""
+        if parts == ["Queues"] and method == "GET":
+            names = self.queues.names()
+            return 200, _page("queues", [self._queue_resource(name) for name in names])
+        name = self.queue_named(parts[1]) if len(parts) > 1 else None
+        if name is None:
+            return 404, _error(20404, "The requested resource was not found", 404)
+        if len(parts) == 3 and parts[2] == "Members" and method == "GET":
+            members = [self._member(name, sid) for sid in self.queues.members(name)]
+            return 200, _page("queue_members", members)
+        if len(parts) == 4 and parts[2] == "Members" and method == "POST":
+            url = form.get("Url")
+            if not url:
+                return 400, _error(21205, "Url parameter is required", 400)
+            member = self._member(name, parts[3])
+            phone = self.queues.take(name, parts[3], self)
+            if phone is None:
+                return 400, _error(21218, "Call is not in the queue", 400)
+            self.redirects.append((phone, url))
+            return 200, member
+        return 405, _error(20004, "Method not allowed", 405)
+
+    def _queue_resource(self, name: str) -> dict:
+        sid = queue_sid(name)
+        return {
+            "sid": sid,
+            "account_sid": self.account_sid,
+            "friendly_name": name,
+            "current_size": len(self.queues.members(name)),
+            "max_size": 100,
+            "average_wait_time": 0,
+            "uri": f"/{API_VERSION}/Accounts/{self.account_sid}/Queues/{sid}.json",
+        }
+
+    def _member(self, name: str, call_sid: str) -> dict:
+        members = self.queues.members(name)
+        position = members.index(call_sid) + 1 if call_sid in members else 0
+        phone = self._phone(call_sid)
+        waited = int(time.monotonic() - phone.enqueued_at) if phone and phone.enqueued_at else 0
+        sid = queue_sid(name)
+        queue_uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Queues/{sid}"
+        return {
+            "call_sid": call_sid,
+            "queue_sid": sid,
+            "position": position,
+            "wait_time": waited,
+            "date_enqueued": None,
+            "uri": f"{queue_uri}/Members/{call_sid}.json",
+        }
+
+    def _phone(self, call_sid: str) -> Softphone | None:
+        for waiting in getattr(self.queues, "values", lambda: [])():
+            for phone in waiting:
+                if phone.call_sid == call_sid:
+                    return phone
+        return None
+
+
+def _page(key: str, records: list[dict]) -> dict:
+    return {
+        key: records,
+        "start": 0,
+        "end": max(0, len(records) - 1),
+        "page": 0,
+        "page_size": len(records),
+        "first_page_uri": None,
+        "next_page_uri": None,
+        "previous_page_uri": None,
+        "uri": None,
+    }
+
+
+def _error(code: int, message: str, status: int) -> dict:
+    return {"code": code, "message": message, "status": status}
+
+
+@dataclass
+class Dialing:
+    """A caller's ``<Dial><Client>``: whom it rings, where the outcome goes, the agent's leg."""
+
+    identity: str
+    action: str
+    answered_url: str | None
+    timeout: int
+    leg: str = field(default_factory=sid)
+    answered: bool = False
+
 
 class Softphone:
     def __init__(
@@ -216,7 +367,10 @@ class Softphone:
         self.queue_action: str | None = None
         self.wait_gather: ET.Element | None = None
         self.wait_document_url: str | None = None
-        self.agent: AgentPhone | None = None
+        self.agent: AgentPhone | BrowserPhone | None = None
+        self.enqueued_at: float | None = None
+        # A <Dial><Client> ringing (or connected to) an agent's browser phone.
+        self.dialing: Dialing | None = None
         self.last_twiml: str = ""
 
     # -- Twilio's parameters -------------------------------------------------------------
@@ -310,6 +464,9 @@ class Softphone:
             elif tag == "Enqueue":
                 self._enqueue(url, verb)
                 return
+            elif tag == "Dial" and not waiting:
+                self._dial(url, verb)
+                return
             else:
                 raise WebhookFailed(f"unexpected <{tag}> in a caller's document at {url}")
         if not waiting:
@@ -370,8 +527,10 @@ class Softphone:
 
     def _enqueue(self, url: str, verb: ET.Element) -> None:
         self.queue = (verb.text or "").strip()
+        self.agent = None
         self.wait_url = self.exchange.url(verb.get("waitUrl"), url) if verb.get("waitUrl") else None
         self.queue_action = self.exchange.url(verb.get("action") or url, url)
+        self.enqueued_at = time.monotonic()
         self.exchange.queues.join(self.queue, self)
         self.wait()
 
@@ -383,7 +542,7 @@ class Softphone:
         before = len(self.heard)
         body = self.request(
             self.wait_url,
-            QueueSid="QU" + "0" * 32,
+            QueueSid=queue_sid(self.queue),
             QueuePosition=position,
             QueueTime=queue_time,
             AvgQueueTime=queue_time,
@@ -414,11 +573,64 @@ class Softphone:
         if action:
             self.run(action, self.request(action, QueueResult=result, QueueTime=queue_time))
 
+    # -- taken out of the queue to an agent's browser phone ---------------------------------
+
+    def redirected(self, url: str) -> Softphone:
+        """A Members update took the caller out of the queue to the TwiML at ``url``.
+
+        The Enqueue's action hears ``redirected`` (what it answers is not executed:
+        the call is elsewhere now); then Twilio requests ``url`` on the caller's leg.
+        """
+        action, self.queue_action = self.queue_action, None
+        self.wait_gather = None
+        if action:
+            self.request(action, QueueResult="redirected", QueueTime=0)
+        self.queue = None
+        self.run(url, self.request(url))
+        return self
+
+    def _dial(self, url: str, verb: ET.Element) -> None:
+        clients = [child for child in verb if child.tag == "Client"]
+        if len(clients) != 1 or len(verb) != 1:
+            raise WebhookFailed(f"a caller's <Dial> must ring one <Client> at {url}")
+        (client,) = clients
+        identity = (client.text or "").strip() or (client.findtext("Identity") or "").strip()
+        if not identity:
+            raise WebhookFailed(f"<Client> without an identity at {url}")
+        answered = client.get("url")
+        self.dialing = Dialing(
+            identity=identity,
+            action=self.exchange.url(verb.get("action") or url, url),
+            answered_url=self.exchange.url(answered, url) if answered else None,
+            timeout=int(verb.get("timeout") or 30),
+        )
+        self.exchange.browser(identity).ring(self)
+
+    def dial_over(self, status: str, talked: int | None = None) -> Softphone:
+        """The ``<Dial>`` ended with ``status``: Twilio requests its action on the caller's leg."""
+        dialing, self.dialing = self.dialing, None
+        if dialing is None:
+            raise WebhookFailed("no <Dial> is ringing or connected")
+        browser = self.exchange.browser(dialing.identity)
+        browser.gone(self)
+        self.agent = None
+        outcome = {"DialCallStatus": status, "DialCallSid": dialing.leg}
+        if dialing.answered:
+            outcome["DialCallDuration"] = talked if talked is not None else 0
+        body = self.request(dialing.action, **outcome)
+        if not self.ended:
+            self.run(dialing.action, body)
+        return self
+
     def hang_up(self) -> Softphone:
         """The caller hangs up (in a queue: Twilio reports ``hangup`` to the Enqueue action)."""
         if self.ended:
             return self
         self.gather = None
+        if self.dialing is not None:
+            # The <Dial> ends with the caller's call: its action is told (and not executed).
+            self.status = "completed"
+            self.dial_over("completed" if self.dialing.answered else "canceled", 60)
         if self.queue_action and self.agent is None:
             self._leave_exchange_queue()
             action, self.queue_action = self.queue_action, None
@@ -500,7 +712,7 @@ class AgentPhone:
         if self.queue_url:
             body = caller.request(
                 self.queue_url,
-                QueueSid="QU" + "0" * 32,
+                QueueSid=queue_sid(self.queue or ""),
                 QueueTime=queue_time,
                 DequeingCallSid=self.call_sid,
             )
@@ -513,6 +725,94 @@ class AgentPhone:
                     raise WebhookFailed(f"<{verb.tag}> is not allowed in a <Queue url> document")
         return caller
 
+    def hang_up(self) -> AgentPhone:
+        """The agent's own call ends (e.g. nobody was in the queue): Twilio's status callback."""
+        if self.status != "completed":
+            self.status = "completed"
+            self.exchange.post(self.exchange.url("/ivr/status"), self.params(CallDuration="0"))
+        return self
+
+
+class BrowserPhone:
+    """An agent's browser phone (the Voice SDK's Device, registered as the agent's username).
+
+    A caller's ``<Dial><Client>`` rings it; the test (or the simulator) then accepts,
+    rejects or lets it ring out, and later hangs up.
+    """
+
+    def __init__(self, exchange: Exchange, identity: str):
+        self.exchange = exchange
+        self.identity = identity
+        self.incoming: Softphone | None = None
+        self.caller: Softphone | None = None
+        self.heard: list[str] = []
+        self.rung: list[str] = []
+
+    @property
+    def ringing(self) -> bool:
+        return self.incoming is not None
+
+    def ring(self, caller: Softphone) -> None:
+        if self.incoming is not None or self.caller is not None:
+            raise WebhookFailed(f"{self.identity}'s phone is busy: a second call rang it")
+        self.incoming = caller
+        self.rung.append(caller.call_sid)
+
+    def gone(self, caller: Softphone) -> None:
+        if self.incoming is caller:
+            self.incoming = None
+        if self.caller is caller:
+            self.caller = None
+
+    def _ringing(self) -> Softphone:
+        if self.incoming is None:
+            raise WebhookFailed(f"{self.identity}'s phone is not ringing")
+        return self.incoming
+
+    def accept(self) -> Softphone:
+        """The agent answers: the ``<Client url>`` runs on their leg, then the two talk."""
+        caller = self._ringing()
+        dialing = caller.dialing
+        if dialing.answered_url:
+            form = {
+                "AccountSid": self.exchange.account_sid,
+                "ApiVersion": API_VERSION,
+                "CallSid": dialing.leg,
+                "ParentCallSid": caller.call_sid,
+                "From": caller.caller,
+                "To": f"client:{self.identity}",
+                "Caller": caller.caller,
+                "Called": f"client:{self.identity}",
+                "CallStatus": "in-progress",
+                "Direction": "outbound-dial",
+            }
+            status, body = self.exchange.post(dialing.answered_url, form)
+            if status != 200:
+                raise WebhookFailed(f"{dialing.answered_url} answered {status}: {body[:200]}")
+            for verb in ET.fromstring(body):
+                if verb.tag == "Say":
+                    self.heard.append((verb.text or "").strip())
+                elif verb.tag not in ("Play", "Pause"):
+                    raise WebhookFailed(f"<{verb.tag}> in the <Client url> document")
+        dialing.answered = True
+        self.incoming, self.caller = None, caller
+        caller.agent = self
+        return caller
+
+    def reject(self) -> Softphone:
+        """The agent declines the call."""
+        return self._ringing().dial_over(REJECTED)
+
+    def ring_out(self) -> Softphone:
+        """Nobody answers within the ``<Dial timeout>``."""
+        return self._ringing().dial_over(NO_ANSWER)
+
+    def hang_up(self, talked: int = 60) -> Softphone:
+        """The agent ends the call after ``talked`` seconds: the caller's Dial is completed."""
+        if self.caller is None:
+            raise WebhookFailed(f"{self.identity} is on no call")
+        return self.caller.dial_over("completed", talked)
+
 
 @dataclass(frozen=True, slots=True)
 class RestRequest:
@@ -521,15 +821,26 @@ class RestRequest:
     method: str
     url: str
     data: dict[str, str | list[str]]
+    # How the library authenticated and described the request (Basic auth, User-Agent, …).
+    auth: tuple[str, str] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def parts(self) -> list[str]:
+        """The path after ``/Accounts/{AccountSid}/``, without ``.json``, split on ``/``."""
+        path = urlsplit(self.url).path.split("/Accounts/", 1)[-1].removesuffix(".json")
+        return path.split("/")[1:]
 
     @property
     def resource(self) -> str:
-        """ "Calls" or "Messages": the last path segment, without ``.json``."""
-        return self.url.rsplit("/", 1)[-1].removesuffix(".json")
+        """ "Calls", "Messages", "Queues" or "Members": the resource the request is about."""
+        return self.parts[-2] if len(self.parts) % 2 == 0 else self.parts[-1]
 
 
 class RecordingTwilio(HttpClient):
     """Twilio's REST API as a pluggable HTTP client: records requests, answers like Twilio.
+
+    Bound to an ``Exchange`` (``exchange``), its queue resources are the exchange's.
 
     Give it as ``TWILIO_HTTP_CLIENT``. ``fail_next(status)`` makes the next request
     fail the way Twilio's API does (e.g. 400 for an unreachable number, 500 for an
@@ -537,10 +848,12 @@ class RecordingTwilio(HttpClient):
     (``SM000…001`` for the first), so a test can name the one it expects.
     """
 
-    def __init__(self):
+    def __init__(self, exchange: Exchange | None = None):
         super().__init__(logging.getLogger("twilio.http_client"), is_async=False)
         self.requests: list[RestRequest] = []
         self._failures: list[int] = []
+        # With an exchange, queue resources are answered from (and act on) its queues.
+        self.exchange = exchange
 
     def fail_next(self, status: int = 500) -> None:
         self._failures.append(status)
@@ -563,7 +876,7 @@ class RecordingTwilio(HttpClient):
             k: [str(x) for x in v] if isinstance(v, list | tuple) else str(v)
             for k, v in dict(data or {}).items()
         }
-        made = RestRequest(method, url, form)
+        made = RestRequest(method, url, form, auth and tuple(auth), dict(headers or {}))
         self.requests.append(made)
         if self._failures:
             status = self._failures.pop(0)
@@ -573,6 +886,9 @@ class RecordingTwilio(HttpClient):
             else:
                 code, text = 20500, "An internal server error has occurred"
             body = {"code": code, "message": text, "status": status}
+            return Response(status, json.dumps(body))
+        if made.parts and made.parts[0] == "Queues" and self.exchange is not None:
+            status, body = self.exchange.answer_rest(method, made.parts, form)
             return Response(status, json.dumps(body))
         sid = f"{RESOURCE_PREFIXES.get(made.resource, 'XX')}{len(self.requests):032d}"
         account = url.split("/Accounts/", 1)[-1].split("/", 1)[0]

@@ -154,11 +154,29 @@ class StoreQueues:
             call = self.get(sid)
             if call is None or call.state != WAITING:
                 continue
-            phone = Softphone(exchange, caller=call.caller, called=call.called, call_sid=sid)
-            phone.status = "in-progress"
-            phone.queue, phone.queue_action, phone.wait_url = queue, call.action, call.wait_url
-            return phone
+            return self._phone(call, exchange)
         return None
+
+    def members(self, queue: str) -> list[str]:
+        listed = self.redis.lrange(keys.SIM_QUEUE.format(queue=queue), 0, -1)
+        sids = [sid.decode() if isinstance(sid, bytes) else sid for sid in listed]
+        return [sid for sid in sids if (call := self.get(sid)) and call.state == WAITING]
+
+    def take(self, queue: str, call_sid: str, exchange: Exchange) -> Softphone | None:
+        call = self.get(call_sid)
+        if call is None or call.state != WAITING or call.queue != queue:
+            return None
+        self.redis.lrem(keys.SIM_QUEUE.format(queue=queue), 0, call_sid)
+        return self._phone(call, exchange)
+
+    def names(self) -> list[str]:
+        return list(self.sizes())
+
+    def _phone(self, call: SimulatedCall, exchange: Exchange) -> Softphone:
+        phone = Softphone(exchange, caller=call.caller, called=call.called, call_sid=call.call_sid)
+        phone.status = "in-progress"
+        phone.queue, phone.queue_action, phone.wait_url = call.queue, call.action, call.wait_url
+        return phone
 
 
 @dataclass(frozen=True)
@@ -203,8 +221,11 @@ def _take(app: Flask, username: str) -> Taken:
     except WebhookFailed:
         if agent.caller is not None:  # popped, but the hotline refused the bridge: back in front
             holder.redis.lpush(keys.SIM_QUEUE.format(queue=agent.queue), agent.caller.call_sid)
+        agent.hang_up()
         raise
     if phone is None:
+        # Nobody to take: the agent's call ends, and with it their hold on the queue.
+        agent.hang_up()
         return Taken(username, agent.queue, None, agent.heard)
     holder.bridge(phone.call_sid, username, phone.heard)
     return Taken(username, agent.queue, holder.get(phone.call_sid), agent.heard)

@@ -96,6 +96,15 @@ class SimulatorQueues:
     def pop(self, queue_name: str, exchange: Exchange) -> Softphone | None:
         raise NotImplementedError("agents take calls on the server (/simulator/take)")
 
+    def members(self, queue_name: str) -> list[str]:
+        raise NotImplementedError("the server's simulator answers for its queues")
+
+    def take(self, queue_name: str, call_sid: str, exchange: Exchange) -> Softphone | None:
+        raise NotImplementedError("the server's simulator answers for its queues")
+
+    def names(self) -> list[str]:
+        raise NotImplementedError("the server's simulator answers for its queues")
+
 
 NO_TOKEN = (
     "no auth token to sign the call with: start the server with `hotline serve --demo` "

@@ -342,8 +342,13 @@ def twilio_rest(app) -> RecordingTwilio:
 
 @pytest.fixture
 def exchange(app, client, twilio_rest) -> Exchange:
-    """Twilio's side of calls to the app: signed webhooks, queues, agents' phones."""
-    return Exchange(FlaskTransport(client), TWILIO_AUTH_TOKEN, base_url=PUBLIC_BASE_URL)
+    """Twilio's side of calls to the app: signed webhooks, queues, agents' phones.
+
+    Its queues answer the REST requests the app makes of Twilio's queue resources.
+    """
+    found = Exchange(FlaskTransport(client), TWILIO_AUTH_TOKEN, base_url=PUBLIC_BASE_URL)
+    twilio_rest.exchange = found
+    return found
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from datetime import datetime
 from feeds import person, policy
 
 import flows
-from services import accounts
+from services import accounts, agent_shift
 from simulator.softphone import Exchange, Softphone
 from storage import db
 
@@ -95,8 +95,17 @@ def book_after_hours(exchange: Exchange, clock, caller: str = "+8613900000071") 
     return phone
 
 
-def add_agent(app, username: str, queues=("medical",)) -> None:
+def add_agent(app, username: str, queues=("medical",), available: bool = True) -> None:
+    """An agent serving ``queues``; available (SPEC §6: only then do they take calls)."""
     with app.app_context():
         session = db.session()
-        accounts.add_agent(session, username, "agent", list(queues), ["medical", "policy"])
+        agent = accounts.add_agent(session, username, "agent", list(queues), ["medical", "policy"])
         session.commit()
+        if available:
+            agent_shift.choose(agent, "available")
+
+
+def make_available(app, username: str) -> None:
+    """``username`` (an agent already added) chooses ``available``."""
+    with app.app_context():
+        agent_shift.choose(accounts.find_agent(db.session(), username), "available")

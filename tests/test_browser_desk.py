@@ -249,8 +249,9 @@ def test_a_call_pops_on_the_desk_becomes_a_case_and_moves_the_supervisors_number
     expect(figure("answered")).to_have_text("1")
     expect(figure("waiting")).to_have_text("0")
     expect(boss.locator('[data-testid="agent-row"][data-username="ann"]')).to_have_attribute(
-        "data-status", "busy"
+        "data-status", "on_call"
     )
+    expect(agent.get_by_test_id("status-select")).to_have_value("on_call")
 
     # The request form is filled from the call; the agent confirms and submits it.
     expect(agent.get_by_test_id("case-insured-id")).to_have_value("D06")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from desk_fixtures import PASSWORD, csrf_from, page_csrf, sign_in
 
-from live import presence, store
+from domain.agent_states import Status
+from live import agent_states, store
 
 
 def test_the_sign_in_form_is_a_visible_page_with_stable_ids(client):
@@ -96,13 +97,15 @@ def test_sign_in_never_redirects_to_another_site(client, make_agent):
 def test_signing_out_needs_the_csrf_token_then_ends_the_session(app, client, make_agent):
     make_agent("ann")
     sign_in(client, "ann")
+    client.post("/agent/status", data={"status": "available", "csrf_token": page_csrf(client)})
     assert client.post("/agent/signout").status_code == 400
     assert client.get("/agent/").status_code == 200
     response = client.post("/agent/signout", data={"csrf_token": page_csrf(client)})
     assert response.headers["Location"] == "/agent/signin"
     assert client.get("/agent/").status_code == 302
     with app.app_context():
-        assert presence.get(store.redis(), "ann").status is presence.Status.OFFLINE
+        state = agent_states.get(store.redis(), "ann")
+    assert (state.status, state.reason) == (Status.OFFLINE, "signed_out")
 
 
 def test_repeated_failed_sign_ins_are_locked_out_for_a_while(client, make_agent):

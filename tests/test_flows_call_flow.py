@@ -368,7 +368,58 @@ BAD = [
     ),
     ('speech_timeout = "auto"', "speech_timeout = 0", "call_flow.toml: voice.speech_timeout:"),
     ("[voice]", "[voices]", "call_flow.toml: voices: unknown key"),
+    (
+        "offer_seconds = 15",
+        "offer_seconds = 3",
+        "call_flow.toml: agents.offer_seconds: must be a whole number ≥ 5",
+    ),
+    (
+        "offer_seconds = 15",
+        "offer_seconds = 601",
+        "call_flow.toml: agents.offer_seconds: must be a whole number from 5 to 600",
+    ),
+    (
+        "reconcile_seconds = 30",
+        "reconcile_seconds = 2",
+        "call_flow.toml: agents.reconcile_seconds: must be at least sweep_seconds",
+    ),
+    (
+        "wrap_up_seconds = 30",
+        "wrap_up_second = 30",
+        "call_flow.toml: agents.wrap_up_second: unknown key",
+    ),
+    (
+        "tier_jump_seconds = { haohua = 60, zunxiang = 30 }",
+        "tier_jump_seconds = { haohua = 90, zunxiang = 30 }",
+        "call_flow.toml: queue.tier_jump_seconds.haohua: must be at most "
+        "max_priority_jump_seconds (60)",
+    ),
+    (
+        "tier_jump_seconds = { haohua = 60, zunxiang = 30 }",
+        "tier_jump_seconds = { gold = 60 }",
+        "call_flow.toml: queue.tier_jump_seconds.gold: unknown tier",
+    ),
+    (
+        "tier_priority = false",
+        'tier_priority = "no"',
+        "call_flow.toml: queue.tier_priority: must be true or false",
+    ),
 ]
+
+
+def test_an_agents_shift_has_spec_section_6_defaults_and_tier_priority_is_off():
+    agents = FLOW.agents
+    assert (agents.offer_seconds, agents.wrap_up_seconds, agents.desk_gone_seconds) == (15, 30, 60)
+    assert agents.sweep_seconds <= 5 and agents.reconcile_seconds <= 60
+    assert FLOW.queue.tier_priority is False
+    assert FLOW.queue.jump_seconds("haohua") == 0
+
+
+def test_tier_priority_turned_on_jumps_a_tier_at_most_the_bound(flows_dir):
+    edit(flows_dir, "tier_priority = false", "tier_priority = true")
+    queue = flows.load(flows_dir).call_flow.queue
+    assert (queue.jump_seconds("haohua"), queue.jump_seconds("zunxiang")) == (60, 30)
+    assert (queue.jump_seconds("anxin"), queue.jump_seconds(None)) == (0, 0)
 
 
 @pytest.mark.parametrize(("old", "new", "message"), BAD, ids=[b[2].split(": ")[1] for b in BAD])

@@ -117,7 +117,8 @@ def test_without_redis_the_hold_music_still_plays(no_redis, clock):
 
 
 def test_without_redis_an_agent_still_gets_a_queue(no_redis, clock):
-    add_agent(no_redis, "alice", ["policy"])
+    # Their state is unknown without Redis: the degraded answer still serves their queue.
+    add_agent(no_redis, "alice", ["policy"], available=False)
     exchange = phone_for(no_redis)
     agent = exchange.agent("alice").dial()
     assert agent.queue == "policy"

@@ -60,7 +60,8 @@ def in_medical_queue(exchange, caller: str, who=ZHANG):
 # -- waiting -------------------------------------------------------------------------------
 
 
-def test_the_caller_at_the_head_hears_no_position_or_estimate(exchange, family):
+def test_the_caller_at_the_head_hears_no_position_or_estimate(app, exchange, family):
+    add_agent(app, "alice")  # available: being put through is what happens next
     phone = in_medical_queue(exchange, "+8613900000011")
     heard = phone.wait()
     assert heard[0] == message("queue_head")
@@ -78,12 +79,12 @@ def test_a_caller_further_back_hears_the_position_and_a_first_estimate(exchange,
 
 
 def test_the_estimate_follows_how_fast_agents_have_been_answering(app, exchange, clock, family):
-    add_agent(app, "alice")
     for i in range(4):
         in_medical_queue(exchange, f"+861390000002{i}")
-    for _ in range(3):
+    for name in ("alice", "bob", "cat"):
+        add_agent(app, name)
         clock.set(clock.now() + timedelta(seconds=40))
-        exchange.agent("alice").dial().take()
+        exchange.agent(name).dial().take()
     waiting = [p for p in exchange.queues["medical"]]
     assert len(waiting) == 1
     later = in_medical_queue(exchange, "+8613900000029")

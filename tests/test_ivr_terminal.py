@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from ivr_calls import message
+from ivr_calls import make_available, message
 
 from hotline import defaults, demo, gunicorn_app
 from hotline.loopback import free_port
@@ -60,7 +60,7 @@ def test_a_scripted_call_in_process_reaches_the_medical_queue(runner):
     assert out.index("  我: 000606") < out.index("  我: 张伟") < out.index("身份验证成功")
     # The insured people's names are masked, and said with 某 (SPEC §8).
     assert "为张某办理请按1" in out and "张*" not in out
-    assert message("queue_head") in out
+    assert message("queue_head") not in out  # no agent is available: nobody promises one
     assert "排队中 in the medical queue" in out
     assert out.rstrip().endswith("通话结束 call ended")
 
@@ -148,6 +148,7 @@ def test_the_caller_hears_the_agent_take_the_call(
     simulated, people_of_the_demo, make_agent, auth_for
 ):
     make_agent("ann")
+    make_available(simulated, "ann")
     phone = terminal(simulated, TO_THE_MEDICAL_QUEUE, wait_every=0.2, poll_every=0.05)
     done: list[int] = []
     caller = threading.Thread(target=lambda: done.append(phone.run()))
@@ -334,6 +335,13 @@ def test_a_newcomer_calls_the_demo_server_and_the_agents_take_pops_the_callers_e
     try:
         server.wait_until_up()
         agent_token = server.token_of("demo-agent")
+        available = requests.post(
+            server.url + "/api/agents/me/status",
+            json={"status": "available"},
+            headers={"Authorization": f"Bearer {agent_token}"},
+            timeout=20,
+        )
+        assert available.status_code == 200, available.text
         lines: list[str] = []
         exchange = Exchange(HttpTransport(server.url), "e2e-token", base_url=server.url)
         phone = Terminal(

@@ -151,7 +151,19 @@ def test_without_recent_answers_the_estimate_falls_back_to_the_configured_guess(
 def test_heads_give_count_and_oldest_entry_per_queue(redis):
     queueboard.enqueued(redis, "policy", "CA1", T0 + 5)
     queueboard.enqueued(redis, "policy", "CA2", T0)
-    assert queueboard.heads(redis, ["policy", "medical"]) == {
+    assert queueboard.heads(redis, ["policy", "medical"], T0 + 10) == {
         "policy": (2, T0),
         "medical": (0, None),
     }
+
+
+def test_heads_skip_a_caller_whose_leave_was_never_heard_as_waiting_does(redis):
+    # Hours ago a caller left without Twilio's notification reaching us; another waits now.
+    queueboard.enqueued(redis, "medical", "CAGONE", T0)
+    now = T0 + queueboard.STALE_SECONDS + 60
+    queueboard.enqueued(redis, "policy", "CANOW", now - 30)
+    heads = queueboard.heads(redis, ["medical", "policy"], now)
+    assert heads == {"medical": (0, None), "policy": (1, now - 30)}
+    assert [w.call_sid for w in queueboard.waiting(redis, ["medical", "policy"], now)] == ["CANOW"]
+    (medical,) = queueboard.snapshot(redis, ["medical"], now)
+    assert (medical.waiting, medical.longest_wait_seconds) == (0, 0)

@@ -10,7 +10,9 @@ from datetime import datetime
 import pytest
 from desk_fixtures import EventReader, call, page_csrf
 
-from live import announcements, presence, queueboard, store
+from domain import agent_states as rules
+from live import agent_states, announcements, keys, queueboard, store
+from services import agent_shift
 
 SPEC_FIELDS = {
     "call_sid",
@@ -172,19 +174,43 @@ def test_a_fresh_connection_gets_the_current_call_until_the_agent_is_available_a
     assert all(e.event != "screen_pop" for e in stream().until_heartbeat())
 
 
-def test_an_available_agent_who_receives_a_call_is_marked_busy(
+def test_an_offer_pops_with_its_ring_time_and_the_agents_state_follows_the_call(
     app, people, desk, stream, announce, clock
 ):
-    clock.set(datetime(2026, 3, 10, 10, 0))
     desk.post("/agent/status", data={"status": "available", "csrf_token": page_csrf(desk)})
     reader = stream()
     assert reader.next_named("status").json()["status"] == "available"
-    clock.set(datetime(2026, 3, 10, 10, 31))
-    announce(call("ann"))
-    assert reader.next_named("screen_pop").json()["replayed"] is False
-    assert reader.next_named("status").json()["status"] == "busy"
     with app.app_context():
-        assert presence.get(store.redis(), "ann").status is presence.Status.BUSY
+        agent_shift.change("ann", lambda s: rules.offer(s, "CA0001", clock.now()))
+    announce(call("ann", offer=True, expires_in=15))
+    # The new state and the pop arrive in either order, as the stream's loop finds them.
+    seen = {}
+    while len(seen) < 2:
+        event = reader.next()
+        if event.event in ("screen_pop", "status"):
+            seen[event.event] = event.json()
+    pop, status = seen["screen_pop"], seen["status"]
+    assert (pop["offer"], pop["expires_in"], pop["replayed"]) == (True, 15, False)
+    assert (status["status"], status["call_sid"]) == ("offered", "CA0001")
+    # A fresh connection shows the ringing call again, and not once the agent has moved on.
+    assert stream().next_named("screen_pop").json()["call_sid"] == "CA0001"
+    clock.set(datetime(2026, 3, 10, 10, 31))
+    with app.app_context():
+        agent_shift.withdrawn("ann", "CA0001")
+    assert all(e.event != "screen_pop" for e in stream().until_heartbeat())
+
+
+def test_an_open_stream_keeps_an_available_agent_available(app, people, desk, stream, clock):
+    desk.post("/agent/status", data={"status": "available", "csrf_token": page_csrf(desk)})
+    reader = stream()
+    reader.next_named("status")
+    with app.app_context():
+        redis = store.redis()
+        assert agent_states.desks_open(redis, ["ann"]) == {"ann"}
+        redis.delete(keys.AGENT_DESK.format(agent="ann"))
+    stream().next_named("status")  # a (re)connection says the desk is there again
+    with app.app_context():
+        assert agent_states.desks_open(store.redis(), ["ann"]) == {"ann"}
 
 
 def test_the_stream_answers_a_bearer_token_too(people, make_agent, stream, announce):
@@ -214,7 +240,9 @@ def test_the_queue_panel_lists_waiting_callers_masked_and_updates_live(app, desk
     with app.app_context():
         redis = store.redis()
         queueboard.enqueued(redis, "medical", "CAW1", entered.timestamp())
-        queueboard.describe(redis, "CAW1", "欧阳娜娜", "escort", "anxin")
+        queueboard.describe(
+            redis, "CAW1", queueboard.Caller(name="欧阳娜娜", service="escort", tier="anxin")
+        )
     reader = stream()
     queue = reader.next_named("queue").json()
     assert queue["callers"] == [

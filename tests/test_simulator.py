@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from desk_fixtures import EventReader, page_csrf
-from ivr_calls import ZHANG, load, message
+from ivr_calls import ZHANG, load, make_available, message
 
 from hotline import create_app
 from live import announcements, store
@@ -113,6 +113,7 @@ def test_a_caller_the_hotline_refuses_to_bridge_goes_back_to_the_front(
     simulated, twilio, client, family, make_agent, auth_for, monkeypatch
 ):
     make_agent("ann")
+    make_available(simulated, "ann")
     phone = in_medical_queue(twilio, "+8613900000015")
     post = FlaskTransport.post
 
@@ -133,19 +134,35 @@ def test_a_caller_the_hotline_refuses_to_bridge_goes_back_to_the_front(
 # -- taking the next call ------------------------------------------------------------------------
 
 
-def test_taking_with_nobody_waiting_says_so(twilio, client, family, make_agent, auth_for):
+def test_taking_with_nobody_waiting_says_so(
+    simulated, twilio, client, family, make_agent, auth_for
+):
     make_agent("ann")
+    make_available(simulated, "ann")
     response = take(client, auth_for("ann"))
     assert response.status_code == 409
     error = response.get_json()["error"]
     assert error["code"] == "queue_empty"
     assert "medical" in error["message"]
+    # Nobody to take: the agent's phone hung up, and they are available again.
+    assert client.get("/api/agents/me", headers=auth_for("ann")).get_json()["status"] == (
+        "available"
+    )
+
+
+def test_an_agent_who_is_not_available_is_told_so(twilio, client, family, make_agent, auth_for):
+    make_agent("ann")
+    in_medical_queue(twilio, "+8613900000016")
+    response = take(client, auth_for("ann"))
+    assert response.status_code == 422
+    assert response.get_json()["error"]["message"] == message("agent_not_available")
 
 
 def test_an_agent_takes_the_head_and_their_stream_gets_its_screen_pop(
     simulated, twilio, client, family, make_agent, auth_for
 ):
     make_agent("ann")
+    make_available(simulated, "ann")
     first = in_medical_queue(twilio, "+8613900000021")
     second = in_medical_queue(twilio, "+8613900000022")
     response = take(client, auth_for("ann"))
@@ -159,6 +176,10 @@ def test_an_agent_takes_the_head_and_their_stream_gets_its_screen_pop(
     assert (state["state"], state["agent"]) == ("bridged", "ann")
     assert state["heard"] == [message("queue_connecting")]
     assert twilio.position(second) == (1, 1)
+    # On the call, she takes no other; once it and its wrap-up are over, the next.
+    assert take(client, auth_for("ann")).status_code == 422
+    first.hang_up()
+    client.post("/api/agents/me/wrap_up", json={"action": "end"}, headers=auth_for("ann"))
     # The /ivr/agent request was signed and checked like Twilio's.
     assert take(client, auth_for("ann")).get_json()["call_sid"] == second.call_sid
 
@@ -167,6 +188,7 @@ def test_an_agent_cannot_take_a_call_from_a_queue_they_do_not_serve(
     simulated, twilio, client, family, make_agent, auth_for
 ):
     make_agent("pat", queues=("policy",))
+    make_available(simulated, "pat")
     phone = in_medical_queue(twilio, "+8613900000031")
     refused = take(client, auth_for("pat"), queue="medical")
     assert refused.status_code == 403
@@ -199,6 +221,7 @@ def test_the_desk_button_takes_the_next_call_and_the_screen_pop_arrives_on_the_s
     reader = EventReader(stream)
     try:
         token = page_csrf(desk)
+        desk.post("/agent/status", json={"status": "available"}, headers={"X-CSRF-Token": token})
         response = desk.post(
             "/simulator/take", headers={"Accept": "application/json", "X-CSRF-Token": token}
         )
@@ -213,6 +236,7 @@ def test_the_desk_button_takes_the_next_call_and_the_screen_pop_arrives_on_the_s
 
 def test_the_desk_form_without_javascript_gets_a_message_on_its_page(twilio, desk, family):
     token = page_csrf(desk)
+    desk.post("/agent/status", data={"status": "available", "csrf_token": token})
     response = desk.post("/simulator/take", data={"csrf_token": token}, follow_redirects=True)
     assert response.status_code == 200
     assert "nobody is waiting in the medical queue" in response.get_data(as_text=True)

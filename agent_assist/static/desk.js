@@ -127,11 +127,21 @@
 
   // -- status ---------------------------------------------------------------------------------
 
+  function statusLabel(value) {
+    var option = $("status-select").querySelector('option[value="' + value + '"]');
+    return option ? option.textContent : value;
+  }
+
   function showStatus(s) {
     $("status-select").value = s.status;
     var since = $("status-since");
     since.setAttribute("datetime", s.since || "");
     since.textContent = s.since ? new Date(s.since).toLocaleTimeString() : "—";
+    var reasons = JSON.parse($("status-reason").dataset.labels || "{}");
+    $("status-reason").textContent = s.reason ? (reasons[s.reason] || s.reason) : "";
+    var next = $("status-next");
+    next.dataset.next = s.next || "";
+    next.textContent = s.next ? "之后 then: " + statusLabel(s.next) : "";
   }
 
   $("status-select").addEventListener("change", function () {
@@ -141,6 +151,7 @@
       headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": csrf },
       body: JSON.stringify({ status: this.value }),
     }).then(function (r) { return r.json(); }).then(function (body) {
+      // 200: taken now; 202: kept for after the call (the selector shows the state now).
       if (body.status) showStatus(body);
     });
   });

@@ -1,0 +1,202 @@
+"""Agents' states in Redis (SPEC §6), changed atomically by the rules of ``domain.agent_states``.
+
+Keys (``live.keys``):
+
+- ``hotline:agent:{agent}:state`` — the agent's state, JSON;
+- ``hotline:agents:in:{status}`` — ZSET username → unix time the status began: who has
+  been available longest, who is wrapping up or ringing (for the sweep);
+- ``hotline:agent:{agent}:desk`` — the desk's heartbeat, expiring when the desk is gone;
+- ``hotline:agents:kept`` — set once the states are here; its absence means Redis lost
+  them (a restart without persistence), and the sweep restores them from the SQL log.
+
+Every change is one optimistic transaction: ``WATCH`` the agent's key, read it, apply
+the rule, ``MULTI``/``EXEC`` the new state and the index together, and start again if
+another process changed the agent meanwhile. Any number of web processes and workers
+may change one agent at once; none overwrites a change it did not see.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from redis import Redis
+from redis.exceptions import WatchError
+
+from domain.agent_states import AgentState, Status
+from live import keys
+
+Rule = Callable[[AgentState], AgentState]
+# Retries of a transaction another process keeps winning before giving up (an error).
+ATTEMPTS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    username: str
+    before: AgentState
+    after: AgentState
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+    @property
+    def new_spell(self) -> bool:
+        """A new status began (what the SQL log records), not just ``next`` or the wrap-up."""
+        return (self.before.status, self.before.since, self.before.reason) != (
+            self.after.status,
+            self.after.since,
+            self.after.reason,
+        )
+
+
+def state_key(username: str) -> str:
+    return keys.AGENT_STATE.format(agent=username)
+
+
+def index_key(status: Status | str) -> str:
+    return keys.AGENTS_IN.format(status=status)
+
+
+def _moment(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def encode(state: AgentState) -> str:
+    return json.dumps(
+        {
+            "status": str(state.status),
+            "since": _moment(state.since),
+            "reason": state.reason,
+            "next": str(state.next) if state.next else None,
+            "next_reason": state.next_reason,
+            "call_sid": state.call_sid,
+            "leg": state.leg,
+            "wrap_up_until": _moment(state.wrap_up_until),
+            "extended": state.extended,
+            "queues": list(state.queues),
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def decode(raw: bytes | str | None) -> AgentState:
+    if raw is None:
+        return AgentState()
+    try:
+        data = json.loads(raw)
+        return AgentState(
+            status=Status(data["status"]),
+            since=datetime.fromisoformat(data["since"]) if data.get("since") else None,
+            reason=data.get("reason"),
+            next=Status(data["next"]) if data.get("next") else None,
+            next_reason=data.get("next_reason"),
+            call_sid=data.get("call_sid"),
+            leg=data.get("leg"),
+            wrap_up_until=(
+                datetime.fromisoformat(data["wrap_up_until"]) if data.get("wrap_up_until") else None
+            ),
+            extended=bool(data.get("extended")),
+            queues=tuple(data.get("queues") or ()),
+        )
+    except (ValueError, KeyError, TypeError):
+        # A value this code did not write: the agent is offline rather than the page failing.
+        return AgentState()
+
+
+def get(redis: Redis, username: str) -> AgentState:
+    return decode(redis.get(state_key(username)))
+
+
+def get_many(redis: Redis, usernames: Sequence[str]) -> dict[str, AgentState]:
+    if not usernames:
+        return {}
+    raw = redis.mget([state_key(name) for name in usernames])
+    return {name: decode(value) for name, value in zip(usernames, raw, strict=True)}
+
+
+def change(
+    redis: Redis,
+    username: str,
+    rule: Rule,
+    *,
+    watch: Iterable[str] = (),
+    guard: Callable[[object], None] | None = None,
+    also: Callable[[object, AgentState, AgentState], None] | None = None,
+) -> Change:
+    """Apply ``rule`` to ``username``'s state atomically; the rule's ``Refused`` propagates.
+
+    ``watch`` are other keys the change depends on; ``guard(pipe)`` reads them (after
+    WATCH, before MULTI) and may refuse; ``also(pipe, before, after)`` queues further
+    writes in the same transaction. A rule that returns the state unchanged writes nothing.
+    """
+    key = state_key(username)
+    with redis.pipeline() as pipe:
+        for _ in range(ATTEMPTS):
+            try:
+                pipe.watch(key, *watch)
+                before = decode(pipe.get(key))
+                if guard is not None:
+                    guard(pipe)
+                after = rule(before)
+                if after == before:
+                    pipe.unwatch()
+                    return Change(username, before, after)
+                pipe.multi()
+                pipe.set(key, encode(after))
+                if (before.status, before.since) != (after.status, after.since):
+                    pipe.zrem(index_key(before.status), username)
+                    pipe.zadd(index_key(after.status), {username: after.since.timestamp()})
+                if also is not None:
+                    also(pipe, before, after)
+                pipe.execute()
+                return Change(username, before, after)
+            except WatchError:
+                continue
+    raise RuntimeError(f"agent {username}: state changed by others {ATTEMPTS} times in a row")
+
+
+def in_status(redis: Redis, status: Status, until: float | None = None) -> list[tuple[str, float]]:
+    """Agents in ``status`` (since no later than ``until``), longest in it first."""
+    entries = redis.zrangebyscore(
+        index_key(status), "-inf", "+inf" if until is None else until, withscores=True
+    )
+    return [(name.decode() if isinstance(name, bytes) else name, at) for name, at in entries]
+
+
+# -- the desk's heartbeat ------------------------------------------------------------------
+
+
+def desk_seen(redis: Redis, username: str, seconds: int) -> None:
+    """The agent's desk is open; gone once ``seconds`` pass without another word."""
+    redis.set(keys.AGENT_DESK.format(agent=username), "1", ex=max(1, int(seconds)))
+
+
+def desks_open(redis: Redis, usernames: Sequence[str]) -> set[str]:
+    pipe = redis.pipeline(transaction=False)
+    for name in usernames:
+        pipe.exists(keys.AGENT_DESK.format(agent=name))
+    return {name for name, found in zip(usernames, pipe.execute(), strict=True) if found}
+
+
+# -- after a loss of Redis -----------------------------------------------------------------
+
+
+def kept(redis: Redis) -> bool:
+    return bool(redis.exists(keys.AGENTS_KEPT))
+
+
+def restore(redis: Redis, states: dict[str, AgentState]) -> int:
+    """Put back states Redis lost (an agent with a state here keeps it); then mark them kept."""
+    restored = 0
+    for username, state in states.items():
+        if state.since is None:
+            continue
+        done = change(redis, username, lambda now, lost=state: lost if now.since is None else now)
+        restored += done.changed
+    redis.set(keys.AGENTS_KEPT, "1")
+    return restored
