@@ -8,7 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from live import presence, store
+from domain import agent_states as rules
+from domain.agent_states import AgentState, Status
+from live import agent_states, store
 from services import agent_history, call_records, reports
 from storage import db
 from storage.models import AgentInterval, AgentStateChange
@@ -145,7 +147,9 @@ def staff(app, make_agent, auth_for, clock):
 def test_the_agents_api_lists_agents_only_with_todays_figures(app, client, staff):
     a_shift(app)
     with app.app_context():
-        presence.change(store.redis(), "boss", "available", local(10, 17))
+        agent_states.change(
+            store.redis(), "boss", lambda s: rules.choose(s, "available", local(10, 17))
+        )
     body = client.get("/api/agents", headers=staff).get_json()
     assert [a["username"] for a in body["agents"]] == ["ann"]
     assert sum(body["counts"].values()) == 1  # the supervisor is not counted
@@ -156,8 +160,8 @@ def test_the_agents_api_lists_agents_only_with_todays_figures(app, client, staff
 
 
 def test_an_agent_on_a_call_shows_the_calls_seconds(app, client, staff, monkeypatch):
-    on_call = presence.AgentStatus("ann", "on_call", local(10, 17, 58))
-    monkeypatch.setattr(presence, "all_statuses", lambda redis: {"ann": on_call})
+    on_call = AgentState(Status.ON_CALL, local(10, 17, 58), call_sid="CA1")
+    monkeypatch.setattr(agent_states, "get_many", lambda redis, names: {"ann": on_call})
     (ann,) = client.get("/api/agents", headers=staff).get_json()["agents"]
     assert (ann["status"], ann["seconds"], ann["call_seconds"]) == ("on_call", 120, 120)
     assert ann["state_threshold"] == {"warn": 600.0, "alert": 1200.0}

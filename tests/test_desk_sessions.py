@@ -112,14 +112,16 @@ def test_disabling_or_enabling_twice_says_so(ann, runner):
 
 
 def test_disabling_sets_the_agent_offline(app, ann, runner):
-    from live import presence, store
+    from domain import agent_states as rules
+    from live import agent_states, store
     from runtime import current_clock
 
     with app.app_context():
-        presence.change(store.redis(), "ann", "available", current_clock().now())
+        now = current_clock().now()
+        agent_states.change(store.redis(), "ann", lambda s: rules.choose(s, "available", now))
     cli(runner, "disable", "ann")
     with app.app_context():
-        assert presence.get(store.redis(), "ann").status == presence.Status.OFFLINE
+        assert agent_states.get(store.redis(), "ann").status == rules.Status.OFFLINE
 
 
 def test_an_open_event_stream_ends_when_the_account_signs_out_elsewhere(quick, ann, client_for):
