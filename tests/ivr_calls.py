@@ -6,12 +6,15 @@ Imported as a plain module (``from ivr_calls import ...``); the fixtures
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from feeds import person, policy
 
 import flows
-from services import accounts, agent_shift
+from domain.intervals import day_start
+from domain.service_level import QueueTotals
+from live import queueboard, store
+from services import accounts, agent_shift, reports
 from simulator.softphone import Exchange, Softphone
 from storage import db
 
@@ -109,3 +112,22 @@ def make_available(app, username: str) -> None:
     """``username`` (an agent already added) chooses ``available``."""
     with app.app_context():
         agent_shift.choose(accounts.find_agent(db.session(), username), "available")
+
+
+class Figures:
+    """A queue now (Redis) and its figures today (the interval history in SQL)."""
+
+    def __init__(self, now: queueboard.QueueNow, today: QueueTotals):
+        self.waiting = now.waiting
+        self.today = today
+
+    def __getattr__(self, name):
+        return getattr(self.today, name)
+
+
+def figures(app, clock, queue: str = "medical") -> Figures:
+    with app.app_context():
+        (found,) = queueboard.snapshot(store.redis(), [queue], clock.now().timestamp())
+        start = day_start(clock.today(), clock.tz)
+        today = reports.per_queue(db.session(), start, start + timedelta(days=1))
+    return Figures(found, today.get(queue, QueueTotals()))

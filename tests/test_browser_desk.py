@@ -333,6 +333,18 @@ def _available(page) -> None:
     assert saved.value.ok
 
 
+def _ready_now(page) -> None:
+    """The agent ends the wrap-up early (``POST /api/agents/me/wrap_up``, the desk's session)."""
+    answered = page.evaluate(
+        """() => fetch("/api/agents/me/wrap_up", {
+             method: "POST", credentials: "same-origin",
+             headers: {"Content-Type": "application/json", Accept: "application/json",
+                       "X-CSRF-Token": document.querySelector('meta[name="csrf-token"]').content},
+             body: JSON.stringify({action: "end"})}).then(r => r.status)"""
+    )
+    assert answered == 200, answered
+
+
 def _expect():
     from playwright.sync_api import expect
 
@@ -348,7 +360,7 @@ def test_an_unverified_caller_is_found_by_pinyin_or_phone_and_the_request_is_the
     _available(agent)
 
     # 张伟 rings and is verified: the form is his, for the service he chose.
-    _call_zhang_wei(hotline.exchange, "+8613900000606", ESCORT)
+    verified = _call_zhang_wei(hotline.exchange, "+8613900000606", ESCORT)
     agent.get_by_test_id("take-next").click()
     expect(agent.get_by_test_id("sp-verified")).to_have_attribute("data-verified", "yes")
     expect(agent.get_by_test_id("case-insured-id")).to_have_value("D06")
@@ -373,6 +385,12 @@ def test_an_unverified_caller_is_found_by_pinyin_or_phone_and_the_request_is_the
     assert shown == ["12月6日 15:06", "12月6日 15:06", f"{year - 1}年12月6日 15:06", "1,000,000 元"]
     _fits_the_width(agent)
     _shot(agent, "desk-3-verified-pop")
+
+    # He hangs up; the agent ends the wrap-up early (SPEC §6) to take the next caller.
+    verified.hang_up()
+    expect(agent.get_by_test_id("status-select")).to_have_value("wrap_up")
+    _ready_now(agent)
+    expect(agent.get_by_test_id("status-select")).to_have_value("available")
 
     # The same phone rings again, and the caller presses 0: nobody is verified. The form
     # forgets the last caller (no insured id, no service, no hospital) and waits for a search.
@@ -419,7 +437,8 @@ def test_an_unverified_caller_is_found_by_pinyin_or_phone_and_the_request_is_the
     expect(calls.nth(0).locator('[data-field="agent"]')).to_have_text("cat")
     expect(calls.nth(0).locator('[data-field="outcome"]')).to_have_text("通话中")
     expect(calls.nth(1).locator('[data-field="verified"]')).to_have_text("已验证")
-    expect(calls.nth(1).locator('[data-field="outcome"]')).to_have_text("通话中")
+    # The one before ended (he hung up before this call): answered, over.
+    expect(calls.nth(1).locator('[data-field="outcome"]')).to_have_text("已接通")
     expect(agent.get_by_test_id("history-case")).to_have_count(1)  # ann's outpatient booking
     expect(agent.get_by_test_id("history")).not_to_contain_text("T")  # no ISO timestamps
     _fits_the_width(agent)

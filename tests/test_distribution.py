@@ -14,7 +14,17 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from ivr_calls import FLOW, WANG, ZHANG, add_agent, load, make_available, message, verified
+from ivr_calls import (
+    FLOW,
+    WANG,
+    ZHANG,
+    add_agent,
+    figures,
+    load,
+    make_available,
+    message,
+    verified,
+)
 from sqlalchemy import select
 
 import flows
@@ -117,11 +127,8 @@ def test_answering_puts_the_agent_on_the_call_and_counts_the_answer_once(
     ann.accept()
     found = state(app, "ann")
     assert (found.status, found.call_sid) == (Status.ON_CALL, phone.call_sid)
-    with app.app_context():
-        (board,) = queueboard.snapshot(
-            store.redis(), ["medical"], clock.now().timestamp(), clock.today().isoformat()
-        )
-    assert (board.waiting, board.answered, board.answered_in_sl) == (0, 1, 1)
+    board = figures(app, clock)
+    assert (board.waiting, board.answered, board.answered_within_sl) == (0, 1, 1)
     noted = record(app, phone.call_sid)
     assert (noted.agent, noted.queue_result, round(noted.wait_seconds)) == ("ann", "answered", 12)
 

@@ -130,7 +130,7 @@ def test_two_distributions_running_at_once_share_out_the_callers_without_overlap
         make_available(redis, agents, clock.now().timestamp() - 100)
         for i, sid in enumerate(callers):
             at = clock.now().timestamp() - 60 + i
-            queueboard.enqueued(redis, "medical", sid, at, "2026-03-10")
+            queueboard.enqueued(redis, "medical", sid, at)
             queueboard.confirmed(redis, "medical", sid, queue_sid("medical"))
     settings = {
         "TESTING": True,

@@ -6,13 +6,21 @@ import json
 from datetime import timedelta
 
 import pytest
-from ivr_calls import FLOW, FLOWS, WANG, ZHANG, add_agent, as_zhang_wei, load, message, verified
+from ivr_calls import (
+    FLOW,
+    FLOWS,
+    WANG,
+    ZHANG,
+    add_agent,
+    as_zhang_wei,
+    figures,
+    load,
+    message,
+    verified,
+)
 from sqlalchemy import select
 
-from domain.intervals import day_start
-from domain.service_level import QueueTotals
 from live import announcements, queueboard, store
-from services import reports
 from storage import db
 from storage.models import Agent, Callback
 
@@ -20,25 +28,6 @@ from storage.models import Agent, Callback
 @pytest.fixture
 def family(import_feed):
     load(import_feed)
-
-
-class Figures:
-    """A queue now (Redis) and its figures today (the interval history in SQL)."""
-
-    def __init__(self, now: queueboard.QueueNow, today: QueueTotals):
-        self.waiting = now.waiting
-        self.today = today
-
-    def __getattr__(self, name):
-        return getattr(self.today, name)
-
-
-def figures(app, clock, queue: str = "medical") -> Figures:
-    with app.app_context():
-        (found,) = queueboard.snapshot(store.redis(), [queue], clock.now().timestamp())
-        start = day_start(clock.today(), clock.tz)
-        today = reports.per_queue(db.session(), start, start + timedelta(days=1))
-    return Figures(found, today.get(queue, QueueTotals()))
 
 
 def screen_pops(app, agent: str) -> list[announcements.CallTaken]:

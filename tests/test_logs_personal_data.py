@@ -15,7 +15,17 @@ import re
 
 import phonenumbers
 import pytest
-from ivr_calls import FAMILY, WANG, ZHANG, as_zhang_wei, at, book_after_hours, load, message
+from ivr_calls import (
+    FAMILY,
+    WANG,
+    ZHANG,
+    as_zhang_wei,
+    at,
+    book_after_hours,
+    load,
+    make_available,
+    message,
+)
 from rq import SimpleWorker
 from rq.job import Job
 from rq.registry import FailedJobRegistry, FinishedJobRegistry, ScheduledJobRegistry
@@ -123,6 +133,7 @@ def test_a_simulated_day_logs_no_name_and_no_whole_phone_number(
     load(import_feed)
     app.config["TWILIO_CALLER_ID"] = "+8640060580560"
     make_agent("alice", queues=("medical",))
+    make_available(app, "alice")
 
     # 03:00 an SMS link to the number on file; Twilio refuses the number once (retried).
     at(clock, 3)

@@ -160,7 +160,7 @@ def test_a_caller_dequeued_to_an_agent_is_a_members_update_twilio_accepts(app, t
             redis, "ann", lambda s: rules.choose(s, "available", clock.now(), queues=("medical",))
         )
         entered = clock.now().timestamp() - 30
-        queueboard.enqueued(redis, "medical", "CA" + "a" * 32, entered, "2026-03-10")
+        queueboard.enqueued(redis, "medical", "CA" + "a" * 32, entered)
         queueboard.confirmed(redis, "medical", "CA" + "a" * 32, queue_sid("medical"))
     (offer,) = distribution.run(app)
     ((_, url, status, body),) = twilio.to("POST", f"/Members/{offer.call_sid}.json")
