@@ -157,9 +157,13 @@ def hotline(tmp_path_factory, redis_url):
 
 
 def _page(browser, base: str):
-    # The agents' screens: 1366×768 is the smallest the desk is laid out for.
+    # The agents' screens: 1366×768 is the smallest the desk is laid out for. The browser's
+    # zone is not the hotline's, so that a time shown in the browser's zone would show.
     context = browser.new_context(
-        base_url=base, locale="zh-CN", viewport={"width": 1366, "height": 768}
+        base_url=base,
+        locale="zh-CN",
+        timezone_id="America/Los_Angeles",
+        viewport={"width": 1366, "height": 768},
     )
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
@@ -331,6 +335,11 @@ def _available(page) -> None:
     with page.expect_response(lambda r: r.url.endswith("/agent/status")) as saved:
         page.get_by_test_id("status-select").select_option("available")
     assert saved.value.ok
+    # Since when, in the hotline's zone (HOTLINE_TZ), whatever the browser's.
+    since = page.get_by_test_id("status-since")
+    expect(since).not_to_have_attribute("datetime", "")
+    began = datetime.fromisoformat(since.get_attribute("datetime"))
+    expect(since).to_have_text(began.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%H:%M:%S"))
 
 
 def _ready_now(page) -> None:

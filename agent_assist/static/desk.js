@@ -136,7 +136,7 @@
     $("status-select").value = s.status;
     var since = $("status-since");
     since.setAttribute("datetime", s.since || "");
-    since.textContent = s.since ? new Date(s.since).toLocaleTimeString() : "—";
+    since.textContent = F.time(s.since);
     var reasons = JSON.parse($("status-reason").dataset.labels || "{}");
     $("status-reason").textContent = s.reason ? (reasons[s.reason] || s.reason) : "";
     var next = $("status-next");

@@ -46,6 +46,17 @@
     return day(parts.year + "-" + parts.month + "-" + parts.day) + " " + parts.hour + ":" + parts.minute;
   }
 
+  var clockTime = new Intl.DateTimeFormat("en-CA", {
+    timeZone: ZONE, hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
+  });
+
+  // A moment of today, to the second (since when an agent is in a state), in the hotline's zone.
+  function time(iso) {
+    if (none(iso)) return "—";
+    var moment = new Date(iso);
+    return isNaN(moment.getTime()) ? String(iso) : clockTime.format(moment);
+  }
+
   function seconds(value) {
     if (none(value)) return "—";
     var whole = Math.max(0, Math.round(Number(value)));
@@ -54,5 +65,5 @@
     return Math.floor(whole / 60) + " 分 " + (rest < 10 ? "0" : "") + rest + " 秒";
   }
 
-  window.hotlineFormat = { label: label, amount: amount, day: day, when: when, seconds: seconds };
+  window.hotlineFormat = { label: label, amount: amount, day: day, when: when, time: time, seconds: seconds };
 })();
