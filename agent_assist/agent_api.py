@@ -17,31 +17,13 @@ from __future__ import annotations
 from flask import request
 from redis import RedisError
 
-from agent_assist import agent_status, auth, csrf, dashboard
-from agent_assist.api import ApiError, bp
+from agent_assist import agent_status, auth, dashboard
+from agent_assist.api import ApiError, bp, check_csrf, json_object
 from domain import agent_states as rules
 from live import store
 from runtime import current_clock, current_flows
 from services import accounts, agent_shift
 from storage import db
-
-
-def _csrf_for_cookie_sessions() -> None:
-    try:
-        csrf.check()
-    except csrf.CSRFError:
-        raise ApiError(
-            403,
-            "csrf_token_missing",
-            "a request signed in by cookie must send the X-CSRF-Token header",
-        ) from None
-
-
-def _body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid_json", "the body must be a JSON object")
-    return body
 
 
 @bp.get("/agents/me")
@@ -60,19 +42,19 @@ def me():
 @bp.post("/agents/me/status")
 @auth.login_required()
 def my_status():
-    _csrf_for_cookie_sessions()
-    body = _body()
+    check_csrf()
+    body = json_object()
     return agent_status.choose(auth.current_agent(), body.get("status"), body.get("reason"))
 
 
 @bp.post("/agents/me/wrap_up")
 @auth.login_required()
 def my_wrap_up():
-    _csrf_for_cookie_sessions()
+    check_csrf()
     agent = auth.current_agent()
     if agent.role != accounts.AGENT:
         return agent_status.not_an_agent()
-    action = _body().get("action")
+    action = json_object().get("action")
     actions = {"end": agent_shift.end_wrap_up, "extend": agent_shift.extend_wrap_up}
     if action not in actions:
         raise ApiError(422, "invalid_action", 'action: "end" (ready now) or "extend" (more time)')

@@ -13,7 +13,7 @@ from datetime import date
 from flask import Blueprint, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from agent_assist import bounds
+from agent_assist import bounds, csrf
 from agent_assist.auth import login_required
 from agent_assist.errors import (
     error_response,
@@ -39,6 +39,26 @@ class ApiError(Exception):
         self.message = message
         # Extra fields clients may branch on, e.g. ``reason`` of a refused case.
         self.details = {k: v for k, v in details.items() if v is not None}
+
+
+def check_csrf() -> None:
+    """A change riding on the desk's session cookie must carry its CSRF token (Bearer need not)."""
+    try:
+        csrf.check()
+    except csrf.CSRFError:
+        raise ApiError(
+            403,
+            "csrf_token_missing",
+            "a request signed in by cookie must send the X-CSRF-Token header",
+        ) from None
+
+
+def json_object() -> dict:
+    """The request's body as a JSON object (bounded in depth), or a 400 saying it is not one."""
+    body = bounds.json_body()
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "the body must be a JSON object")
+    return body
 
 
 def day_param(name: str, default: date) -> date:

@@ -21,8 +21,8 @@ from datetime import date
 from flask import current_app, jsonify, request
 from redis import RedisError
 
-from agent_assist import auth, bounds, csrf, dashboard
-from agent_assist.api import ApiError, bp
+from agent_assist import auth, bounds, dashboard
+from agent_assist.api import ApiError, bp, check_csrf, json_object
 from agent_assist.errors import refusal_status
 from domain.dates import iso_date
 from live import store
@@ -32,24 +32,6 @@ from services.exceptions import CaseRefused, UnknownCase
 from storage import db
 
 SUPERVISOR = accounts.SUPERVISOR
-
-
-def _csrf_for_cookie_sessions() -> None:
-    try:
-        csrf.check()
-    except csrf.CSRFError:
-        raise ApiError(
-            403,
-            "csrf_token_missing",
-            "a request signed in by cookie must send the X-CSRF-Token header",
-        ) from None
-
-
-def _body() -> dict:
-    body = bounds.json_body()
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid_json", "the body must be a JSON object")
-    return body
 
 
 def _date(body: dict, name: str) -> date | None:
@@ -78,8 +60,8 @@ def _refused(exc: CaseRefused) -> ApiError:
 @bp.post("/cases")
 @auth.login_required()
 def create_case():
-    _csrf_for_cookie_sessions()
-    body = _body()
+    check_csrf()
+    body = json_object()
     agent = auth.current_agent()
     confirmed = body.get("critical_illness_confirmed", False)
     if not isinstance(confirmed, bool):
@@ -160,8 +142,8 @@ def get_case(case_id: int):
 @bp.post(f"/cases/<{bounds.ROW_ID}:case_id>/steps")
 @auth.login_required()
 def record_step(case_id: int):
-    _csrf_for_cookie_sessions()
-    body = _body()
+    check_csrf()
+    body = json_object()
     _readable(case_id)
     milestone = _text(body, "milestone")
     if not milestone:

@@ -54,6 +54,16 @@ class Tally:
     def total(self) -> int:
         return self.new + self.updated + self.unchanged
 
+    def counts(self, known: bool, unchanged: bool) -> bool:
+        """Count one record; whether it has to be written (it is new or changed)."""
+        if unchanged:
+            self.unchanged += 1
+        elif known:
+            self.updated += 1
+        else:
+            self.new += 1
+        return not unchanged
+
     def __str__(self) -> str:
         return f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged"
 
@@ -194,13 +204,8 @@ class _Writer:
             known = person.id in names
             same_name = known and names[person.id] == person.name
             same_phones = stored_phones.get(person.id, []) == list(person.phones)
-            if known and same_name and same_phones:
-                tally.unchanged += 1
+            if not tally.counts(known, known and same_name and same_phones):
                 continue
-            if known:
-                tally.updated += 1
-            else:
-                tally.new += 1
             rows.append(
                 {
                     "id": person.id,
@@ -268,13 +273,8 @@ class _Writer:
             known = policy.policy_no in stored
             same_values = known and stored[policy.policy_no] == values
             same_events = stored_events.get(policy.policy_no, []) == events
-            if same_values and same_events:
-                tally.unchanged += 1
+            if not tally.counts(known, same_values and same_events):
                 continue
-            if known:
-                tally.updated += 1
-            else:
-                tally.new += 1
             if not same_values:
                 rows.append(
                     {
