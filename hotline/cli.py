@@ -638,14 +638,36 @@ def _demo_settings(base: str) -> dict:
         where = Path(current_app.instance_path) / defaults.DEMO_AUTH_TOKEN_FILENAME
         click.echo(f"Webhooks are signed with the demo token in {where} (hotline call reads it).")
     if settings.get("HOTLINE_SIMULATOR") or "simulator" in current_app.blueprints:
+        if not current_app.config.get("TWILIO_ACCOUNT_SID"):
+            settings.update(_simulated_twilio(base))
         url = "" if base == DEFAULT_CALL_URL else f"--url {base} "
-        click.echo("Place a call without Twilio (in another terminal), then take it at the desk:")
-        click.echo(f"  hotline call {url}--script 000606,张伟,1,2,1")
         click.echo(
-            f"  {base}/agent/  (sign in as demo-agent, set 空闲 Available, "
-            "press 接听下一个来电（模拟）)"
+            "Sign in at the desk and go 空闲 Available; calls are offered to you by themselves:"
         )
+        click.echo(f"  {base}/agent/  (demo-agent, or a second agent: hotline agent add …)")
+        click.echo("Place a call without Twilio (in another terminal):")
+        click.echo(f"  hotline call {url}--script 000606,张伟,1,2,1 --hold")
         click.echo("")
+    return settings
+
+
+def _simulated_twilio(base: str) -> dict:
+    """Without a Twilio account the simulator is Twilio: its REST API at the demo's own origin.
+
+    The distribution, SMS and callback calls then run through the production code
+    (``adapters.twilio_rest``), authenticated with the demo account and token.
+    """
+    settings = {
+        "TWILIO_ACCOUNT_SID": defaults.DEMO_ACCOUNT_SID,
+        "TWILIO_API_BASE_URL": base,
+    }
+    if not current_app.config.get("PUBLIC_BASE_URL"):
+        settings["PUBLIC_BASE_URL"] = base
+    if not current_app.config.get("TWILIO_CALLER_ID"):
+        settings["TWILIO_CALLER_ID"] = defaults.DEMO_NUMBER
+    click.echo(
+        f"Twilio's REST API is simulated at {base}/2010-04-01 (account {defaults.DEMO_ACCOUNT_SID})."
+    )
     return settings
 
 
