@@ -665,9 +665,8 @@ def _simulated_twilio(base: str) -> dict:
         settings["PUBLIC_BASE_URL"] = base
     if not current_app.config.get("TWILIO_CALLER_ID"):
         settings["TWILIO_CALLER_ID"] = defaults.DEMO_NUMBER
-    click.echo(
-        f"Twilio's REST API is simulated at {base}/2010-04-01 (account {defaults.DEMO_ACCOUNT_SID})."
-    )
+    account = defaults.DEMO_ACCOUNT_SID
+    click.echo(f"Twilio's REST API is simulated at {base}/2010-04-01 (account {account}).")
     return settings
 
 
