@@ -498,7 +498,23 @@ def reports_upkeep(schedule: bool) -> None:
     type=click.FloatRange(0.1),
     help="Seconds between the queue's announcements (Twilio re-requesting the waitUrl).",
 )
-@click.option("--hold", is_flag=True, help="Stay on the line once an agent answers.")
+@click.option(
+    "--hold",
+    is_flag=True,
+    help="Stay on the line once an agent answers (until the agent hangs up, or Ctrl-C).",
+)
+@click.option(
+    "--answer",
+    is_flag=True,
+    help="Wait for the hotline to call --from (a callback) and answer it, instead of dialling.",
+)
+@click.option(
+    "--sms-wait",
+    default=3.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds the phone's screen stays on after the call, for texts still on their way.",
+)
 @click.option(
     "--speak",
     is_flag=True,
@@ -515,6 +531,8 @@ def call_command(
     max_wait: float | None,
     wait_every: float,
     hold: bool,
+    answer: bool,
+    sms_wait: float,
     speak: bool,
 ) -> None:
     """Place a call to the hotline from the terminal, as Twilio would (signed webhooks).
@@ -551,6 +569,8 @@ def call_command(
         max_wait=max_wait,
         hold=hold,
         speak=voice,
+        answer=answer,
+        sms_wait=sms_wait,
     )
     try:
         status = phone.run()

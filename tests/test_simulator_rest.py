@@ -24,7 +24,7 @@ from live import agent_states, store
 from services import distribution
 from simulator import handsets, switchboard
 from simulator.softphone import Exchange, queue_sid
-from simulator.terminal import SimulatorQueues
+from simulator.terminal import Answers, SimulatorQueues, Terminal, script
 
 ACCOUNT = "AC" + "0" * 32
 TOKEN = "test-auth-token"
@@ -256,3 +256,60 @@ def test_a_caller_who_hangs_up_while_the_agent_talks_ends_the_call_for_both(
     assert press()["state"] == "idle"
     assert status_of(app, "ann") is Status.WRAP_UP
     assert call_of(app, caller.call_sid).state == switchboard.ENDED
+
+
+# -- the terminal phone: texts on its screen, the hotline's calls answered ---------------------
+
+
+def test_a_text_sent_while_the_terminal_waits_shows_on_its_screen(twilio, app, family):
+    lines: list[str] = []
+
+    def screen(line: str) -> None:
+        lines.append(line)
+        if line.startswith("（排队中"):  # the hotline texts him while he waits
+            with app.app_context():
+                twilio_rest.send_sms(app, "+8613900000606", "预约链接 https://example.com/b/1")
+
+    phone = Terminal(
+        twilio,
+        Answers(script(f"{ZHANG[3]},{ZHANG[1]},1,2,1")),
+        caller="+8613900000606",
+        echo=screen,
+        poll_every=0.05,
+        max_wait=0.3,
+    )
+    assert phone.run() == 0
+    assert "  短信 SMS（+861058001234）: 预约链接 https://example.com/b/1" in lines
+    # Texts it had before the call are not shown again as new.
+    again: list[str] = []
+    Terminal(twilio, Answers(script("")), caller="+8613900000606", echo=again.append).run()
+    assert not [line for line in again if "短信" in line]
+
+
+def test_hotline_call_answer_picks_up_the_hotlines_call_and_follows_its_twiml(twilio, app, family):
+    with app.app_context():
+        placed = twilio_rest.client(app).calls.create(
+            to="+8613900000606",
+            from_="+861058001234",
+            url=twilio_rest.public_url(app, "/ivr/voice"),
+            status_callback=twilio_rest.public_url(app, "/ivr/status?callback=7"),
+        )
+    lines: list[str] = []
+    phone = Terminal(
+        twilio,
+        Answers(script("")),
+        caller="+8613900000606",
+        echo=lines.append,
+        answer=True,
+        poll_every=0.05,
+        max_wait=1,
+    )
+    assert phone.run() == 0
+    assert "来电 +861058001234 振铃，接听 answered" in lines
+    assert phone.phone.call_sid == placed.sid and phone.phone.direction == "outbound-api"
+    assert any(line.startswith("  热线: ") for line in lines)  # the TwiML at its Url, heard
+    told = [status for url, _, status in twilio.log if url.endswith("/ivr/status?callback=7")]
+    assert told == [200]  # its StatusCallback, told the call's end
+    # Nothing else rings: a second --answer gives up after --max-wait.
+    idle = Terminal(twilio, Answers(script("")), echo=lines.append, answer=True, max_wait=0.1)
+    assert idle.run() == 1
