@@ -474,7 +474,6 @@ class Terminal:
                 self.answers.next()
         self._play(self.phone.hang_up)
 
-
     def _talk_to_offered(self) -> None:
         """On the line with the agent until one of them hangs up (``--hold``), else hang up."""
         phone = self.phone
