@@ -94,7 +94,8 @@ def keep(holder: StoreQueues, phone: Softphone) -> None:
         wait_url=None,
         enqueued_at=holder.now,
     )
-    call.heard = list(phone.heard)
+    # The leg is rebuilt for each step: what it heard adds to what the caller heard before.
+    call.heard = [*call.heard, *phone.heard]
     dialing = phone.dialing
     if dialing is not None and not phone.ended:
         call.state = BRIDGED if dialing.answered else RINGING
@@ -115,7 +116,8 @@ def _save_phone(redis, identity, status, phone: Softphone, since: float, deadlin
     record = {
         "state": status,
         "call_sid": phone.call_sid,
-        "caller": phone.caller,
+        # The customer: who called, or whom the hotline called back.
+        "caller": phone.called if phone.direction == "outbound-api" else phone.caller,
         "since": since,
         "deadline": deadline,
     }

@@ -62,6 +62,12 @@ class SimulatedCall:
     heard: list[str] = field(default_factory=list)
     # The caller's <Dial><Client> while it rings or talks (``softphone.Dialing``'s fields).
     dialing: dict | None = None
+    # "outbound-api" for the hotline's own call (a callback): the customer is ``called``.
+    direction: str = "inbound"
+
+    @property
+    def customer(self) -> str:
+        return self.called if self.direction == "outbound-api" else self.caller
 
     def as_dict(self, position: int = 0, size: int = 0) -> dict:
         return {
@@ -154,6 +160,7 @@ class StoreQueues:
                 action=phone.queue_action or "",
                 wait_url=phone.wait_url,
                 enqueued_at=self.now,
+                direction=phone.direction,
             )
         )
 
@@ -190,7 +197,13 @@ class StoreQueues:
         return list(self.sizes())
 
     def _phone(self, call: SimulatedCall, exchange: Exchange) -> Softphone:
-        phone = Softphone(exchange, caller=call.caller, called=call.called, call_sid=call.call_sid)
+        phone = Softphone(
+            exchange,
+            caller=call.caller,
+            called=call.called,
+            call_sid=call.call_sid,
+            direction=call.direction,
+        )
         phone.status = "in-progress"
         phone.queue, phone.queue_action, phone.wait_url = call.queue, call.action, call.wait_url
         return phone

@@ -95,6 +95,7 @@ class SimulatorQueues:
             "Queue": queue_name,
             "Action": phone.queue_action or "",
             "WaitUrl": phone.wait_url or "",
+            "Direction": phone.direction,
         }
         self._json(*self.exchange.post(url, form), url)
 
@@ -249,6 +250,7 @@ class Terminal:
         self._printed = 0
         # Offered by the distribution: the server holds the caller's leg (ringing, talking).
         self.offered = False
+        self._ringing: str | None = None
         self._leg_heard = 0
         self._texts: set[str] = set()
 
@@ -402,24 +404,17 @@ class Terminal:
         self.echo(f"（排队中 in the {phone.queue} queue：按 1 留下回电 press 1 for a callback）")
         started = last_wait = time.monotonic()
         self._flush()
-        ringing = None
         while phone.in_queue:
             now = time.monotonic()
             found = self.queues.state(phone)
             self._read_texts(found)
             if found.get("state") == RINGING:
                 # Offered: taken out of the queue to an agent whose phone rings.
-                self.offered = True
-                if ringing != found.get("agent"):
-                    ringing = found.get("agent")
-                    self.echo(f"（转接坐席 {ringing}，振铃中 ringing the agent）")
-                    self._leg(found)
+                self._offered_to(found)
                 time.sleep(self.poll_every)
                 continue
-            if ringing is not None and found.get("state") == WAITING:
-                self.echo(f"（坐席 {ringing} 未接，继续排队 not answered: back in the queue）")
-                ringing = None
-                self._leg_heard = 0
+            if self._ringing is not None and found.get("state") == WAITING:
+                self._not_answered()
             if found.get("state") == BRIDGED:
                 self._bridged(found)
                 return
@@ -449,11 +444,29 @@ class Terminal:
                 self.echo(f"  我: {key}")
                 self._play(phone.press_in_queue, key[:1])
 
+    def _offered_to(self, found: dict) -> None:
+        """Rung at an agent's phone (perhaps another's than last time we looked)."""
+        self.offered = True
+        agent = found.get("agent")
+        if agent == self._ringing:
+            return
+        if self._ringing is not None:
+            self._not_answered()
+        self._ringing = agent
+        self.echo(f"（转接坐席 {agent}，振铃中 ringing the agent）")
+        self._leg(found)
+
+    def _not_answered(self) -> None:
+        self.echo(f"（坐席 {self._ringing} 未接，继续排队 not answered: back in the queue）")
+        self._ringing = None
+        self._leg_heard = 0  # back in the queue, the leg starts again
+
     def _bridged(self, found: dict) -> None:
         phone = self.phone
+        if found.get("offer"):
+            self._offered_to(found)
         phone.agent = AgentPhone(self.exchange, found.get("agent") or "?")
         phone.wait_gather = None
-        self.offered = self.offered or bool(found.get("offer"))
         self._leg(found)
         self.echo(f"已接通坐席 {found.get('agent')}")
 

@@ -93,6 +93,7 @@ def register():
             action=(form.get("Action") or "").strip(),
             wait_url=(form.get("WaitUrl") or "").strip() or None,
             enqueued_at=holder.now,
+            direction="outbound-api" if form.get("Direction") == "outbound-api" else "inbound",
         )
     )
     return _state(holder, sid, 201)
@@ -129,7 +130,7 @@ def _state(holder: switchboard.StoreQueues, sid: str, status: int = 200):
         abort(404, f"no simulated call {sid}")
     body = call.as_dict(*holder.place(call))
     # What the caller's handset received meanwhile (an SMS with a link, a confirmation).
-    body["messages"] = handsets.messages(holder.redis, call.caller)
+    body["messages"] = handsets.messages(holder.redis, call.customer)
     response = jsonify(body)
     response.status_code = status
     return response
@@ -209,7 +210,7 @@ def take():
         "call_sid": call.call_sid,
         "queue": call.queue,
         "agent": agent.username,
-        "caller": mask_phone(call.caller) or "withheld",
+        "caller": mask_phone(call.customer) or "withheld",
     }
     message = f"已接通 {body['caller']}（{call.queue}）：来电信息已推送 (screen-pop sent)"
     return _answer(200, None, message, body)
