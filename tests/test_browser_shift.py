@@ -11,6 +11,7 @@ Screenshots at 1366×768 go to ``$HOTLINE_TEST_ARTIFACTS`` (default ``tests/arti
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -221,3 +222,118 @@ def test_a_shift_calls_are_offered_answered_wrapped_up_and_a_missed_one_moves_on
     expect(board("ann")).to_have_attribute("data-status", "available")
     expect(board("ann").locator('[data-field="handled_today"]')).to_have_text("2")
     _shot(boss, "shift-board-3-end")
+
+
+# -- with Twilio settings: the desk drives Twilio's Voice SDK -------------------------------------
+
+# A stand-in for the Voice SDK's Device and Call with the surface phone.js uses; the test
+# rings it and reads what the desk did with it (window.__sdk).
+FAKE_VOICE_SDK = """
+window.__sdk = {tokens: [], updated: [], registered: 0, options: null, call: null};
+class FakeCall {
+  constructor(from) { this.parameters = {From: from}; this.handlers = {}; this.muted = false; }
+  on(event, handler) { (this.handlers[event] = this.handlers[event] || []).push(handler); }
+  emit(event) { (this.handlers[event] || []).forEach(h => h()); }
+  accept() { this.accepted = true; this.emit("accept"); }
+  reject() { this.rejected = true; this.emit("reject"); }
+  disconnect() { this.disconnected = true; this.emit("disconnect"); }
+  mute(on) { this.muted = on; }
+}
+class FakeDevice {
+  constructor(token, options) {
+    window.__sdk.tokens.push(token); window.__sdk.options = options;
+    window.__sdk.device = this; this.handlers = {};
+  }
+  on(event, handler) { this.handlers[event] = handler; }
+  register() { window.__sdk.registered += 1; this.handlers.registered(); }
+  updateToken(token) { window.__sdk.updated.push(token); }
+  ring(from) {
+    const call = new FakeCall(from);
+    window.__sdk.call = call;
+    this.handlers.incoming(call);
+  }
+  willExpire() { this.handlers.tokenWillExpire(); }
+}
+window.Twilio = {Device: FakeDevice};
+"""
+
+
+@pytest.fixture(scope="module")
+def twilio_desk(tmp_path_factory):
+    """The desk with Twilio's settings (the Voice SDK's token can be issued); no simulator."""
+    folder = tmp_path_factory.mktemp("sdk")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TWILIO_", "REDIS_", "DATABASE_", "PUBLIC_", "HOTLINE_"))
+    }
+    env.update(
+        DATABASE_URL=f"sqlite:///{folder / 'hotline.sqlite3'}",
+        SECRET_KEY="browser-sdk-secret",
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+        TWILIO_API_KEY="SK" + "0" * 32,
+        TWILIO_API_SECRET="browser-sdk-api-secret",
+        TWILIO_TWIML_APP_SID="AP" + "0" * 32,
+        PUBLIC_BASE_URL=base,
+    )
+    _cli(
+        env, "agent", "add", "ann", "--role", "agent", "--queues", "medical", "--password", PASSWORD
+    )
+    server = LocalServer(env, ARTIFACTS / "browser-sdk-server.log", port=port)
+    try:
+        status, body = server.wait_ready("/agent/signin")
+        assert status == 200, body[:300]
+        yield base
+    finally:
+        server.stop(quick=True)
+
+
+def test_with_twilio_the_desk_registers_the_voice_sdk_and_its_buttons_drive_the_call(
+    browser,  # noqa: F811
+    twilio_desk,
+):
+    expect = _expect()
+    page = _page(browser, twilio_desk)
+    # The vendored SDK's URL answers nothing here: the stand-in is the only Twilio.Device.
+    page.route("**/vendor/twilio-voice-sdk/twilio.min.js", lambda route: route.fulfill(body=""))
+    page.add_init_script(FAKE_VOICE_SDK)
+    _sign_in(page, "ann", "/agent/")
+    phone = page.get_by_test_id("phone")
+    expect(phone).to_have_attribute("data-mode", "twilio")
+    expect(page.get_by_test_id("phone-state")).to_contain_text("浏览器电话已就绪")
+    (token,) = page.evaluate("() => window.__sdk.tokens")
+    grants = _grants(token)
+    assert grants["identity"] == "ann" and grants["voice"]["incoming"]["allow"] is True
+    assert page.evaluate("() => window.__sdk.registered") == 1
+
+    page.evaluate("() => window.__sdk.device.ring('+8613900000606')")
+    expect(phone).to_have_attribute("data-state", "ringing")
+    expect(page.get_by_test_id("phone-caller")).to_have_text("139****0606")
+    _shot(page, "sdk-1-ringing")
+    page.get_by_test_id("phone-accept").click()
+    expect(phone).to_have_attribute("data-state", "on_call")
+    assert page.evaluate("() => window.__sdk.call.accepted") is True
+    page.get_by_test_id("phone-mute").click()
+    assert page.evaluate("() => window.__sdk.call.muted") is True
+    page.get_by_test_id("phone-hangup").click()
+    expect(phone).to_have_attribute("data-state", "idle")
+    assert page.evaluate("() => window.__sdk.call.disconnected") is True
+
+    # A second call, rejected; then the token is renewed before it expires.
+    page.evaluate("() => window.__sdk.device.ring('+8613900000607')")
+    expect(phone).to_have_attribute("data-state", "ringing")
+    page.get_by_test_id("phone-reject").click()
+    expect(phone).to_have_attribute("data-state", "idle")
+    assert page.evaluate("() => window.__sdk.call.rejected") is True
+    page.evaluate("() => window.__sdk.device.willExpire()")
+    page.wait_for_function("() => window.__sdk.updated.length === 1")
+    assert _grants(page.evaluate("() => window.__sdk.updated[0]"))["identity"] == "ann"
+
+
+def _grants(token: str) -> dict:
+    """The grants of a Twilio access token (a JWT), read without checking its signature."""
+    claims = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))["grants"]
