@@ -39,7 +39,6 @@ from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 
 API_VERSION = "2010-04-01"
-TWILIO_API = "https://api.twilio.com"
 RESOURCE_PREFIXES = {"Calls": "CA", "Messages": "SM"}
 DEFAULT_BASE_URL = "https://hotline.example.com"
 # What a rung browser phone that does not answer becomes, and a rejected one (Voice SDK).
