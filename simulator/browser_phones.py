@@ -134,7 +134,12 @@ def accept(app: Flask, identity: str) -> dict:
         phone = _leg(holder, twilio, record)
         browser = twilio.browser(identity)
         browser.incoming = phone
-        browser.accept()
+        try:
+            browser.accept()
+        except Exception:
+            # The hotline refused the answer: the phone stops ringing rather than forever.
+            holder.redis.delete(keys.SIM_PHONE.format(agent=identity))
+            raise
         _save_phone(holder.redis, identity, ON_CALL, phone, holder.now)
         keep(holder, phone)
         return state(identity, holder.now)
