@@ -687,6 +687,21 @@ def _simulated_twilio(base: str) -> dict:
         settings["TWILIO_CALLER_ID"] = defaults.DEMO_NUMBER
     account = defaults.DEMO_ACCOUNT_SID
     click.echo(f"Twilio's REST API is simulated at {base}/2010-04-01 (account {account}).")
+    if current_app.config.get("REDIS_URL"):
+        # The rq worker makes the offers then: it needs the same settings as the server.
+        token = Path(current_app.instance_path) / defaults.DEMO_AUTH_TOKEN_FILENAME
+        every = {**settings, "HOTLINE_SIMULATOR": "1"}
+        if not current_app.config.get("TWILIO_AUTH_TOKEN"):
+            every["TWILIO_AUTH_TOKEN"] = f"$(cat {token})"
+        exports = " ".join(f"{key}={value}" for key, value in every.items())
+        worker = (
+            "rq worker --with-scheduler --worker-class hotline.worker.Worker "
+            f"--url {current_app.config['REDIS_URL']} hotline"
+        )
+        click.echo(
+            "REDIS_URL is set: the rq worker makes the offers. Start it with these settings:"
+        )
+        click.echo(f"  {exports} {worker}")
     return settings
 
 
