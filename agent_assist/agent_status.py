@@ -32,6 +32,8 @@ REASON_LABELS = {
     rules.DESK_GONE: "坐席页面已关闭 Desk closed",
     rules.SIGNED_OUT: "已退出 Signed out",
 }
+# The reason beside the state on the supervisors' board: 小休（未接）.
+SHORT_REASONS = {rules.MISSED: "未接", rules.DESK_GONE: "页面关闭", rules.SIGNED_OUT: "已退出"}
 # Statuses in the order the desk's selector lists them; only CHOOSABLE ones may be picked.
 ORDER = (
     Status.AVAILABLE,

@@ -60,6 +60,8 @@ def home():
         status, waiting = AgentState(), []
         flash("实时数据暂不可用 (live data unavailable)", "error")
     mine = cases.find(db.session(), now, status="open,booked", opened_by=agent.id, limit=50)
+    configured = not phone.missing_settings(current_app)
+    simulator = "simulator" in current_app.blueprints
     return render_template(
         "desk/desk.html",
         agent=agent,
@@ -77,9 +79,11 @@ def home():
         timezone=str(current_clock().tz),
         today=now.date().isoformat(),
         request_key=cases.CaseRequest(insured_id="", service="").request_key,
-        phone_configured=not phone.missing_settings(current_app),
+        phone_configured=configured,
+        offer_seconds=flows.call_flow.agents.offer_seconds,
+        phone_mode="twilio" if configured else "simulator" if simulator else "none",
         # Without Twilio, the simulator (HOTLINE_SIMULATOR) bridges calls to the desk.
-        simulator="simulator" in current_app.blueprints,
+        simulator=simulator,
     )
 
 

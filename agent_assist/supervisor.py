@@ -102,6 +102,7 @@ def home():
         stale_after=2 * float(config["SSE_HEARTBEAT_SECONDS"])
         + 2 * float(config["SUPERVISOR_REFRESH_SECONDS"]),
         status_labels={str(status): label for status, label in agent_status.LABELS.items()},
+        reason_labels=agent_status.SHORT_REASONS,
     )
 
 

@@ -498,7 +498,23 @@ def reports_upkeep(schedule: bool) -> None:
     type=click.FloatRange(0.1),
     help="Seconds between the queue's announcements (Twilio re-requesting the waitUrl).",
 )
-@click.option("--hold", is_flag=True, help="Stay on the line once an agent answers.")
+@click.option(
+    "--hold",
+    is_flag=True,
+    help="Stay on the line once an agent answers (until the agent hangs up, or Ctrl-C).",
+)
+@click.option(
+    "--answer",
+    is_flag=True,
+    help="Wait for the hotline to call --from (a callback) and answer it, instead of dialling.",
+)
+@click.option(
+    "--sms-wait",
+    default=3.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds the phone's screen stays on after the call, for texts still on their way.",
+)
 @click.option(
     "--speak",
     is_flag=True,
@@ -515,6 +531,8 @@ def call_command(
     max_wait: float | None,
     wait_every: float,
     hold: bool,
+    answer: bool,
+    sms_wait: float,
     speak: bool,
 ) -> None:
     """Place a call to the hotline from the terminal, as Twilio would (signed webhooks).
@@ -551,6 +569,8 @@ def call_command(
         max_wait=max_wait,
         hold=hold,
         speak=voice,
+        answer=answer,
+        sms_wait=sms_wait,
     )
     try:
         status = phone.run()
@@ -638,14 +658,50 @@ def _demo_settings(base: str) -> dict:
         where = Path(current_app.instance_path) / defaults.DEMO_AUTH_TOKEN_FILENAME
         click.echo(f"Webhooks are signed with the demo token in {where} (hotline call reads it).")
     if settings.get("HOTLINE_SIMULATOR") or "simulator" in current_app.blueprints:
+        if not current_app.config.get("TWILIO_ACCOUNT_SID"):
+            settings.update(_simulated_twilio(base))
         url = "" if base == DEFAULT_CALL_URL else f"--url {base} "
-        click.echo("Place a call without Twilio (in another terminal), then take it at the desk:")
-        click.echo(f"  hotline call {url}--script 000606,张伟,1,2,1")
         click.echo(
-            f"  {base}/agent/  (sign in as demo-agent, set 空闲 Available, "
-            "press 接听下一个来电（模拟）)"
+            "Sign in at the desk and go 空闲 Available; calls are offered to you by themselves:"
         )
+        click.echo(f"  {base}/agent/  (demo-agent, or a second agent: hotline agent add …)")
+        click.echo("Place a call without Twilio (in another terminal):")
+        click.echo(f"  hotline call {url}--script 000606,张伟,1,2,1 --hold")
         click.echo("")
+    return settings
+
+
+def _simulated_twilio(base: str) -> dict:
+    """Without a Twilio account the simulator is Twilio: its REST API at the demo's own origin.
+
+    The distribution, SMS and callback calls then run through the production code
+    (``adapters.twilio_rest``), authenticated with the demo account and token.
+    """
+    settings = {
+        "TWILIO_ACCOUNT_SID": defaults.DEMO_ACCOUNT_SID,
+        "TWILIO_API_BASE_URL": base,
+    }
+    if not current_app.config.get("PUBLIC_BASE_URL"):
+        settings["PUBLIC_BASE_URL"] = base
+    if not current_app.config.get("TWILIO_CALLER_ID"):
+        settings["TWILIO_CALLER_ID"] = defaults.DEMO_NUMBER
+    account = defaults.DEMO_ACCOUNT_SID
+    click.echo(f"Twilio's REST API is simulated at {base}/2010-04-01 (account {account}).")
+    if current_app.config.get("REDIS_URL"):
+        # The rq worker makes the offers then: it needs the same settings as the server.
+        token = Path(current_app.instance_path) / defaults.DEMO_AUTH_TOKEN_FILENAME
+        every = {**settings, "HOTLINE_SIMULATOR": "1"}
+        if not current_app.config.get("TWILIO_AUTH_TOKEN"):
+            every["TWILIO_AUTH_TOKEN"] = f"$(cat {token})"
+        exports = " ".join(f"{key}={value}" for key, value in every.items())
+        worker = (
+            "rq worker --with-scheduler --worker-class hotline.worker.Worker "
+            f"--url {current_app.config['REDIS_URL']} hotline"
+        )
+        click.echo(
+            "REDIS_URL is set: the rq worker makes the offers. Start it with these settings:"
+        )
+        click.echo(f"  {exports} {worker}")
     return settings
 
 

@@ -8,6 +8,10 @@ SECRET_KEY_FILENAME = "secret_key"
 # `hotline serve --demo` without TWILIO_AUTH_TOKEN: the token webhooks are signed with,
 # kept here so `hotline call` finds it (the signature check is never switched off).
 DEMO_AUTH_TOKEN_FILENAME = "demo_twilio_auth_token"
+# `hotline serve --demo` without a Twilio account: the simulator is Twilio, at the demo's
+# own origin (TWILIO_API_BASE_URL), for this account, calling from this number.
+DEMO_ACCOUNT_SID = "AC" + "de" * 16
+DEMO_NUMBER = "+861058001234"
 # Agent desk: a signed-in session lasts a long shift.
 DESK_SESSION_SECONDS = 12 * 3600
 # Server-sent events: a comment this often keeps proxies from closing an idle stream;

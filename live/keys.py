@@ -45,6 +45,18 @@ SIGNIN_ATTEMPTS = "hotline:signin:{username}"
 # The simulator's stand-in for Twilio's queues (``HOTLINE_SIMULATOR`` only).
 SIM_QUEUE = "hotline:sim:queue:{queue}"
 SIM_CALL = "hotline:sim:call:{sid}"
+# Every queue that has held a caller (Twilio keeps a queue once made, empty or not).
+SIM_QUEUE_NAMES = "hotline:sim:queues"
+# An agent's simulated browser phone (what rings it, since when), and the phones ringing
+# now by the time they ring out (a sorted set: identity → deadline).
+SIM_PHONE = "hotline:sim:phone:{agent}"
+SIM_RINGING = "hotline:sim:ringing"
+# Texts a number received (newest last), and the calls the hotline placed to it.
+SIM_MESSAGES = "hotline:sim:messages:{number}"
+SIM_OUTBOUND = "hotline:sim:outbound:{sid}"
+SIM_OUTBOUND_TO = "hotline:sim:outbound-to:{number}"
+# Outbound calls ringing now by the time Twilio gives up on them (CallSid → deadline).
+SIM_DIALLING = "hotline:sim:dialling"
 
 # Degraded answers given per day (a hash: reason → count), summed over every process.
 DEGRADED_ANSWERS = "hotline:degraded:{day}"

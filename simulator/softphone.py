@@ -39,7 +39,6 @@ from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 
 API_VERSION = "2010-04-01"
-TWILIO_API = "https://api.twilio.com"
 RESOURCE_PREFIXES = {"Calls": "CA", "Messages": "SM"}
 DEFAULT_BASE_URL = "https://hotline.example.com"
 # What a rung browser phone that does not answer becomes, and a rejected one (Voice SDK).
@@ -256,24 +255,24 @@ class Exchange:
         """A REST request on ``Queues…`` as Twilio answers it (``parts``: after the account)."""
         if parts == ["Queues"] and method == "GET":
             names = self.queues.names()
-            return 200, _page("queues", [self._queue_resource(name) for name in names])
+            return 200, page("queues", [self._queue_resource(name) for name in names])
         name = self.queue_named(parts[1]) if len(parts) > 1 else None
         if name is None:
-            return 404, _error(20404, "The requested resource was not found", 404)
+            return 404, rest_error(20404, "The requested resource was not found", 404)
         if len(parts) == 3 and parts[2] == "Members" and method == "GET":
             members = [self._member(name, sid) for sid in self.queues.members(name)]
-            return 200, _page("queue_members", members)
+            return 200, page("queue_members", members)
         if len(parts) == 4 and parts[2] == "Members" and method == "POST":
             url = form.get("Url")
             if not url:
-                return 400, _error(21205, "Url parameter is required", 400)
+                return 400, rest_error(21205, "Url parameter is required", 400)
             member = self._member(name, parts[3])
             phone = self.queues.take(name, parts[3], self)
             if phone is None:
-                return 400, _error(21218, "Call is not in the queue", 400)
+                return 400, rest_error(21218, "Call is not in the queue", 400)
             self.redirects.append((phone, url))
             return 200, member
-        return 405, _error(20004, "Method not allowed", 405)
+        return 405, rest_error(20004, "Method not allowed", 405)
 
     def _queue_resource(self, name: str) -> dict:
         sid = queue_sid(name)
@@ -311,7 +310,8 @@ class Exchange:
         return None
 
 
-def _page(key: str, records: list[dict]) -> dict:
+def page(key: str, records: list[dict]) -> dict:
+    """A list resource as Twilio pages it (one page: the hotline asks for its largest)."""
     return {
         key: records,
         "start": 0,
@@ -325,7 +325,8 @@ def _page(key: str, records: list[dict]) -> dict:
     }
 
 
-def _error(code: int, message: str, status: int) -> dict:
+def rest_error(code: int, message: str, status: int) -> dict:
+    """An error body as Twilio's API answers it."""
     return {"code": code, "message": message, "status": status}
 
 
@@ -372,6 +373,9 @@ class Softphone:
         # A <Dial><Client> ringing (or connected to) an agent's browser phone.
         self.dialing: Dialing | None = None
         self.last_twiml: str = ""
+        # Where Twilio reports the call's end: the StatusCallback a REST call gave, else the
+        # number's own status callback.
+        self.status_url: str | None = None
 
     # -- Twilio's parameters -------------------------------------------------------------
 
@@ -478,7 +482,7 @@ class Softphone:
         self.gather = None
         self.status = "completed"
         self._leave_exchange_queue()
-        self.request(self.exchange.url("/ivr/status"), CallDuration="60")
+        self.request(self.status_url or self.exchange.url("/ivr/status"), CallDuration="60")
 
     # -- answering a Gather ----------------------------------------------------------------------
 
@@ -641,7 +645,7 @@ class Softphone:
             self.status = "completed"
             self.request(action, QueueResult="bridged", QueueTime=30)
         self.status = "completed"
-        self.request(self.exchange.url("/ivr/status"), CallDuration="60")
+        self.request(self.status_url or self.exchange.url("/ivr/status"), CallDuration="60")
         return self
 
     def fail_queue(self, result: str = "queue-full") -> Softphone:
@@ -891,16 +895,21 @@ class RecordingTwilio(HttpClient):
             status, body = self.exchange.answer_rest(method, made.parts, form)
             return Response(status, json.dumps(body))
         sid = f"{RESOURCE_PREFIXES.get(made.resource, 'XX')}{len(self.requests):032d}"
-        account = url.split("/Accounts/", 1)[-1].split("/", 1)[0]
-        body = {
-            "sid": sid,
-            "account_sid": account,
-            "status": "queued",
-            "to": form.get("To"),
-            "from": form.get("From"),
-            "body": form.get("Body"),
-            "direction": "outbound-api",
-            "api_version": API_VERSION,
-            "uri": url.removeprefix(TWILIO_API).removesuffix(".json") + f"/{sid}.json",
-        }
-        return Response(201, json.dumps(body))
+        return Response(201, json.dumps(created(url, form, sid)))
+
+
+def created(url: str, form: dict, sid: str) -> dict:
+    """The body Twilio answers a created Message or Call with (``url``: the list's)."""
+    account = url.split("/Accounts/", 1)[-1].split("/", 1)[0]
+    path = urlsplit(url).path if "://" in url else url
+    return {
+        "sid": sid,
+        "account_sid": account,
+        "status": "queued",
+        "to": form.get("To"),
+        "from": form.get("From"),
+        "body": form.get("Body"),
+        "direction": "outbound-api",
+        "api_version": API_VERSION,
+        "uri": path.removesuffix(".json") + f"/{sid}.json",
+    }

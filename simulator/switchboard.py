@@ -19,11 +19,20 @@ from flask import Flask, current_app
 from redis import Redis
 
 from live import keys, store
-from simulator.softphone import AgentPhone, Exchange, FlaskTransport, Softphone, WebhookFailed
+from simulator.softphone import (
+    AgentPhone,
+    Dialing,
+    Exchange,
+    FlaskTransport,
+    Softphone,
+    WebhookFailed,
+)
 
 # A simulated call is forgotten a day after it was last touched.
 CALL_TTL_SECONDS = 24 * 3600
 WAITING, BRIDGED, LEFT = "waiting", "bridged", "left"
+# Taken out of the queue to an agent whose browser phone rings; over after an agent's call.
+RINGING, ENDED = "ringing", "ended"
 # The origin the in-process webhooks are signed for when PUBLIC_BASE_URL is unset:
 # the test client's own, which is what the views then validate against.
 LOCAL_ORIGIN = "http://localhost"
@@ -51,6 +60,14 @@ class SimulatedCall:
     agent: str | None = None
     # What the caller heard from the ``<Queue url>`` document as they were bridged.
     heard: list[str] = field(default_factory=list)
+    # The caller's <Dial><Client> while it rings or talks (``softphone.Dialing``'s fields).
+    dialing: dict | None = None
+    # "outbound-api" for the hotline's own call (a callback): the customer is ``called``.
+    direction: str = "inbound"
+
+    @property
+    def customer(self) -> str:
+        return self.called if self.direction == "outbound-api" else self.caller
 
     def as_dict(self, position: int = 0, size: int = 0) -> dict:
         return {
@@ -62,6 +79,8 @@ class SimulatedCall:
             "agent": self.agent,
             "heard": self.heard,
             "enqueued_at": self.enqueued_at,
+            # Offered by the distribution (a <Dial><Client>), not taken with "take next".
+            "offer": self.dialing is not None,
         }
 
 
@@ -92,6 +111,7 @@ class StoreQueues:
             self.redis.lrem(keys.SIM_QUEUE.format(queue=known.queue), 0, known.call_sid)
         self.save(call)
         self.redis.rpush(keys.SIM_QUEUE.format(queue=call.queue), call.call_sid)
+        self.redis.sadd(keys.SIM_QUEUE_NAMES, call.queue)
 
     def remove(self, sid: str) -> SimulatedCall | None:
         call = self.get(sid)
@@ -106,6 +126,9 @@ class StoreQueues:
     def sizes(self) -> dict[str, int]:
         """Callers waiting per queue that has ever held one."""
         found = {}
+        for name in sorted(self.redis.smembers(keys.SIM_QUEUE_NAMES)):
+            name = name.decode() if isinstance(name, bytes) else name
+            found[name] = self.redis.llen(keys.SIM_QUEUE.format(queue=name))
         for key in self.redis.scan_iter(match=keys.SIM_QUEUE.format(queue="*")):
             key = key.decode() if isinstance(key, bytes) else key
             found[key.removeprefix(keys.SIM_QUEUE.format(queue=""))] = self.redis.llen(key)
@@ -137,6 +160,7 @@ class StoreQueues:
                 action=phone.queue_action or "",
                 wait_url=phone.wait_url,
                 enqueued_at=self.now,
+                direction=phone.direction,
             )
         )
 
@@ -173,9 +197,23 @@ class StoreQueues:
         return list(self.sizes())
 
     def _phone(self, call: SimulatedCall, exchange: Exchange) -> Softphone:
-        phone = Softphone(exchange, caller=call.caller, called=call.called, call_sid=call.call_sid)
+        phone = Softphone(
+            exchange,
+            caller=call.caller,
+            called=call.called,
+            call_sid=call.call_sid,
+            direction=call.direction,
+        )
         phone.status = "in-progress"
         phone.queue, phone.queue_action, phone.wait_url = call.queue, call.action, call.wait_url
+        return phone
+
+    def leg(self, call: SimulatedCall, exchange: Exchange) -> Softphone:
+        """The caller's leg as Twilio holds it out of the queue: dialling an agent, or talking."""
+        phone = self._phone(call, exchange)
+        phone.queue = phone.queue_action = phone.wait_url = None
+        if call.dialing is not None:
+            phone.dialing = Dialing(**call.dialing)
         return phone
 
 
@@ -204,16 +242,24 @@ def take_next(username: str) -> Taken:
         return _take(app, username)
 
 
-def _take(app: Flask, username: str) -> Taken:
-    holder = queues()
+def exchange(app: Flask, holder: StoreQueues) -> Exchange:
+    """Twilio's side in this process: webhooks signed and posted through the app's own views."""
     base = (app.config.get("PUBLIC_BASE_URL") or LOCAL_ORIGIN).rstrip("/")
-    exchange = Exchange(
+    found = Exchange(
         FlaskTransport(app.test_client()),
         app.config["TWILIO_AUTH_TOKEN"] or "",
         base_url=base,
         queues=holder,
     )
-    agent: AgentPhone = exchange.agent(username).dial()
+    if app.config.get("TWILIO_ACCOUNT_SID"):
+        found.account_sid = app.config["TWILIO_ACCOUNT_SID"]
+    return found
+
+
+def _take(app: Flask, username: str) -> Taken:
+    holder = queues()
+    twilio = exchange(app, holder)
+    agent: AgentPhone = twilio.agent(username).dial()
     if agent.queue is None:
         return Taken(username, None, None, agent.heard)
     try:

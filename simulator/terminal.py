@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from simulator.softphone import AgentPhone, Exchange, Softphone, WebhookFailed
-from simulator.switchboard import BRIDGED, WAITING
+from simulator.switchboard import BRIDGED, ENDED, RINGING, WAITING
 
 DIGITS = re.compile(r"[0-9*#]+")
 
@@ -69,6 +69,21 @@ class SimulatorQueues:
             return {"state": "unknown", "position": 0, "size": 0}
         return self._json(status, body, url)
 
+    def handset(self, number: str) -> dict:
+        """What reached ``number``: texts, and the hotline's calls ringing it."""
+        url = self.exchange.url(f"/simulator/phones/{number}")
+        return self._json(*self.exchange.get(url), url)
+
+    def answer(self, number: str, call_sid: str) -> dict:
+        """``number`` picks up the hotline's call ``call_sid``: its Url, From and To."""
+        url = self.exchange.url(f"/simulator/phones/{number}/answer")
+        return self._json(*self.exchange.post(url, {"CallSid": call_sid}), url)
+
+    def hang_up(self, phone: Softphone) -> dict:
+        """The caller hangs up on an agent's ringing phone or call (Twilio tells the Dial)."""
+        url = self.exchange.url(f"/simulator/callers/{phone.call_sid}/hangup")
+        return self._json(*self.exchange.post(url, {}), url)
+
     # -- QueueHolder -------------------------------------------------------------------------
 
     def join(self, queue_name: str, phone: Softphone) -> None:
@@ -80,6 +95,7 @@ class SimulatorQueues:
             "Queue": queue_name,
             "Action": phone.queue_action or "",
             "WaitUrl": phone.wait_url or "",
+            "Direction": phone.direction,
         }
         self._json(*self.exchange.post(url, form), url)
 
@@ -222,19 +238,33 @@ class Terminal:
     hold: bool = False
     # Says each prompt aloud (``espeak()``), or None to print them only.
     speak: Callable[[str], None] | None = None
+    # Wait for the hotline to call ``caller`` (a callback) and answer, instead of dialling.
+    answer: bool = False
+    # After the call, how long the phone stays on the screen for texts still on their way.
+    sms_wait: float = 0.0
 
     def __post_init__(self):
         self.queues = SimulatorQueues(self.exchange)
         self.exchange.queues = self.queues
         self.phone: Softphone | None = None
         self._printed = 0
+        # Offered by the distribution: the server holds the caller's leg (ringing, talking).
+        self.offered = False
+        self._ringing: str | None = None
+        self._leg_heard = 0
+        self._texts: set[str] = set()
 
     def run(self) -> int:
         try:
             self.queues.check()
-            self.phone = self.exchange.call(self.caller)
-            self.echo(f"拨打 {self.exchange.number}，来电号码 {self.caller}")
-            self._play(self.phone.dial)
+            self._read_texts(self.queues.handset(self.caller), show=False)
+            if self.answer:
+                if not self._answer_the_hotline():
+                    return 1
+            else:
+                self.phone = self.exchange.call(self.caller)
+                self.echo(f"拨打 {self.exchange.number}，来电号码 {self.caller}")
+                self._play(self.phone.dial)
             while not self.phone.ended:
                 if self.phone.gather is not None:
                     if not self._answer():
@@ -248,7 +278,7 @@ class Terminal:
                     self._play(self.phone.hang_up)
         except KeyboardInterrupt:
             if self.phone is not None and not self.phone.ended:
-                self._play(self.phone.hang_up)
+                self._hang_up()
             self.echo("（挂机 hung up）")
             return 130
         except CallFailed:
@@ -265,7 +295,64 @@ class Terminal:
                 "is `hotline serve --demo` running there?"
             ) from None
         self.echo("通话结束 call ended")
+        self._late_texts()
         return 0
+
+    def _hang_up(self) -> None:
+        if self.offered:
+            # The server holds the leg: Twilio tells the Dial's action, not this phone.
+            found = self.queues.hang_up(self.phone)
+            self.phone.status = "completed"
+            self._leg(found)
+        else:
+            self._play(self.phone.hang_up)
+
+    # -- a callback: the hotline calls this phone -------------------------------------------------
+
+    def _answer_the_hotline(self) -> bool:
+        self.echo(f"等待热线来电 waiting for the hotline to call {self.caller}（Ctrl-C 退出）")
+        started = time.monotonic()
+        while True:
+            found = self.queues.handset(self.caller)
+            self._read_texts(found)
+            if found.get("calls"):
+                break
+            if self.max_wait is not None and time.monotonic() - started >= self.max_wait:
+                self.echo(f"（{round(time.monotonic() - started)} 秒内没有来电 no call came）")
+                return False
+            time.sleep(self.poll_every)
+        ringing = found["calls"][0]
+        call = self.queues.answer(self.caller, ringing["sid"])
+        self.echo(f"来电 {call['from']} 振铃，接听 answered")
+        self.phone = Softphone(
+            self.exchange,
+            caller=call["from"],
+            called=call["to"],
+            call_sid=call["sid"],
+            direction="outbound-api",
+        )
+        self.phone.status_url = call.get("status_callback") or None
+        self._play(self.phone.answer, call["url"])
+        return True
+
+    # -- texts on the phone's screen ---------------------------------------------------------
+
+    def _read_texts(self, found: dict, show: bool = True) -> None:
+        for text in found.get("messages") or []:
+            if text["sid"] in self._texts:
+                continue
+            self._texts.add(text["sid"])
+            if show:
+                self.echo(f"  短信 SMS（{text.get('from')}）: {text.get('body')}")
+
+    def _late_texts(self) -> None:
+        """Texts sent as the call ends (a link, a confirmation) still reach the screen."""
+        deadline = time.monotonic() + self.sms_wait
+        while True:
+            self._read_texts(self.queues.handset(self.caller))
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(min(self.poll_every, max(0.0, deadline - time.monotonic())))
 
     # -- what the caller hears ------------------------------------------------------------------
 
@@ -320,8 +407,20 @@ class Terminal:
         while phone.in_queue:
             now = time.monotonic()
             found = self.queues.state(phone)
+            self._read_texts(found)
+            if found.get("state") == RINGING:
+                # Offered: taken out of the queue to an agent whose phone rings.
+                self._offered_to(found)
+                time.sleep(self.poll_every)
+                continue
+            if self._ringing is not None and found.get("state") == WAITING:
+                self._not_answered()
             if found.get("state") == BRIDGED:
                 self._bridged(found)
+                return
+            if found.get("state") == ENDED:
+                self._leg(found)
+                phone.status = "completed"
                 return
             if found.get("state") != WAITING:
                 self.echo("（已不在队列中 no longer in the queue）")
@@ -345,20 +444,64 @@ class Terminal:
                 self.echo(f"  我: {key}")
                 self._play(phone.press_in_queue, key[:1])
 
+    def _offered_to(self, found: dict) -> None:
+        """Rung at an agent's phone (perhaps another's than last time we looked)."""
+        self.offered = True
+        agent = found.get("agent")
+        if agent == self._ringing:
+            return
+        if self._ringing is not None:
+            self._not_answered()
+        self._ringing = agent
+        self.echo(f"（转接坐席 {agent}，振铃中 ringing the agent）")
+        self._leg(found)
+
+    def _not_answered(self) -> None:
+        self.echo(f"（坐席 {self._ringing} 未接，继续排队 not answered: back in the queue）")
+        self._ringing = None
+        self._leg_heard = 0  # back in the queue, the leg starts again
+
     def _bridged(self, found: dict) -> None:
         phone = self.phone
+        if found.get("offer"):
+            self._offered_to(found)
         phone.agent = AgentPhone(self.exchange, found.get("agent") or "?")
         phone.wait_gather = None
-        for line in found.get("heard") or []:
-            self._hear(line)
+        self._leg(found)
         self.echo(f"已接通坐席 {found.get('agent')}")
 
+    def _leg(self, found: dict) -> None:
+        """What the caller heard on the leg the server holds, not yet printed."""
+        heard = found.get("heard") or []
+        for line in heard[self._leg_heard :]:
+            self._hear(line)
+        self._leg_heard = len(heard)
+
     def _talk(self) -> None:
+        if self.offered:
+            self._talk_to_offered()
+            return
         if self.hold:
             self.echo("（通话中 talking：回车或 Ctrl-C 挂机 Enter or Ctrl-C hangs up）")
             with contextlib.suppress(KeyboardInterrupt):
                 self.answers.next()
         self._play(self.phone.hang_up)
+
+    def _talk_to_offered(self) -> None:
+        """On the line with the agent until one of them hangs up (``--hold``), else hang up."""
+        phone = self.phone
+        if self.hold:
+            self.echo("（通话中 talking：等坐席挂机；Ctrl-C 挂机 Ctrl-C hangs up）")
+            while True:
+                found = self.queues.state(phone)
+                self._read_texts(found)
+                if found.get("state") != BRIDGED:
+                    self._leg(found)
+                    self.echo("（坐席已挂机 the agent hung up）")
+                    phone.status = "completed"
+                    return
+                time.sleep(self.poll_every)
+        self._hang_up()
 
 
 def script(text: str | None) -> list[str] | None:

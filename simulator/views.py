@@ -26,7 +26,7 @@ from agent_assist import auth, csrf
 from agent_assist.errors import error_response, http_error_response
 from domain.masking import mask_phone
 from ivr.signature import signed_by_twilio
-from simulator import switchboard
+from simulator import browser_phones, handsets, rest, switchboard
 from simulator.softphone import WebhookFailed
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,15 @@ def init_app(app: Flask) -> None:
     """Only with ``HOTLINE_SIMULATOR`` on: otherwise ``/simulator`` does not exist (404)."""
     if switchboard.enabled(app):
         app.register_blueprint(bp)
+        rest.init_app(app)
+
+
+@bp.before_request
+def _twilio_clock():
+    # Twilio's timers (a <Dial timeout>, an unanswered call) run out as anyone asks.
+    app = current_app._get_current_object()
+    browser_phones.ring_out_due(app)
+    handsets.unanswered_due(app)
 
 
 @bp.errorhandler(HTTPException)
@@ -84,6 +93,7 @@ def register():
             action=(form.get("Action") or "").strip(),
             wait_url=(form.get("WaitUrl") or "").strip() or None,
             enqueued_at=holder.now,
+            direction="outbound-api" if form.get("Direction") == "outbound-api" else "inbound",
         )
     )
     return _state(holder, sid, 201)
@@ -105,13 +115,54 @@ def leave(sid: str):
     return _state(holder, sid)
 
 
+@bp.post("/callers/<sid>/hangup")
+def caller_hangs_up(sid: str):
+    """The caller hangs up while an agent's phone rings or they talk (an offered call)."""
+    _twilio_side()
+    if browser_phones.caller_hangs_up(current_app._get_current_object(), sid) is None:
+        abort(404, f"no simulated call {sid}")
+    return _state(switchboard.queues(), sid)
+
+
 def _state(holder: switchboard.StoreQueues, sid: str, status: int = 200):
     call = holder.get(sid)
     if call is None:
         abort(404, f"no simulated call {sid}")
-    response = jsonify(call.as_dict(*holder.place(call)))
+    body = call.as_dict(*holder.place(call))
+    # What the caller's handset received meanwhile (an SMS with a link, a confirmation).
+    body["messages"] = handsets.messages(holder.redis, call.customer)
+    response = jsonify(body)
     response.status_code = status
     return response
+
+
+@bp.get("/phones/<path:number>")
+def handset(number: str):
+    """What reached ``number``: the texts, and the hotline's calls ringing it now."""
+    _twilio_side()
+    redis = switchboard.queues().redis
+    return jsonify(
+        {
+            "number": number,
+            "messages": handsets.messages(redis, number),
+            "calls": handsets.ringing(redis, number),
+        }
+    )
+
+
+@bp.post("/phones/<path:number>/answer")
+def answer_handset(number: str):
+    """``number`` picks up the hotline's call ``CallSid``: where its TwiML is (the ``Url``)."""
+    _twilio_side()
+    wanted = (request.form.get("CallSid") or "").strip()
+    redis = switchboard.queues().redis
+    known = handsets.outbound(redis, wanted) if wanted else None
+    if known is None or known.get("to") != number:
+        abort(404, f"no call {wanted or '(CallSid missing)'} to {number}")
+    call = handsets.answer(redis, wanted)
+    if call is None:
+        abort(409, f"call {wanted} no longer rings ({known.get('state')})")
+    return jsonify(call)
 
 
 # -- the agent's side ------------------------------------------------------------------------
@@ -159,10 +210,46 @@ def take():
         "call_sid": call.call_sid,
         "queue": call.queue,
         "agent": agent.username,
-        "caller": mask_phone(call.caller) or "withheld",
+        "caller": mask_phone(call.customer) or "withheld",
     }
     message = f"已接通 {body['caller']}（{call.queue}）：来电信息已推送 (screen-pop sent)"
     return _answer(200, None, message, body)
+
+
+# -- the agent's simulated browser phone (the desk's phone controls without Twilio) -------------
+
+
+@bp.get("/phone")
+def phone():
+    """The signed-in agent's phone: idle, ringing (masked caller, seconds left) or on a call."""
+    agent = auth.current_agent()
+    if agent is None:
+        return error_response(401, "unauthorized", "sign in at /agent/ or send a Bearer token")
+    return jsonify(browser_phones.state(agent.username, switchboard.queues().now))
+
+
+@bp.post("/phone/<action>")
+def phone_action(action: str):
+    """接听 accept, 拒接 reject or 挂断 hang up, as the Voice SDK's Call would."""
+    actions = {
+        "accept": browser_phones.accept,
+        "reject": browser_phones.reject,
+        "hangup": browser_phones.hang_up,
+    }
+    if action not in actions:
+        abort(404, f"no phone action {action}: accept, reject or hangup")
+    agent = auth.current_agent()
+    if agent is None:
+        return error_response(401, "unauthorized", "sign in at /agent/ or send a Bearer token")
+    csrf.check()
+    try:
+        shown = actions[action](current_app._get_current_object(), agent.username)
+    except browser_phones.NotRinging as exc:
+        return error_response(409, "phone_not_ringing", str(exc))
+    except WebhookFailed as exc:
+        log.error("simulator: %s on %s's phone failed: %s", action, agent.username, exc)
+        return error_response(502, "webhook_failed", "the hotline refused the simulated request")
+    return jsonify(shown)
 
 
 def _answer(status: int, code: str | None, message: str, body: dict | None = None):

@@ -362,21 +362,27 @@ def test_a_newcomer_calls_the_demo_server_and_the_agents_take_pops_the_callers_e
         reader.start()
         assert listening.wait(20)
         caller.start()
+        # Nobody presses "take next": the demo offers the caller to the available agent
+        # (its simulated Twilio dequeues him to her), her phone rings, and she accepts.
+        bearer = {"Authorization": f"Bearer {agent_token}"}
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and "排队中" not in "".join(lines):
+        ringing: dict = {}
+        while time.monotonic() < deadline and ringing.get("state") != "ringing":
             time.sleep(0.1)
-        taken = requests.post(
-            server.url + "/simulator/take",
-            headers={"Authorization": f"Bearer {agent_token}"},
-            timeout=20,
-        )
-        assert taken.status_code == 200, taken.text
+            ringing = requests.get(
+                server.url + "/simulator/phone", headers=bearer, timeout=20
+            ).json()
+        assert ringing.get("state") == "ringing", (ringing, lines)
+        assert ringing["caller"] == "139****0606"
+        accepted = requests.post(server.url + "/simulator/phone/accept", headers=bearer, timeout=20)
+        assert accepted.status_code == 200, accepted.text
         caller.join(30)
         reader.join(30)
         assert done == [0], lines
         assert "已接通坐席 demo-agent" in lines
         (pop,) = pops
-        assert pop["call_sid"] == phone.phone.call_sid == taken.json()["call_sid"]
+        assert pop["call_sid"] == phone.phone.call_sid == ringing["call_sid"]
+        assert pop["offer"] is True and "（转接坐席 demo-agent，振铃中 ringing the agent）" in lines
         assert (pop["verified"], pop["insured_id"], pop["service"]) == (
             True,
             "D06",

@@ -94,6 +94,9 @@
 
   // -- screen-pops --------------------------------------------------------------------------------
 
+  // A call that ends leaves nothing of it in the form: the next starts clean (phone.js).
+  document.addEventListener("desk:call-ended", function () { resetForm(); });
+
   document.addEventListener("desk:pop", function (event) {
     var pop = event.detail || {};
     call = { sid: pop.call_sid || "", service: pop.service || "" };

@@ -142,6 +142,8 @@
     var next = $("status-next");
     next.dataset.next = s.next || "";
     next.textContent = s.next ? "之后 then: " + statusLabel(s.next) : "";
+    // The phone's wrap-up countdown follows the state (phone.js).
+    document.dispatchEvent(new CustomEvent("desk:status", { detail: s }));
   }
 
   $("status-select").addEventListener("change", function () {

@@ -14,6 +14,11 @@
   var STALE_AFTER_MS = (parseFloat(board.dataset.staleAfter) || 60) * 1000;
   var STATUS_LABELS = JSON.parse(board.dataset.statusLabels || "{}");
   function statusLabel(status) { return STATUS_LABELS[status] || status; }
+  var REASON_LABELS = JSON.parse(board.dataset.reasonLabels || "{}");
+  // 小休（未接）: why an agent is on a break or offline, when the system put them there.
+  function stateLabel(a) {
+    return statusLabel(a.status) + (a.reason ? "（" + (REASON_LABELS[a.reason] || a.reason) + "）" : "");
+  }
 
   function $(id) { return document.getElementById(id); }
   function show(value) { return value === null || value === undefined || value === "" ? "—" : String(value); }
@@ -112,7 +117,7 @@
       });
       cell(tr, a.username, "username");
       cell(tr, a.queues.join(", "), "queues");
-      cell(tr, statusLabel(a.status), "status");
+      cell(tr, stateLabel(a), "status");
       cell(tr, "", "for");
       cell(tr, "", "call");
       cell(tr, a.handled_today, "handled_today");
