@@ -343,15 +343,9 @@ def _available(page) -> None:
 
 
 def _ready_now(page) -> None:
-    """The agent ends the wrap-up early (``POST /api/agents/me/wrap_up``, the desk's session)."""
-    answered = page.evaluate(
-        """() => fetch("/api/agents/me/wrap_up", {
-             method: "POST", credentials: "same-origin",
-             headers: {"Content-Type": "application/json", Accept: "application/json",
-                       "X-CSRF-Token": document.querySelector('meta[name="csrf-token"]').content},
-             body: JSON.stringify({action: "end"})}).then(r => r.status)"""
-    )
-    assert answered == 200, answered
+    """The agent ends the wrap-up early with the desk's 准备就绪."""
+    _expect()(page.get_by_test_id("phone-wrap-up")).to_be_visible()
+    page.get_by_test_id("wrap-up-end").click()
 
 
 def _expect():

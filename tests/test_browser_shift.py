@@ -179,8 +179,8 @@ def test_a_shift_calls_are_offered_answered_wrapped_up_and_a_missed_one_moves_on
     expect(phone).to_have_attribute("data-state", "wrap_up")
     expect(ann.get_by_test_id("status-select")).to_have_value("wrap_up")
     expect(board("ann")).to_have_attribute("data-status", "wrap_up")
-    # The call is over: the request form starts clean.
-    expect(ann.get_by_test_id("case-insured-id")).to_have_value("")
+    # The request form is still the call's: the wrap-up is where she finishes it.
+    expect(ann.get_by_test_id("case-insured-id")).to_have_value("D06")
     left = int(ann.get_by_test_id("wrap-up-left").inner_text())
     assert 0 < left <= WRAP_UP_SECONDS
     _shot(ann, "shift-3-wrap-up")
@@ -191,6 +191,9 @@ def test_a_shift_calls_are_offered_answered_wrapped_up_and_a_missed_one_moves_on
     expect(ann.get_by_test_id("status-select")).to_have_value("available", timeout=20_000)
     expect(phone).to_have_attribute("data-state", "idle")
     expect(board("ann")).to_have_attribute("data-status", "available")
+    # The call's work is over: the request form starts clean for the next caller.
+    expect(ann.get_by_test_id("case-insured-id")).to_have_value("")
+    expect(ann.get_by_test_id("case-person")).to_have_attribute("data-person", "")
 
     # The next caller goes to bob (available longest now); his phone rings out unanswered.
     second = _call_zhang_wei(exchange, "+8613900000607", ESCORT)

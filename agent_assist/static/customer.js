@@ -94,8 +94,15 @@
 
   // -- screen-pops --------------------------------------------------------------------------------
 
-  // A call that ends leaves nothing of it in the form: the next starts clean (phone.js).
-  document.addEventListener("desk:call-ended", function () { resetForm(); });
+  // The form stays the call's through its wrap-up (where agents finish the request); once the
+  // agent's state leaves the call and its wrap-up, nothing of it is left for the next caller.
+  var BUSY = { on_call: true, wrap_up: true };
+  var lastStatus = $("status-select").value;
+  document.addEventListener("desk:status", function (event) {
+    var status = (event.detail || {}).status || "";
+    if (BUSY[lastStatus] && !BUSY[status]) resetForm();
+    lastStatus = status;
+  });
 
   document.addEventListener("desk:pop", function (event) {
     var pop = event.detail || {};

@@ -4,7 +4,7 @@
 // /agent/token, refreshed before it expires) with Twilio settings; without them, the
 // simulator's phone (/simulator/phone, polled every second, its buttons posted with the
 // desk's CSRF token). The wrap-up follows the agent's state from the event stream (desk.js
-// sends "desk:status"). Every call end sends "desk:call-ended" (customer.js resets the form).
+// sends "desk:status").
 (function () {
   "use strict";
 
@@ -40,9 +40,6 @@
     part("phone-ringing").hidden = state !== "ringing";
     part("phone-call").hidden = state !== "on_call";
     part("phone-wrap-up").hidden = state !== "wrap_up";
-    if (was === "on_call" && state !== "on_call") {
-      document.dispatchEvent(new CustomEvent("desk:call-ended"));
-    }
     render();
   }
 
