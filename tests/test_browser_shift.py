@@ -16,6 +16,7 @@ import json
 import os
 import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 from test_browser_desk import (
@@ -44,6 +45,7 @@ from simulator.terminal import SimulatorQueues
 pytestmark = pytest.mark.browser
 
 ACCOUNT_SID = "AC" + "de" * 16
+VENDORED_SDK = Path(__file__).resolve().parents[1] / "agent_assist/static/vendor/twilio-voice-sdk"
 # Short enough for a test, long enough to see: the offer rings, the wrap-up counts down.
 OFFER_SECONDS, WRAP_UP_SECONDS = 6, 6
 
@@ -340,3 +342,32 @@ def _grants(token: str) -> dict:
     """The grants of a Twilio access token (a JWT), read without checking its signature."""
     claims = token.split(".")[1]
     return json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))["grants"]
+
+
+def test_the_desk_loads_the_real_vendored_voice_sdk_and_builds_its_device_without_a_script_error(
+    browser,  # noqa: F811
+    twilio_desk,
+):
+    """Twilio's own twilio.min.js, not a stand-in: the surface phone.js calls is there, the
+    Device is made with the desk's token, and (Twilio being out of reach here) the desk says
+    the phone could not register rather than failing in silence."""
+    expect = _expect()
+    page = _page(browser, twilio_desk)
+    script_errors = []
+    page.on("pageerror", lambda error: script_errors.append(str(error)))
+    _sign_in(page, "ann", "/agent/")
+    expect(page.get_by_test_id("phone")).to_have_attribute("data-mode", "twilio")
+    page.wait_for_function("() => window.Twilio && window.Twilio.Device")
+    pin = json.loads((VENDORED_SDK / "pinned.json").read_text(encoding="utf-8"))
+    assert page.evaluate("() => window.Twilio.Device.version") == pin["version"]
+    surface = page.evaluate(
+        """() => ["on", "register", "updateToken", "destroy"]
+                 .filter(name => typeof window.Twilio.Device.prototype[name] !== "function")"""
+    )
+    assert surface == []
+    expect(page.get_by_test_id("phone-state")).not_to_contain_text("未加载")
+    # Its signalling is out of reach here (and the test's API key is not Twilio's anywhere):
+    # the SDK's own error reaches the agent's screen, in words.
+    expect(page.get_by_test_id("phone-result")).to_contain_text("电话错误", timeout=30_000)
+    _shot(page, "sdk-2-real-sdk-unreachable")
+    assert script_errors == []
