@@ -7,7 +7,7 @@ the policyholder's number on file, which the SMS link and the callback need.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 # Withheld caller IDs share one failure count (SPEC §4: limits per calling number).
 WITHHELD = "withheld"
@@ -55,13 +55,20 @@ class CallState:
     def caller_key(self) -> str:
         return self.caller or WITHHELD
 
+    def copy(self) -> CallState:
+        """A copy to change freely: every field is immutable but ``choices``, copied too."""
+        return replace(self, choices=[list(choice) for choice in self.choices])
+
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+        # Every field is a str, number, bool, None or a list of lists of str: a shallow
+        # dict says the same as ``dataclasses.asdict``, which deep-copies each value first.
+        record = {name: getattr(self, name) for name in _FIELDS}
+        return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> CallState:
         data = json.loads(raw)
-        known = {f.name for f in fields(cls)}
+        known = _KNOWN
         # Keys from an older release are dropped rather than failing a live call, and
         # its choices (without their key) were numbered from 1.
         data["choices"] = [
@@ -69,3 +76,7 @@ class CallState:
             for i, choice in enumerate(data.get("choices") or [], start=1)
         ]
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+_FIELDS = tuple(f.name for f in fields(CallState))
+_KNOWN = frozenset(_FIELDS)

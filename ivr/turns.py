@@ -185,14 +185,20 @@ def _lost(state: CallState, facts: SqlFacts):
 
 
 def _render(state: CallState, reply: replies.Reply) -> str:
-    line = state.line or current_flows().call_flow.call.line
-    return twiml.render(
-        reply,
-        context.voice(),
-        action=url_for("ivr.gather", step=state.step),
-        wait_url=url_for("ivr.queue_wait", line=line),
-        done_url=url_for("ivr.queue_done", line=line, step=state.step),
-    )
+    # Only the URLs the reply's TwiML holds are built: ``url_for`` is no small part of
+    # a webhook's CPU (a Gather needs its action, an Enqueue its waitUrl and action).
+    if isinstance(reply.wait, replies.Gather):
+        return twiml.render(reply, context.voice(), action=url_for("ivr.gather", step=state.step))
+    if isinstance(reply.wait, replies.Enqueue):
+        line = state.line or current_flows().call_flow.call.line
+        return twiml.render(
+            reply,
+            context.voice(),
+            action="",
+            wait_url=url_for("ivr.queue_wait", line=line),
+            done_url=url_for("ivr.queue_done", line=line, step=state.step),
+        )
+    return twiml.render(reply, context.voice(), action="")
 
 
 def _log(state: CallState, reply: replies.Reply) -> None:
