@@ -202,6 +202,8 @@ def _render(state: CallState, reply: replies.Reply) -> str:
 
 
 def _log(state: CallState, reply: replies.Reply) -> None:
+    if not log.isEnabledFor(logging.INFO):
+        return  # its arguments (the masked number) cost more than the line itself
     log.info(
         "call %s from %s step %s at %s verified=%s%s",
         state.call_sid,
