@@ -165,7 +165,12 @@ def _take(sid: str, step: int, turn: Turn, numbers: Numbers, when_lost: Turn | N
         reply.effects.clear()
         return _render(state, reply)
     else:
+        facts.carry_in(state.insured_facts)
         state, reply = turn(state, facts)
+    # The insured person chosen, else those the caller is choosing from: what the next
+    # turns weigh, carried so that they make no query.
+    chosen = [state.insured_id] if state.insured_id else [c[0] for c in state.choices]
+    state.insured_facts = facts.carry_out(chosen)
     state.step = step + 1
     pipe = redis.pipeline(transaction=False)
     effects.run(state, reply, step, pipe, facts)

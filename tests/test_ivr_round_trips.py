@@ -125,3 +125,19 @@ def test_a_turn_that_queues_the_caller_costs_four_redis_round_trips(
     phone.press("1")
     assert phone.in_queue, phone.heard
     assert len(redis_round_trips["/ivr/gather"]) <= 4, redis_round_trips
+
+
+def test_the_turns_after_authentication_read_nothing_from_the_database(
+    exchange, import_feed, statements
+):
+    # The household's policies and uses, read to authenticate, travel in the call state:
+    # choosing the insured person and hearing what they are entitled to (权益查询) weigh
+    # eligibility from them.
+    load(import_feed)
+    phone = exchange.call("+8613900001112").dial().press(ZHANG[3]).say(ZHANG[1])
+    statements.clear()
+    heard = len(phone.heard)
+    phone.press("1").press("4")
+    assert message("verified") in phone.heard
+    assert any("豪华" in line for line in phone.heard[heard:]), phone.heard[heard:]
+    assert statements == []
