@@ -16,10 +16,6 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask, Response, abort, request
-from twilio.request_validator import RequestValidator
-from twilio.twiml.voice_response import Gather, VoiceResponse
-
 # gunicorn settings: the hotline's (bind, gevent workers, WEB_CONCURRENCY, access log on
 # stdout, the yield after each request), without its hooks (migrations, rq, deadlines).
 from hotline.gunicorn_conf import (  # noqa: F401 - read by gunicorn as its settings
@@ -48,13 +44,20 @@ PROMPTS = (
 )
 
 
-def create_app() -> Flask:
+def create_app():
+    # Imported here, in the worker: gunicorn's master reads this module as its config
+    # and, as with the hotline's, must not import ssl (through twilio) before the gevent
+    # worker patches it.
+    from flask import Flask, Response, abort, request
+    from twilio.request_validator import RequestValidator
+    from twilio.twiml.voice_response import Gather, VoiceResponse
+
     app = Flask(__name__)
     token = os.environ["TWILIO_AUTH_TOKEN"]
     base = os.environ["PUBLIC_BASE_URL"].rstrip("/")
 
     @app.post(PATH)
-    def gather() -> Response:
+    def gather():
         query = request.query_string.decode()
         url = base + request.path + ("?" + query if query else "")
         signature = request.headers.get("X-Twilio-Signature", "")
