@@ -9,8 +9,16 @@ digits, the name spoken, menus, a service, the queue, a waitUrl request or two,
 hang-up and status callback; some key wrong digits first, some ask 权益查询 first.
 Calls pause between requests so that ``--rate`` webhook requests/s are offered.
 
+Before each run the yardstick, ``benchmarks.bare_endpoint`` (the signature check and a
+``<Gather>`` of six ``<Say>`` under the same gunicorn settings, nothing else), is driven
+closed loop by the same load generator for ``--bare-duration`` seconds; every run prints
+the hotline's server CPU per webhook divided by the yardstick's. The server's own
+latency comes from its access log (``%(D)s``, the last field). ``--sweep`` offers one
+run at each of several rates and reports the knee: the first rate whose p99 passes 30 ms.
+
     python -m benchmarks.ivr_webhooks --database sqlite
     python -m benchmarks.ivr_webhooks --database postgresql --runs 5 --duration 30
+    python -m benchmarks.ivr_webhooks --database sqlite --sweep 400,500,600,700,800
 
 Exit status: 0 targets met, 1 a target missed, 2 the benchmark could not run
 (including any webhook answered with a non-200 or TwiML a softphone cannot follow).
@@ -31,6 +39,7 @@ from collections import defaultdict  # noqa: E402
 import gevent  # noqa: E402
 
 from benchmarks import callers, databases  # noqa: E402
+from benchmarks.bare_endpoint import PATH as BARE_PATH  # noqa: E402
 from benchmarks.common import (  # noqa: E402
     BenchmarkFailed,
     context,
@@ -41,11 +50,75 @@ from benchmarks.common import (  # noqa: E402
     own_cpu_seconds,
     verdict,
 )
-from benchmarks.server import Gunicorn, add_ivr_options, start_ivr  # noqa: E402
+from benchmarks.server import Gunicorn, add_ivr_options, start_bare, start_ivr  # noqa: E402
 from simulator.softphone import Exchange, WebhookFailed  # noqa: E402
 
 TARGET_RPS = 500
 TARGET_P99_MS = 30.0
+TARGET_SERVER_P99_MS = 20.0
+# Server CPU per webhook ÷ the bare endpoint's, measured in the same run.
+TARGET_RATIO = 2.0
+FIRST_STEP_RATIO = 2.5
+# Connections the bare endpoint is driven with, closed loop (as the issue measured it).
+BARE_CONNECTIONS = 8
+
+
+class AccessLog:
+    """The server's own time per request: the last field (``%(D)s``, µs) of the lines
+    gunicorn wrote to its log between two marks."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def mark(self) -> int:
+        return self.path.stat().st_size
+
+    def milliseconds(self, start: int, end: int) -> list[float]:
+        with open(self.path, "rb") as log:
+            log.seek(start)
+            text = log.read(end - start).decode("utf-8", "replace")
+        times = []
+        for line in text.splitlines():
+            if '"POST ' not in line:
+                continue
+            last = line.rsplit(" ", 1)[-1]
+            if last.isdigit():
+                times.append(int(last) / 1e3)
+        return times
+
+
+def measure_bare(bare: Gunicorn, duration: float, connections: int = BARE_CONNECTIONS) -> dict:
+    """The yardstick, closed loop: server CPU per request and the rate it answers at."""
+    samples: list[callers.Sample] = []
+    stopping = []
+
+    def slot(number: int) -> None:
+        exchange = Exchange(
+            callers.TimedTransport(bare.base, samples),
+            callers.AUTH_TOKEN,
+            base_url=callers.PUBLIC_BASE_URL,
+        )
+        phone = exchange.call(f"+861390000{number:04d}")
+        url = exchange.url(BARE_PATH + "?step=1")
+        while not stopping:
+            phone.request(url, Digits="123456")
+
+    before = bare.cpu_seconds()
+    started = time.perf_counter()
+    greenlets = [gevent.spawn(slot, n) for n in range(connections)]
+    gevent.sleep(duration)
+    stopping.append(True)
+    gevent.joinall(greenlets, timeout=10)
+    elapsed = time.perf_counter() - started
+    failed = [g.exception for g in greenlets if g.exception is not None]
+    if failed:
+        raise BenchmarkFailed(f"the bare endpoint failed: {failed[0]!r}")
+    if not samples or any(s.status != 200 for s in samples):
+        raise BenchmarkFailed("the bare endpoint answered nothing, or not 200")
+    return {
+        "cpu_ms": (bare.cpu_seconds() - before) / len(samples) * 1e3,
+        "rps": len(samples) / elapsed,
+    }
 
 
 def check_one_call(base: str, script: callers.CallScript) -> None:
@@ -59,15 +132,20 @@ def check_one_call(base: str, script: callers.CallScript) -> None:
         raise BenchmarkFailed(f"a call to a queue ended {outcome!r}: heard {phone.heard[-3:]}")
 
 
-def measure(load: callers.CallLoad, server: Gunicorn, duration: float) -> dict:
+def measure(
+    load: callers.CallLoad, server: Gunicorn, duration: float, bare: dict | None = None
+) -> dict:
     """One run: ``duration`` seconds of load, then the calls in progress hang up."""
     before = load_average()
+    access = AccessLog(server.log)
     server_cpu, client_cpu = server.cpu_by_process(), own_cpu_seconds()
     waited, pressure = server.wait_seconds(), cpu_pressure_seconds()
     started = time.perf_counter()
     load.start()
+    mark = access.mark()
     gevent.sleep(duration)
     window_end = time.perf_counter()
+    window_mark = access.mark()
     load.stop()
     ended = time.perf_counter()
     # Per process too: keep-alive connections stay with the worker that accepted them,
@@ -87,6 +165,8 @@ def measure(load: callers.CallLoad, server: Gunicorn, duration: float) -> dict:
     for sample in timed:
         by_kind[sample.kind].append(sample.ms)
     everything = len(load.samples)
+    server_ms = access.milliseconds(mark, window_mark)
+    server_cpu_ms = server_cpu / everything * 1e3
     return {
         "rps": len(timed) / (window_end - started),
         "requests": len(timed),
@@ -96,7 +176,12 @@ def measure(load: callers.CallLoad, server: Gunicorn, duration: float) -> dict:
         "errors": list(load.errors),
         "calls": load.calls,
         "outcomes": dict(load.outcomes),
-        "server_cpu_ms": server_cpu / everything * 1e3,
+        "server_cpu_ms": server_cpu_ms,
+        "server": latency_summary(server_ms) if server_ms else None,
+        "server_p99": latency_summary(server_ms)["p99"] if server_ms else None,
+        "bare_cpu_ms": bare["cpu_ms"] if bare else None,
+        "bare_rps": bare["rps"] if bare else None,
+        "ratio": server_cpu_ms / bare["cpu_ms"] if bare else None,
         "client_cpu_ms": client_cpu / everything * 1e3,
         "client_cpu_share": client_cpu / (ended - started),
         "server_wait_ms": waited / everything * 1e3,
@@ -109,12 +194,25 @@ def measure(load: callers.CallLoad, server: Gunicorn, duration: float) -> dict:
 def report(number: int, run: dict) -> None:
     shares = ", ".join(f"{share:.0%}" for share in run["server_cpu_shares"])
     pressure = "" if run["pressure"] is None else f"  CPU pressure {run['pressure']:.0%}"
+    server = run["server"]
+    in_server = (
+        f"         in the server (access log): p50 {server['p50']:.2f} ms  "
+        f"p99 {server['p99']:.2f} ms  max {server['max']:.1f} ms\n"
+        if server
+        else ""
+    )
+    bare = (
+        f"; bare endpoint {run['bare_cpu_ms']:.3f} ms/req ({run['bare_rps']:.0f} req/s closed "
+        f"loop): ratio {run['ratio']:.2f}×"
+        if run["ratio"]
+        else ""
+    )
     print(
         f"  run {number}: {run['rps']:6.0f} req/s  p50 {run['p50']:6.2f} ms  "
         f"p90 {run['p90']:6.2f} ms  p99 {run['p99']:6.2f} ms  max {run['max']:7.1f} ms  "
         f"calls {run['calls']}  non-200 {run['non_200']}  errors {len(run['errors'])}  "
-        f"(load before: {run['load']})\n"
-        f"         server CPU {run['server_cpu_ms']:.2f} ms/req (master, workers: {shares} "
+        f"(load before: {run['load']})\n{in_server}"
+        f"         server CPU {run['server_cpu_ms']:.3f} ms/req{bare} (master, workers: {shares} "
         f"of a core), waited for a core {run['server_wait_ms']:.2f} ms/req; "
         f"load generator CPU {run['client_cpu_ms']:.2f} ms/req "
         f"({run['client_cpu_share']:.0%} of a core){pressure}",
@@ -135,34 +233,44 @@ def report_kinds(run: dict) -> None:
 
 def run(args) -> int:
     server, url, zone = start_ivr(args, "ivr")
+    bare = None
     try:
+        bare = start_bare(args, url, zone) if args.bare_duration else None
         people, suffixes = callers.holders(url)
         scripts = callers.plan(people, suffixes, args.seed)
+        rates = args.sweep or [args.rate]
         print(
             f"IVR webhooks · {args.database} · {args.people} people "
             f"({len(people)} policyholders with a phone) · gunicorn {args.workers} workers · "
-            f"{args.calls_concurrent} calls at once, {args.rate:g} requests/s offered · "
-            f"HOTLINE_TZ={zone}",
+            f"{args.calls_concurrent} calls at once, "
+            f"{', '.join(f'{r:g}' for r in rates)} requests/s offered · HOTLINE_TZ={zone}",
             flush=True,
         )
         check_one_call(server.base, next(scripts))
 
-        def load() -> callers.CallLoad:
+        def load(rate: float) -> callers.CallLoad:
             return callers.CallLoad(
-                server.base, scripts, args.calls_concurrent, args.rate, seed=args.seed
+                server.base, scripts, args.calls_concurrent, rate, seed=args.seed
             )
 
         if args.warmup:
-            warm = load()
+            warm = load(rates[0])
             warm.start()
+            if bare is not None:
+                measure_bare(bare, min(args.warmup, 2.0))
             gevent.sleep(args.warmup)
             warm.stop()
             if warm.errors:
                 raise BenchmarkFailed(f"warm-up: {warm.errors[0]}")
         runs = []
-        for number in range(1, args.runs + 1):
-            result = measure(load(), server, args.duration)
+        plan = [(rate, n) for rate in rates for n in range(1, (1 if args.sweep else args.runs) + 1)]
+        for number, (rate, _) in enumerate(plan, start=1):
+            yardstick = measure_bare(bare, args.bare_duration) if bare is not None else None
+            result = measure(load(rate), server, args.duration, yardstick)
+            result["offered"] = rate
             runs.append(result)
+            if args.sweep:
+                print(f"  offered {rate:g} requests/s:")
             report(number, result)
             if result["errors"] or result["non_200"]:
                 raise BenchmarkFailed(
@@ -172,9 +280,33 @@ def run(args) -> int:
                 )
     finally:
         server.stop()
+        if bare is not None:
+            bare.stop()
         if not args.keep_database and args.database == "postgresql":
             databases.drop(url)
 
+    if args.sweep:
+        return report_sweep(runs)
+    return report_median(runs)
+
+
+def report_sweep(runs: list[dict]) -> int:
+    print(context())
+    knee = next((run["offered"] for run in runs if run["p99"] >= TARGET_P99_MS), None)
+    for run in runs:
+        server = run["server"]["p99"] if run["server"] else float("nan")
+        print(
+            f"  offered {run['offered']:6g}/s: {run['rps']:5.0f} req/s  p99 {run['p99']:7.2f} ms  "
+            f"server p99 {server:6.2f} ms  server CPU {run['server_cpu_ms']:.3f} ms/req"
+        )
+    if knee is None:
+        print(f"knee: p99 stayed under {TARGET_P99_MS:.0f} ms at every rate offered")
+    else:
+        print(f"knee: p99 first passed {TARGET_P99_MS:.0f} ms at {knee:g} requests/s offered")
+    return 0
+
+
+def report_median(runs: list[dict]) -> int:
     best = median_run(runs, "p99")
     report_kinds(best)
     print(context())
@@ -187,7 +319,30 @@ def run(args) -> int:
         f"server CPU {best['server_cpu_ms']:.2f} ms per request; "
         f"load generator {best['client_cpu_ms']:.2f} ms per request"
     )
-    return 0 if rps_ok and p99_ok else 1
+    ok = rps_ok and p99_ok
+    served = [run for run in runs if run["server"]]
+    if served:
+        server = median_run(served, "server_p99")["server"]
+        server_ok = server["p99"] < TARGET_SERVER_P99_MS
+        ok = ok and server_ok
+        print(
+            f"median run (by the server's p99, access log): p50 {server['p50']:.2f} ms, "
+            f"p99 {server['p99']:.2f} ms (target < {TARGET_SERVER_P99_MS:.0f} ms: "
+            f"{verdict(server_ok)})"
+        )
+    rated = [run for run in runs if run["ratio"]]
+    if rated:
+        middle = median_run(rated, "ratio")
+        ratio = middle["ratio"]
+        ok = ok and ratio <= TARGET_RATIO
+        print(
+            f"median run (by CPU ratio): server CPU {middle['server_cpu_ms']:.3f} ms per webhook "
+            f"÷ bare endpoint {middle['bare_cpu_ms']:.3f} ms = {ratio:.2f}× "
+            f"(target ≤ {TARGET_RATIO:.1f}×: {verdict(ratio <= TARGET_RATIO)}; first step "
+            f"≤ {FIRST_STEP_RATIO:.1f}×: {verdict(ratio <= FIRST_STEP_RATIO)}); "
+            f"ratios of the runs: {', '.join(format(r['ratio'], '.2f') for r in rated)}"
+        )
+    return 0 if ok else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -204,6 +359,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=20, help="seconds per run")
     parser.add_argument("--warmup", type=float, default=5, help="seconds before the timed runs")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--bare-duration",
+        type=float,
+        default=5,
+        help="seconds the bare endpoint is driven before each run (0: not started)",
+    )
+    parser.add_argument(
+        "--sweep",
+        type=lambda text: [float(rate) for rate in text.split(",")],
+        help="comma-separated rates: one run at each, and the knee (p99 first ≥ 30 ms)",
+    )
     args = parser.parse_args(argv)
     try:
         return run(args)

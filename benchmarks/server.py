@@ -48,6 +48,7 @@ class Gunicorn(LocalServer):
 
     ``env`` adds settings to the environment the Procfile would have (e.g. the
     Twilio auth token and public URL the IVR's signatures are checked against).
+    ``app``: ``app`` and ``config`` of another app to serve (``hotline.loopback``).
     """
 
     def __init__(
@@ -58,13 +59,14 @@ class Gunicorn(LocalServer):
         extra: list[str],
         log: Path,
         env: dict[str, str] | None = None,
+        **app,
     ):
         environment = databases.hotline_env(
             url, REDIS_URL=REDIS_URL, WEB_CONCURRENCY=str(workers), **(env or {})
         )
         if threads:
             environment["GUNICORN_THREADS"] = str(threads)
-        super().__init__(environment, log, extra)
+        super().__init__(environment, log, extra, **app)
 
     def get(self, path: str, token: str | None = None) -> tuple[int, bytes]:
         return super().get(path, {"Authorization": f"Bearer {token}"} if token else None)
@@ -126,6 +128,27 @@ def start_ivr(args, label: str) -> tuple[Gunicorn, str, str]:
         server.stop()
         raise
     return server, url, zone
+
+
+def start_bare(args, url: str, zone: str) -> Gunicorn:
+    """The yardstick (``benchmarks.bare_endpoint``) under the IVR's gunicorn settings."""
+    log = out_dir() / f"gunicorn-bare-{args.database}.log"
+    server = Gunicorn(
+        url,
+        args.workers,
+        None,
+        args.gunicorn_arg or [],
+        log,
+        env=callers.ivr_settings(zone),
+        app="benchmarks.bare_endpoint:create_app()",
+        config="python:benchmarks.bare_endpoint",
+    )
+    try:
+        server.wait_ready("/", expect=404)
+    except BaseException:
+        server.stop()
+        raise
+    return server
 
 
 def add_ivr_options(parser: argparse.ArgumentParser) -> None:

@@ -47,6 +47,8 @@ class LocalServer:
     ``env`` is the whole environment of the server (``DATABASE_URL``, ``REDIS_URL``…);
     the bind address is added. ``port``: one from ``free_port()`` when the environment
     must name it (``PUBLIC_BASE_URL``), else a free one. Output goes to ``log``.
+    ``app`` and ``config``: another app under the same kind of server (a benchmark's
+    yardstick, ``benchmarks.bare_endpoint``).
     """
 
     def __init__(
@@ -55,15 +57,17 @@ class LocalServer:
         log: Path,
         extra_args: Sequence[str] = (),
         port: int | None = None,
+        app: str = "hotline:create_app()",
+        config: str = "python:hotline.gunicorn_conf",
     ):
         self.port = port or free_port()
         self.log = log
         command = [
             gunicorn_path(),
             "--config",
-            "python:hotline.gunicorn_conf",
+            config,
             *extra_args,
-            "hotline:create_app()",
+            app,
         ]
         self.handle = open(log, "w")  # noqa: SIM115 - open while the server runs
         self.process = subprocess.Popen(

@@ -1,13 +1,14 @@
 """What the IVR remembers about one call between webhooks: a plain, JSON-able record.
 
 It holds ids and masked names only; full names and numbers stay in SQL, except
-the policyholder's number on file, which the SMS link and the callback need.
+the policyholder's number on file, which the SMS link and the callback need, and
+the chosen insured person's policies and uses (no name), which the later turns need.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 # Withheld caller IDs share one failure count (SPEC §4: limits per calling number).
 WITHHELD = "withheld"
@@ -50,18 +51,32 @@ class CallState:
     callback_id: int | None = None
     # Unix time the IVR first heard of the call, for its record in SQL.
     started_at: float | None = None
+    # The chosen insured person's policies and service uses (or those of the people the
+    # caller chooses from), by id, as read when the caller was authenticated
+    # (``ivr.facts.carried``: policy numbers, products, amounts, dates; no name): the
+    # later turns weigh their eligibility from these, with no SQL.
+    insured_facts: dict[str, list] | None = None
 
     @property
     def caller_key(self) -> str:
         return self.caller or WITHHELD
 
+    def copy(self) -> CallState:
+        """A copy to change freely: every field is immutable but ``choices``, copied too
+        (``insured_facts`` is replaced whole, never changed in place)."""
+        return replace(self, choices=[list(choice) for choice in self.choices])
+
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+        # Every field is a str, number, bool, None, a list of lists or ``insured_facts``
+        # (replaced whole, never changed in place): a shallow dict says the same as
+        # ``dataclasses.asdict``, which deep-copies each value first.
+        record = {name: getattr(self, name) for name in _FIELDS}
+        return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> CallState:
         data = json.loads(raw)
-        known = {f.name for f in fields(cls)}
+        known = _KNOWN
         # Keys from an older release are dropped rather than failing a live call, and
         # its choices (without their key) were numbered from 1.
         data["choices"] = [
@@ -69,3 +84,7 @@ class CallState:
             for i, choice in enumerate(data.get("choices") or [], start=1)
         ]
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+_FIELDS = tuple(f.name for f in fields(CallState))
+_KNOWN = frozenset(_FIELDS)

@@ -41,8 +41,16 @@ def reported(
         queues = [queue.name for queue in flows.queues()]
         now = clock.now()
         redis = store.redis()
-        abandoned = queueboard.gone(redis, queues, sid)
-        state = call_store.load(redis, sid, CallState.from_json)
+        # One round trip for everything the end of a call reads: the queues it may still
+        # be listed in, its state, an offer of it, and the agent whose own leg it may be.
+        pipe = redis.pipeline(transaction=False)
+        queueboard.waiting_scores(pipe, queues, sid)
+        call_store.read_ended(pipe, sid)
+        offers.read(pipe, sid)
+        read = pipe.execute()
+        scores, ended, offer = read[: len(queues)], read[len(queues) : -1], read[-1]
+        state, leg_of = call_store.ended(ended, CallState.from_json)
+        abandoned = queueboard.gone(redis, queues, sid, scores)
         if abandoned:
             records.left_queue(state, sid, "hangup", now)
         kind = call_records.INBOUND if callback_id is None else call_records.CALLBACK
@@ -60,7 +68,7 @@ def reported(
             **records.identity(state),
         )
         try:
-            _release_agents(redis, sid)
+            _release_agents(redis, sid, offers.parse(offer), state, leg_of)
         except Exception:
             log.exception("call %s ended: its agent could not be moved on", sid)
     if callback_id is not None and call_status in ENDED:
@@ -73,14 +81,16 @@ def reported(
             log.info("callback %s: call %s %s → %s", callback.id, sid, call_status, outcome)
 
 
-def _release_agents(redis, sid: str) -> None:
-    """The agents call ``sid`` held: rung (the caller left) or on it (the call is over)."""
-    offer = offers.get(redis, sid)
-    state = call_store.load(redis, sid, CallState.from_json)
+def _release_agents(
+    redis, sid: str, offer: offers.Offer | None, state: CallState | None, leg_of: str | None
+) -> None:
+    """The agents call ``sid`` held: rung (the caller left) or on it (the call is over).
+
+    ``leg_of``: the agent whose own leg ``sid`` is, when it pulled a call.
+    """
     named = {offer.agent if offer else None, state.agent if state else None}
     for agent in filter(None, named):
         _move_on(agent, sid, None)
-    leg_of = call_store.agent_of(redis, sid)  # an agent's own leg, when it pulled a call
     if leg_of:
         _move_on(leg_of, None, sid)
     if offer is not None:

@@ -119,16 +119,19 @@ def run(
     if isinstance(reply.wait, replies.Enqueue):
         state.enqueued_at = origin.now.timestamp()
         queueboard.enqueued(origin.redis, reply.wait.queue, state.call_sid, state.enqueued_at)
-        describe_waiting(origin.redis, state, facts)
+        describe_waiting(origin.redis, state, facts, origin.pipe)
         records.entered_queue(state, reply.wait.queue, origin.now)
 
 
-def describe_waiting(redis: Redis, state: CallState, facts: SqlFacts | None = None) -> None:
+def describe_waiting(
+    redis: Redis, state: CallState, facts: SqlFacts | None = None, pipe=None
+) -> None:
     """What the agents' queue panel shows of a queued caller, and their offer's screen-pop.
 
     The name is masked already. The tier comes from the turn's facts when it has them
     (the engine read them: no query); a caller queued again without them (a missed
-    offer) is looked up only when the distribution ranks callers by tier.
+    offer) is looked up only when the distribution ranks callers by tier. ``pipe``: the
+    turn's pipeline, written with its reply (no round trip of its own).
     """
     queueboard.describe(
         redis,
@@ -143,6 +146,7 @@ def describe_waiting(redis: Redis, state: CallState, facts: SqlFacts | None = No
             line=state.line,
             caller=state.caller,
         ),
+        pipe,
     )
 
 

@@ -15,7 +15,6 @@ caller in a queue, says that a transfer is under way.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -155,7 +154,7 @@ class _Turn:
     def __init__(self, flows: Flows, state: CallState, facts: Facts):
         self.flows = flows
         self.flow = flows.call_flow
-        self.state = copy.deepcopy(state)
+        self.state = state.copy()
         self.facts = facts
         self.reply = replies.Reply()
         self.hops = 0

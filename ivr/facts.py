@@ -2,13 +2,15 @@
 
 Under gevent each SQL round trip lets every other runnable call of the worker go
 first, so a webhook's latency grows with its number of queries: the household is
-read in two queries however many people it insures, and nothing is read twice.
+read in two queries however many people it insures, and nothing is read twice —
+not even in a later turn: the chosen insured person's policies and uses travel in
+the call state (``carried``), so the turns after authentication make no query.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import current_app
 from redis import Redis
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from adapters import twilio_rest
 from domain.eligibility import Eligibility, assess
+from domain.policies import Policy, PolicyEvent, PolicyStatus, Use
 from flows import Flows
 from ivr.ports import Failures, Holder, InsuredPerson
 from live import lockout
@@ -33,6 +36,8 @@ class SqlFacts:
         self._now = clock.now()
         # Insured people already read in this webhook (the household, or one asked for).
         self._insured: dict[str, repository.Insured | None] = {}
+        # The insured people carried in from the call state, and as they were carried.
+        self._carried: dict[str, tuple[repository.Insured, list]] = {}
 
     def now(self) -> datetime:
         return self._now.replace(tzinfo=None)
@@ -48,6 +53,26 @@ class SqlFacts:
         # The engine weighs each of them next (SPEC §4 step 3): they are read already.
         self._insured.update((person.id, person) for person in people)
         return [InsuredPerson(id=person.id, name=person.name) for person in people]
+
+    def carry_in(self, carried_facts: dict[str, list] | None) -> None:
+        """What an earlier turn read of insured people (``carry_out``): not read again."""
+        for insured_id, facts in (carried_facts or {}).items():
+            if insured_id not in self._insured:
+                self._insured[insured_id] = uncarried(insured_id, facts)
+                self._carried[insured_id] = (self._insured[insured_id], facts)
+
+    def carry_out(self, insured_ids: Sequence[str]) -> dict[str, list] | None:
+        """Those of ``insured_ids`` read in this turn or carried into it, their policies
+        and uses, to keep in the call state (None: none of them)."""
+        out = {}
+        for insured_id in insured_ids:
+            insured = self._insured.get(insured_id)
+            if insured is None:
+                continue
+            kept = self._carried.get(insured_id)
+            # As it came in, it is not written out again.
+            out[insured_id] = kept[1] if kept and kept[0] is insured else carried(insured)
+        return out or None
 
     def eligibility(self, insured_id: str) -> Eligibility:
         programme, today = self.flows.programme, self._now.date()
@@ -70,3 +95,55 @@ class SqlFacts:
     def sms_available(self, dialled: str | None) -> bool:
         # The settings the send job checks first: without them it logs and sends nothing.
         return not twilio_rest.missing_for_sms(current_app, dialled)
+
+
+def carried(insured: repository.Insured) -> list:
+    """An insured person's policies and uses as JSON-able lists (no name)."""
+    return [
+        [
+            [
+                p.policy_no,
+                p.product,
+                p.sum_insured,
+                p.cooling_off_end.isoformat(),
+                p.status.value,
+                [
+                    [e.on.isoformat(), e.sum_insured, e.status.value if e.status else None]
+                    for e in p.events
+                ],
+            ]
+            for p in insured.policies
+        ],
+        [[u.service, u.on.isoformat(), u.count] for u in insured.uses],
+    ]
+
+
+def uncarried(insured_id: str, facts: list) -> repository.Insured:
+    """The insured person ``carried`` wrote (their name is not carried: empty)."""
+    policies, uses = facts
+    return repository.Insured(
+        id=insured_id,
+        name="",
+        policies=tuple(
+            Policy(
+                policy_no=no,
+                product=product,
+                sum_insured=amount,
+                cooling_off_end=date.fromisoformat(cooling_off_end),
+                status=PolicyStatus(status),
+                events=tuple(
+                    PolicyEvent(
+                        on=date.fromisoformat(on),
+                        sum_insured=event_amount,
+                        status=PolicyStatus(event_status) if event_status else None,
+                    )
+                    for on, event_amount, event_status in events
+                ),
+            )
+            for no, product, amount, cooling_off_end, status, events in policies
+        ),
+        uses=tuple(
+            Use(service=service, on=date.fromisoformat(on), count=count)
+            for service, on, count in uses
+        ),
+    )

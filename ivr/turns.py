@@ -165,7 +165,12 @@ def _take(sid: str, step: int, turn: Turn, numbers: Numbers, when_lost: Turn | N
         reply.effects.clear()
         return _render(state, reply)
     else:
+        facts.carry_in(state.insured_facts)
         state, reply = turn(state, facts)
+    # The insured person chosen, else those the caller is choosing from: what the next
+    # turns weigh, carried so that they make no query.
+    chosen = [state.insured_id] if state.insured_id else [c[0] for c in state.choices]
+    state.insured_facts = facts.carry_out(chosen)
     state.step = step + 1
     pipe = redis.pipeline(transaction=False)
     effects.run(state, reply, step, pipe, facts)
@@ -185,17 +190,25 @@ def _lost(state: CallState, facts: SqlFacts):
 
 
 def _render(state: CallState, reply: replies.Reply) -> str:
-    line = state.line or current_flows().call_flow.call.line
-    return twiml.render(
-        reply,
-        context.voice(),
-        action=url_for("ivr.gather", step=state.step),
-        wait_url=url_for("ivr.queue_wait", line=line),
-        done_url=url_for("ivr.queue_done", line=line, step=state.step),
-    )
+    # Only the URLs the reply's TwiML holds are built: ``url_for`` is no small part of
+    # a webhook's CPU (a Gather needs its action, an Enqueue its waitUrl and action).
+    if isinstance(reply.wait, replies.Gather):
+        return twiml.render(reply, context.voice(), action=url_for("ivr.gather", step=state.step))
+    if isinstance(reply.wait, replies.Enqueue):
+        line = state.line or current_flows().call_flow.call.line
+        return twiml.render(
+            reply,
+            context.voice(),
+            action="",
+            wait_url=url_for("ivr.queue_wait", line=line),
+            done_url=url_for("ivr.queue_done", line=line, step=state.step),
+        )
+    return twiml.render(reply, context.voice(), action="")
 
 
 def _log(state: CallState, reply: replies.Reply) -> None:
+    if not log.isEnabledFor(logging.INFO):
+        return  # its arguments (the masked number) cost more than the line itself
     log.info(
         "call %s from %s step %s at %s verified=%s%s",
         state.call_sid,

@@ -8,6 +8,7 @@ a proxy).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
@@ -52,6 +53,14 @@ def gather(voice: Voice, wait: replies.Gather, action: str) -> Gather:
     return Gather(**attributes)
 
 
+# The same documents come back call after call (the greeting, the menus, the hold
+# music at a given place in the queue: the prompts, the step in the action URL):
+# building one with ``VoiceResponse`` and serialising it was about a tenth of a
+# webhook's CPU. Kept by what they are made of (prompts hold masked names only),
+# a bounded number per process.
+DOCUMENTS_KEPT = 2048
+
+
 def render(
     reply: replies.Reply, voice: Voice, action: str, wait_url: str = "", done_url: str = ""
 ) -> str:
@@ -61,15 +70,26 @@ def render(
     after it, the silence if Twilio falls through); ``wait_url`` and ``done_url``
     are the Enqueue's waitUrl and action.
     """
+    return _render(tuple(reply.prompts), reply.wait, voice, action, wait_url, done_url)
+
+
+@lru_cache(maxsize=DOCUMENTS_KEPT)
+def _render(
+    prompts: tuple[replies.Prompt, ...],
+    wait: replies.Wait,
+    voice: Voice,
+    action: str,
+    wait_url: str,
+    done_url: str,
+) -> str:
     response = VoiceResponse()
-    wait = reply.wait
     if isinstance(wait, replies.Gather):
         element = gather(voice, wait, action)
-        _prompts(element, voice, reply.prompts)
+        _prompts(element, voice, prompts)
         response.append(element)
         response.redirect(action, method="POST")
     elif isinstance(wait, replies.Enqueue):
-        _prompts(response, voice, reply.prompts)
+        _prompts(response, voice, prompts)
         response.enqueue(
             wait.queue,
             wait_url=wait_url,
@@ -78,7 +98,7 @@ def render(
             method="POST",
         )
     else:
-        _prompts(response, voice, reply.prompts)
+        _prompts(response, voice, prompts)
         response.hangup()
     return str(response)
 
@@ -109,6 +129,11 @@ def hold(
     key_url: str | None = None,
 ) -> str:
     """A waitUrl document: announcements, then hold music the caller may interrupt to leave."""
+    return _hold(voice, tuple(texts), leave_text, key_url)
+
+
+@lru_cache(maxsize=DOCUMENTS_KEPT)
+def _hold(voice: Voice, texts: tuple[str, ...], leave_text: str | None, key_url: str | None) -> str:
     response = VoiceResponse()
     for text in texts:
         _say(response, voice, text)

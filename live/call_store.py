@@ -1,6 +1,6 @@
 """Call state and the replies already given, in Redis with a time to live.
 
-A webhook costs two round trips here: ``begin`` (state, the cached reply for the
+A turn costs two round trips here: ``begin`` (state, the cached reply for the
 step, and a claim on the step, pipelined) and ``finish`` (new state and reply).
 A retried webhook for a step already answered gets the same TwiML back and runs
 no effect twice.
@@ -99,3 +99,16 @@ def remember_agent(redis: Redis, agent_call_sid: str, username: str) -> None:
 
 def agent_of(redis: Redis, agent_call_sid: str) -> str | None:
     return _text(redis.get(keys.AGENT_CALL.format(sid=agent_call_sid)))
+
+
+def read_ended(pipe, sid: str) -> None:
+    """Queue on ``pipe`` what an ended call's status callback reads here: the call's
+    state and, if ``sid`` is an agent's own leg, that agent (``ended``)."""
+    pipe.get(keys.CALL_STATE.format(sid=sid))
+    pipe.get(keys.AGENT_CALL.format(sid=sid))
+
+
+def ended(results: list, decode: Decode[R]) -> tuple[R | None, str | None]:
+    """The state and the agent ``read_ended`` read, decoded."""
+    raw, agent = results
+    return (decode(raw) if raw else None), _text(agent)

@@ -63,7 +63,16 @@ def reserve(redis: Redis, offer: Offer, now: datetime, keep_seconds: int) -> age
 
 
 def get(redis: Redis, call_sid: str) -> Offer | None:
-    raw = redis.get(key(call_sid))
+    return parse(redis.get(key(call_sid)))
+
+
+def read(pipe, call_sid: str) -> None:
+    """Queue on ``pipe`` the read of ``get``; its result goes to ``parse``."""
+    pipe.get(key(call_sid))
+
+
+def parse(raw: str | bytes | None) -> Offer | None:
+    """An offer as ``get`` reads it, from the raw value at ``key(call_sid)``."""
     if raw is None:
         return None
     try:

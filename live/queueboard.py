@@ -87,17 +87,25 @@ def left(redis: Redis, queue: str, sid: str, result: str) -> bool:
     return result not in NOT_LEFT and _first(redis, sid, f"out:{queue}", result)
 
 
-def gone(redis: Redis, queues: Iterable[str], sid: str) -> list[str]:
-    """The call ended: if it is still listed as waiting anywhere, it was abandoned there.
-
-    Returns the queues it was abandoned in.
-    """
-    pipe = redis.pipeline(transaction=False)
-    queues = list(queues)
+def waiting_scores(pipe, queues: Iterable[str], sid: str) -> None:
+    """Queue on ``pipe`` the reads ``gone`` needs (its ``scores``), one per queue."""
     for queue in queues:
         pipe.zscore(_key(queue, "waiting"), sid)
+
+
+def gone(redis: Redis, queues: Iterable[str], sid: str, scores: list | None = None) -> list[str]:
+    """The call ended: if it is still listed as waiting anywhere, it was abandoned there.
+
+    Returns the queues it was abandoned in. ``scores``: what ``waiting_scores`` read,
+    when the caller read it with other things in one round trip.
+    """
+    queues = list(queues)
+    if scores is None:
+        pipe = redis.pipeline(transaction=False)
+        waiting_scores(pipe, queues, sid)
+        scores = pipe.execute()
     abandoned = []
-    for queue, score in zip(queues, pipe.execute(), strict=True):
+    for queue, score in zip(queues, scores, strict=True):
         if score is not None:
             left(redis, queue, sid, "hangup")
             abandoned.append(queue)
@@ -128,15 +136,20 @@ class Caller:
 DETAILS = ("name", "service", "tier", "verified", "policyholder_id", "insured_id", "line", "caller")
 
 
-def describe(redis: Redis, sid: str, caller: Caller) -> None:
-    """What an agent may see of a waiting caller, and what their screen-pop is built from."""
+def describe(redis: Redis, sid: str, caller: Caller, pipe=None) -> None:
+    """What an agent may see of a waiting caller, and what their screen-pop is built from.
+
+    With ``pipe``: queued on it (a turn's pipeline, written with its reply).
+    """
     key = keys.QUEUE_CALL.format(sid=sid)
     values = {name: getattr(caller, name) for name in DETAILS}
     values["verified"] = "1" if caller.verified else ""
-    pipe = redis.pipeline(transaction=False)
+    own = pipe is None
+    pipe = pipe if pipe is not None else redis.pipeline(transaction=False)
     pipe.hset(key, mapping={name: value or "" for name, value in values.items()})
     pipe.expire(key, CALL_TTL)
-    pipe.execute()
+    if own:
+        pipe.execute()
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,38 @@ held meanwhile, or opened anew, is one the worker's other webhooks wait for.
 from __future__ import annotations
 
 import pytest
-from ivr_calls import ZHANG, load, message
+import redis
+from flask import has_request_context, request
+from ivr_calls import ZHANG, load, message, verified
 from sqlalchemy import event
 
 from live import call_store
 from storage import db
 from storage.db import make_engine
+
+
+@pytest.fixture
+def redis_round_trips(monkeypatch):
+    """The Redis round trips made from now on, by request path: a command sent alone, or
+    a pipeline's execution (the commands queued on a pipeline travel together)."""
+    sent: dict[str, list[str]] = {}
+    command, execute = redis.Redis.execute_command, redis.client.Pipeline.execute
+
+    def note(what: str) -> None:
+        path = request.path if has_request_context() else "-"
+        sent.setdefault(path, []).append(what)
+
+    def one_command(self, *args, **kwargs):
+        note(str(args[0]))
+        return command(self, *args, **kwargs)
+
+    def pipeline(self, *args, **kwargs):
+        note("pipeline")
+        return execute(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", one_command)
+    monkeypatch.setattr(redis.client.Pipeline, "execute", pipeline)
+    return sent
 
 
 @pytest.fixture
@@ -74,3 +100,44 @@ def test_a_postgresql_pool_keeps_ten_connections_and_opens_at_most_fifteen():
         assert (engine.pool.size(), engine.pool._max_overflow) == (10, 5)
     finally:
         engine.dispose()  # never connected: creating an engine does not connect
+
+
+def test_the_end_of_a_call_that_left_the_queue_costs_one_redis_round_trip(
+    exchange, import_feed, redis_round_trips
+):
+    # Its queues, its state, an offer of it and the agent whose leg it may be: read
+    # together (they were four round trips, the state read twice).
+    load(import_feed)
+    phone = verified(exchange, ZHANG, "+8613900000041").press("1").press("2").press("1")
+    assert phone.in_queue, phone.heard
+    phone.hang_up()
+    assert redis_round_trips["/ivr/status"] == ["pipeline"]
+
+
+def test_a_turn_that_queues_the_caller_costs_four_redis_round_trips(
+    exchange, import_feed, redis_round_trips
+):
+    # The claim on the step, the queue board's first mark, the waiting list, then the
+    # state and reply written with what agents see of the caller (no trip of its own).
+    load(import_feed)
+    phone = verified(exchange, ZHANG, "+8613900000042").press("1").press("2")
+    redis_round_trips.clear()
+    phone.press("1")
+    assert phone.in_queue, phone.heard
+    assert len(redis_round_trips["/ivr/gather"]) <= 4, redis_round_trips
+
+
+def test_the_turns_after_authentication_read_nothing_from_the_database(
+    exchange, import_feed, statements
+):
+    # The household's policies and uses, read to authenticate, travel in the call state:
+    # choosing the insured person and hearing what they are entitled to (权益查询) weigh
+    # eligibility from them.
+    load(import_feed)
+    phone = exchange.call("+8613900001112").dial().press(ZHANG[3]).say(ZHANG[1])
+    statements.clear()
+    heard = len(phone.heard)
+    phone.press("1").press("4")
+    assert message("verified") in phone.heard
+    assert any("豪华" in line for line in phone.heard[heard:]), phone.heard[heard:]
+    assert statements == []
