@@ -317,6 +317,18 @@ def db_upgrade() -> None:
 # -- cases ---------------------------------------------------------------------
 
 
+def _recurring(job: str, server_does: str, schedule, minutes_setting: str) -> None:
+    """Schedule ``job`` to recur in rq every ``minutes_setting``; without Redis, say who does it."""
+    from adapters import background
+
+    app = current_app._get_current_object()
+    if background.in_process(app):
+        click.echo(f"REDIS_URL is unset: the server {server_does} in-process instead.")
+    else:
+        job_id = schedule(app, int(app.config[minutes_setting]))
+        click.echo(f"Next {job} scheduled as rq job {job_id}.")
+
+
 @click.group("cases")
 def cases_group() -> None:
     """Service requests taken at the desk."""
@@ -332,19 +344,13 @@ def cases_group() -> None:
 @_reported
 def cases_sweep(schedule: bool) -> None:
     """Flag service-level deadlines that have passed unmet (safe to run any time)."""
-    from adapters import background
     from services import case_jobs
 
     _ensure_schema()
     flagged = case_jobs.sweep_overdue_cases()
     click.echo(f"{flagged} deadline(s) newly overdue.")
     if schedule:
-        app = current_app._get_current_object()
-        if background.in_process(app):
-            click.echo("REDIS_URL is unset: the server sweeps in-process instead.")
-        else:
-            job_id = case_jobs.schedule_sweeps(app, int(app.config["SLA_SWEEP_MINUTES"]))
-            click.echo(f"Next sweep scheduled as rq job {job_id}.")
+        _recurring("sweep", "sweeps", case_jobs.schedule_sweeps, "SLA_SWEEP_MINUTES")
 
 
 # -- the working-day calendar --------------------------------------------------------
@@ -443,19 +449,15 @@ def reports_rebuild(first, last) -> None:
 @_reported
 def reports_upkeep(schedule: bool) -> None:
     """Count the agents' ended spells into the history and prune intervals past keep_days."""
-    from adapters import background
     from services import report_jobs
 
     _ensure_schema()
     done = report_jobs.upkeep()
     click.echo(f"{done['folded']} spell(s) counted, {done['pruned']} old interval row(s) pruned.")
     if schedule:
-        app = current_app._get_current_object()
-        if background.in_process(app):
-            click.echo("REDIS_URL is unset: the server runs the upkeep in-process instead.")
-        else:
-            job_id = report_jobs.schedule_upkeep(app, int(app.config["REPORTS_UPKEEP_MINUTES"]))
-            click.echo(f"Next upkeep scheduled as rq job {job_id}.")
+        _recurring(
+            "upkeep", "runs the upkeep", report_jobs.schedule_upkeep, "REPORTS_UPKEEP_MINUTES"
+        )
 
 
 # -- a call from the terminal -----------------------------------------------------------------

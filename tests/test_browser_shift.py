@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 from datetime import date
 from pathlib import Path
@@ -24,12 +23,13 @@ from test_browser_desk import (
     AUTH_TOKEN,
     ESCORT,
     OUTPATIENT_BOOKING,
-    PASSWORD,
+    _add_accounts,
     _always_open_flows,
     _call_zhang_wei,
     _cli,
     _expect,
     _fits_the_width,
+    _own_env,
     _page,
     _shot,
     _sign_in,
@@ -72,11 +72,7 @@ def demo_server(tmp_path_factory):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("TWILIO_", "REDIS_", "DATABASE_", "PUBLIC_", "HOTLINE_"))
-    }
+    env = _own_env()
     env.update(
         DATABASE_URL=f"sqlite:///{folder / 'hotline.sqlite3'}",
         SECRET_KEY="browser-shift-secret",
@@ -96,19 +92,7 @@ def demo_server(tmp_path_factory):
         encoding="utf-8",
     )
     _cli(env, "import", str(feed))
-    for username, role in (("ann", "agent"), ("bob", "agent"), ("boss", "supervisor")):
-        _cli(
-            env,
-            "agent",
-            "add",
-            username,
-            "--role",
-            role,
-            "--queues",
-            "medical",
-            "--password",
-            PASSWORD,
-        )
+    _add_accounts(env, (("ann", "agent"), ("bob", "agent"), ("boss", "supervisor")))
 
     server = LocalServer(env, ARTIFACTS / "browser-shift-server.log", port=port)
     try:
@@ -269,11 +253,7 @@ def twilio_desk(tmp_path_factory):
     folder = tmp_path_factory.mktemp("sdk")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("TWILIO_", "REDIS_", "DATABASE_", "PUBLIC_", "HOTLINE_"))
-    }
+    env = _own_env()
     env.update(
         DATABASE_URL=f"sqlite:///{folder / 'hotline.sqlite3'}",
         SECRET_KEY="browser-sdk-secret",
@@ -284,9 +264,7 @@ def twilio_desk(tmp_path_factory):
         TWILIO_TWIML_APP_SID="AP" + "0" * 32,
         PUBLIC_BASE_URL=base,
     )
-    _cli(
-        env, "agent", "add", "ann", "--role", "agent", "--queues", "medical", "--password", PASSWORD
-    )
+    _add_accounts(env, (("ann", "agent"),))
     server = LocalServer(env, ARTIFACTS / "browser-sdk-server.log", port=port)
     try:
         status, body = server.wait_ready("/agent/signin")
