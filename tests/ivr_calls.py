@@ -131,3 +131,14 @@ def figures(app, clock, queue: str = "medical") -> Figures:
         start = day_start(clock.today(), clock.tz)
         today = reports.per_queue(db.session(), start, start + timedelta(days=1))
     return Figures(found, today.get(queue, QueueTotals()))
+
+
+def in_medical_queue(exchange, caller: str, who=ZHANG):
+    """A verified caller put in the medical queue: 门诊预约 for 张伟; 王芳 has used hers, so
+    就医陪诊."""
+    phone = verified(exchange, who, caller)
+    if who is ZHANG:
+        phone.press("1")
+    phone.press("2").press("1" if who is ZHANG else "4")
+    assert phone.in_queue, phone.heard
+    return phone

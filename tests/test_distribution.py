@@ -20,6 +20,7 @@ from ivr_calls import (
     ZHANG,
     add_agent,
     figures,
+    in_medical_queue,
     load,
     make_available,
     message,
@@ -57,16 +58,6 @@ def state(app, username):
         return agent_states.get(store.redis(), username)
 
 
-def waiting(exchange, caller: str, who=ZHANG):
-    """A verified caller put in the medical queue (门诊预约, or 就医陪诊 for 王芳)."""
-    phone = verified(exchange, who, caller)
-    if who is ZHANG:
-        phone.press("1")
-    phone.press("2").press("1" if who is ZHANG else "4")
-    assert phone.in_queue, phone.heard
-    return phone
-
-
 def offered_to(exchange, app, username):
     """Run the distribution and let Twilio act on it: ``username``'s phone rings."""
     made = dispatch(app)
@@ -97,7 +88,7 @@ def test_a_waiting_caller_is_offered_to_the_available_agent_through_twilios_queu
     app, exchange, twilio_rest, family
 ):
     add_agent(app, "ann")
-    phone = waiting(exchange, "+8613900000101")
+    phone = in_medical_queue(exchange, "+8613900000101")
     (offer,) = dispatch(app)
     assert (offer.call_sid, offer.agent, offer.queue) == (phone.call_sid, "ann", "medical")
     assert state(app, "ann").status is Status.OFFERED
@@ -121,7 +112,7 @@ def test_answering_puts_the_agent_on_the_call_and_counts_the_answer_once(
     app, exchange, twilio_rest, family, clock
 ):
     add_agent(app, "ann")
-    phone = waiting(exchange, "+8613900000102")
+    phone = in_medical_queue(exchange, "+8613900000102")
     clock.set(clock.now() + timedelta(seconds=12))
     ann = offered_to(exchange, app, "ann")
     ann.accept()
@@ -137,7 +128,7 @@ def test_hanging_up_starts_the_wrap_up_which_returns_the_agent_to_available_by_i
     app, exchange, twilio_rest, family, clock
 ):
     add_agent(app, "ann")
-    phone = waiting(exchange, "+8613900000103")
+    phone = in_medical_queue(exchange, "+8613900000103")
     ann = offered_to(exchange, app, "ann")
     ann.accept()
     ann.hang_up(talked=95)
@@ -161,7 +152,7 @@ def test_a_status_asked_for_during_the_call_is_taken_after_the_wrap_up(
 ):
     make_agent("ann")
     make_available(app, "ann")
-    waiting(exchange, "+8613900000104")
+    in_medical_queue(exchange, "+8613900000104")
     ann = offered_to(exchange, app, "ann")
     ann.accept()
     response = client.post(
@@ -175,7 +166,7 @@ def test_a_status_asked_for_during_the_call_is_taken_after_the_wrap_up(
 
 def test_the_agent_state_log_has_every_spell_of_the_call(app, exchange, twilio_rest, family, clock):
     add_agent(app, "ann")
-    waiting(exchange, "+8613900000105")
+    in_medical_queue(exchange, "+8613900000105")
     ann = offered_to(exchange, app, "ann")
     ann.accept()
     ann.hang_up()
@@ -197,7 +188,7 @@ def test_a_missed_offer_sends_the_agent_on_a_break_and_the_caller_to_the_next_ag
     add_agent(app, "ann")
     clock.set(clock.now() + timedelta(seconds=5))
     add_agent(app, "bob")
-    phone = waiting(exchange, "+8613900000106")
+    phone = in_medical_queue(exchange, "+8613900000106")
     ann = offered_to(exchange, app, "ann")  # available longest
     getattr(ann, outcome)()
     found = state(app, "ann")
@@ -214,9 +205,9 @@ def test_a_caller_whose_offer_failed_goes_ahead_of_everyone_who_came_after(
     app, exchange, twilio_rest, family, clock
 ):
     add_agent(app, "ann")
-    first = waiting(exchange, "+8613900000107")
+    first = in_medical_queue(exchange, "+8613900000107")
     clock.set(clock.now() + timedelta(seconds=30))
-    second = waiting(exchange, "+8613900000108", WANG)
+    second = in_medical_queue(exchange, "+8613900000108", WANG)
     ann = offered_to(exchange, app, "ann")
     assert ann.incoming is first
     ann.ring_out()
@@ -230,7 +221,7 @@ def test_a_missed_caller_keeps_the_wait_it_had_for_the_service_level(
     app, exchange, twilio_rest, family, clock
 ):
     add_agent(app, "ann")
-    phone = waiting(exchange, "+8613900000109")
+    phone = in_medical_queue(exchange, "+8613900000109")
     clock.set(clock.now() + timedelta(seconds=15))
     offered_to(exchange, app, "ann").ring_out()
     clock.set(clock.now() + timedelta(seconds=15))
@@ -243,7 +234,7 @@ def test_a_caller_who_hangs_up_while_the_agent_rings_frees_the_agent(
     app, exchange, twilio_rest, family
 ):
     add_agent(app, "ann")
-    phone = waiting(exchange, "+8613900000110")
+    phone = in_medical_queue(exchange, "+8613900000110")
     offered_to(exchange, app, "ann")
     phone.hang_up()
     assert state(app, "ann").status is Status.AVAILABLE
@@ -256,7 +247,7 @@ def test_an_offer_twilio_cannot_deliver_is_called_off_without_blaming_the_agent(
     app, exchange, twilio_rest, family
 ):
     add_agent(app, "ann")
-    phone = waiting(exchange, "+8613900000111")
+    phone = in_medical_queue(exchange, "+8613900000111")
     exchange.queues.leave(phone)  # Twilio lost the caller; nobody told the hotline
     (offer,) = dispatch(app)
     assert state(app, "ann").status is Status.AVAILABLE
@@ -269,7 +260,7 @@ def test_an_offer_found_called_off_when_twilio_comes_sends_the_caller_back_to_th
     app, exchange, twilio_rest, family, clock
 ):
     add_agent(app, "ann")
-    phone = waiting(exchange, "+8613900000112")
+    phone = in_medical_queue(exchange, "+8613900000112")
     dispatch(app)
     clock.set(clock.now() + timedelta(seconds=2 * OFFER_SECONDS + 31))
     sweep(app)  # the offer expired here before Twilio followed it
@@ -283,7 +274,7 @@ def test_an_offer_found_called_off_when_twilio_comes_sends_the_caller_back_to_th
 
 def test_nobody_is_offered_to_an_agent_who_is_not_available(app, exchange, twilio_rest, family):
     add_agent(app, "ann", available=False)
-    waiting(exchange, "+8613900000113")
+    in_medical_queue(exchange, "+8613900000113")
     assert dispatch(app) == []
     assert twilio_rest.of("Members") == []
 
@@ -292,7 +283,7 @@ def test_an_agent_is_offered_only_callers_of_the_queues_they_serve(
     app, exchange, twilio_rest, family
 ):
     add_agent(app, "pat", queues=("policy",))
-    waiting(exchange, "+8613900000114")
+    in_medical_queue(exchange, "+8613900000114")
     assert dispatch(app) == []
     add_agent(app, "ann")
     assert [o.agent for o in dispatch(app)] == ["ann"]
@@ -304,9 +295,9 @@ def test_each_caller_goes_to_another_agent_longest_available_first(
     add_agent(app, "ann")
     clock.set(clock.now() + timedelta(seconds=1))
     add_agent(app, "bob")
-    first = waiting(exchange, "+8613900000115")
+    first = in_medical_queue(exchange, "+8613900000115")
     clock.set(clock.now() + timedelta(seconds=1))
-    second = waiting(exchange, "+8613900000116", WANG)
+    second = in_medical_queue(exchange, "+8613900000116", WANG)
     made = {o.call_sid: o.agent for o in dispatch(app)}
     assert made == {first.call_sid: "ann", second.call_sid: "bob"}
     assert dispatch(app) == []  # nobody offered twice
@@ -329,7 +320,7 @@ def test_a_caller_is_not_offered_before_twilio_has_them_in_its_queue(
 def test_the_head_of_the_queue_is_not_told_they_are_about_to_be_put_through_by_nobody(
     app, exchange, twilio_rest, family
 ):
-    phone = waiting(exchange, "+8613900000118")
+    phone = in_medical_queue(exchange, "+8613900000118")
     assert message("queue_head") not in phone.heard
     add_agent(app, "ann")
     assert message("queue_head") in phone.wait()
@@ -337,7 +328,7 @@ def test_the_head_of_the_queue_is_not_told_they_are_about_to_be_put_through_by_n
 
 def test_without_twilio_settings_nothing_is_offered(app, exchange, twilio_rest, family):
     add_agent(app, "ann")
-    waiting(exchange, "+8613900000119")
+    in_medical_queue(exchange, "+8613900000119")
     app.config["PUBLIC_BASE_URL"] = None
     assert dispatch(app) == []
     assert state(app, "ann").status is Status.AVAILABLE
@@ -348,7 +339,7 @@ def test_without_twilio_settings_nothing_is_offered(app, exchange, twilio_rest, 
 
 def test_an_agent_who_is_not_available_cannot_pull_a_call(app, exchange, twilio_rest, family):
     add_agent(app, "ann", available=False)
-    waiting(exchange, "+8613900000120")
+    in_medical_queue(exchange, "+8613900000120")
     agent = exchange.agent("ann").dial()
     assert agent.queue is None
     assert agent.heard == [message("agent_not_available")]
@@ -358,7 +349,7 @@ def test_an_available_agent_pulls_the_next_caller_and_is_on_the_call_until_it_en
     app, exchange, twilio_rest, family
 ):
     add_agent(app, "ann")
-    phone = waiting(exchange, "+8613900000121")
+    phone = in_medical_queue(exchange, "+8613900000121")
     agent = exchange.agent("ann").dial()
     assert agent.queue == "medical"
     assert state(app, "ann").status is Status.OFFERED  # reserved: nothing else is offered
@@ -388,9 +379,9 @@ def test_with_tier_priority_on_a_higher_tier_is_offered_first_within_the_bound(
     call_flow = dataclasses.replace(loaded.call_flow, queue=queue)
     runtime.install(app, dataclasses.replace(loaded, call_flow=call_flow), clock)
     add_agent(app, "ann")
-    wang = waiting(exchange, "+8613900000122", WANG)  # 安心
+    wang = in_medical_queue(exchange, "+8613900000122", WANG)  # 安心
     clock.set(clock.now() + timedelta(seconds=45))
-    zhang = waiting(exchange, "+8613900000123")  # 张伟 for himself: 豪华, jumps 60 s
+    zhang = in_medical_queue(exchange, "+8613900000123")  # 张伟 for himself: 豪华, jumps 60 s
     clock.set(clock.now() + timedelta(seconds=1))
     assert [o.call_sid for o in dispatch(app)] == [zhang.call_sid]
     assert wang.in_queue

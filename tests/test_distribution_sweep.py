@@ -10,20 +10,17 @@ from its queues, and they are offered as before.
 from __future__ import annotations
 
 import shutil
-import subprocess
-import time
 from datetime import timedelta
 
 import pytest
-import redis as redis_lib
 from conftest import PUBLIC_BASE_URL, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
+from faults import RedisServer
 from ivr_calls import ZHANG, add_agent, load, verified
 from rq.registry import ScheduledJobRegistry
 
 from adapters import background
 from domain.agent_states import Status
 from hotline import create_app, worker
-from hotline.loopback import free_port
 from live import agent_states, keys, queueboard, store
 from services import accounts, agent_shift, distribution
 from simulator.softphone import Exchange, FlaskTransport, RecordingTwilio
@@ -96,51 +93,11 @@ def test_a_desk_closed_too_long_makes_its_available_agent_offline(
 # -- Redis restarts empty ----------------------------------------------------------------------
 
 
-class RedisServer:
-    """A redis-server of the test's own, on a free port, keeping nothing on disk."""
-
-    def __init__(self, directory):
-        binary = shutil.which("redis-server")
-        if binary is None:
-            pytest.skip("redis-server is not installed")
-        self.binary, self.directory, self.port = binary, directory, free_port()
-        self.process = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                *(self.binary, "--port", str(self.port), "--bind", "127.0.0.1"),
-                *("--save", "", "--appendonly", "no", "--dir", str(self.directory)),
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                redis_lib.Redis.from_url(self.url).ping()
-                return
-            except redis_lib.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(10)
-            self.process = None
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-
 @pytest.fixture
 def own_redis(tmp_path):
-    server = RedisServer(tmp_path)
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    server = RedisServer(tmp_path / "redis.log")
     server.start()
     yield server
     server.stop()

@@ -14,9 +14,9 @@ from ivr_calls import (
     add_agent,
     as_zhang_wei,
     figures,
+    in_medical_queue,
     load,
     message,
-    verified,
 )
 from sqlalchemy import select
 
@@ -34,16 +34,6 @@ def screen_pops(app, agent: str) -> list[announcements.CallTaken]:
     with app.app_context():
         entries = store.redis().xrange(announcements.stream_key(agent))
     return [announcements.decode(fields) for _, fields in entries]
-
-
-def in_medical_queue(exchange, caller: str, who=ZHANG):
-    phone = verified(exchange, who, caller)
-    if who is ZHANG:
-        phone.press("1")
-    # 门诊预约 for 张伟; 王芳 has used hers, so 就医陪诊.
-    phone.press("2").press("1" if who is ZHANG else "4")
-    assert phone.in_queue, phone.heard
-    return phone
 
 
 # -- waiting -------------------------------------------------------------------------------
