@@ -172,7 +172,7 @@
       device.on("incoming", function (incoming) {
         if (call) { incoming.reject(); return; }
         call = incoming;
-        ringing(masked(incoming.parameters.From), Number(panel.dataset.offerSeconds || 15));
+        ringing(masked(incoming.parameters.From), Number(panel.dataset.offerSeconds));
         incoming.on("accept", function () { talking(masked(incoming.parameters.From), 0); });
         incoming.on("disconnect", ended);
         incoming.on("cancel", ended);
