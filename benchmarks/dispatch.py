@@ -60,10 +60,9 @@ from benchmarks.common import (  # noqa: E402
     load_average,
     median_run,
     out_dir,
-    tool,
     verdict,
 )
-from benchmarks.server import Gunicorn, add_ivr_options  # noqa: E402
+from benchmarks.server import Gunicorn, add_ivr_options, start_worker  # noqa: E402
 from hotline.loopback import free_port  # noqa: E402
 from simulator.softphone import (  # noqa: E402
     Exchange,
@@ -304,17 +303,7 @@ def start(args, rest_port: int) -> tuple[Gunicorn, subprocess.Popen, str]:
     }
     log = out_dir() / f"gunicorn-dispatch-{args.database}.log"
     server = Gunicorn(url, args.workers, None, args.gunicorn_arg or [], log, env=settings)
-    worker_log = (out_dir() / f"worker-dispatch-{args.database}.log").open("wb")
-    worker = subprocess.Popen(
-        [
-            tool("rq"),
-            *("worker", "--with-scheduler", "--worker-class", "hotline.worker.Worker"),
-            *("--url", REDIS_URL, "hotline"),
-        ],
-        env=databases.hotline_env(url, REDIS_URL=REDIS_URL, **settings),
-        stdout=worker_log,
-        stderr=subprocess.STDOUT,
-    )
+    worker = start_worker(url, settings, f"dispatch-{args.database}")
     try:
         server.wait_ready("/api/cases", expect=401)
     except BaseException:

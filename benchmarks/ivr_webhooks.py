@@ -19,6 +19,7 @@ run at each of several rates and reports the knee: the first rate whose p99 pass
     python -m benchmarks.ivr_webhooks --database sqlite
     python -m benchmarks.ivr_webhooks --database postgresql --runs 5 --duration 30
     python -m benchmarks.ivr_webhooks --database sqlite --sweep 400,500,600,700,800
+    python -m benchmarks.ivr_webhooks --database sqlite --distribution --agents 20
 
 Exit status: 0 targets met, 1 a target missed, 2 the benchmark could not run
 (including any webhook answered with a non-200 or TwiML a softphone cannot follow).
@@ -50,8 +51,9 @@ from benchmarks.common import (  # noqa: E402
     own_cpu_seconds,
     verdict,
 )
+from benchmarks.distribution_load import Distribution  # noqa: E402
 from benchmarks.server import Gunicorn, add_ivr_options, start_bare, start_ivr  # noqa: E402
-from simulator.softphone import Exchange, WebhookFailed  # noqa: E402
+from simulator.softphone import Exchange, MemoryQueues, WebhookFailed  # noqa: E402
 
 TARGET_RPS = 500
 TARGET_P99_MS = 30.0
@@ -133,10 +135,16 @@ def check_one_call(base: str, script: callers.CallScript) -> None:
 
 
 def measure(
-    load: callers.CallLoad, server: Gunicorn, duration: float, bare: dict | None = None
+    load: callers.CallLoad,
+    server: Gunicorn,
+    duration: float,
+    bare: dict | None = None,
+    distribution: Distribution | None = None,
 ) -> dict:
     """One run: ``duration`` seconds of load, then the calls in progress hang up."""
     before = load_average()
+    if distribution is not None:
+        moves, worker_cpu = distribution.moves_refused, distribution.worker_cpu_seconds()
     access = AccessLog(server.log)
     server_cpu, client_cpu = server.cpu_by_process(), own_cpu_seconds()
     waited, pressure = server.wait_seconds(), cpu_pressure_seconds()
@@ -167,7 +175,14 @@ def measure(
     everything = len(load.samples)
     server_ms = access.milliseconds(mark, window_mark)
     server_cpu_ms = server_cpu / everything * 1e3
+    offers = None
+    if distribution is not None:
+        offers = {
+            "offers": distribution.moves_refused - moves,
+            "worker_cpu_ms": (distribution.worker_cpu_seconds() - worker_cpu) / everything * 1e3,
+        }
     return {
+        "distribution": offers,
         "rps": len(timed) / (window_end - started),
         "requests": len(timed),
         **latency_summary([s.ms for s in timed]),
@@ -218,6 +233,12 @@ def report(number: int, run: dict) -> None:
         f"({run['client_cpu_share']:.0%} of a core){pressure}",
         flush=True,
     )
+    if run["distribution"]:
+        print(
+            f"         distribution: {run['distribution']['offers']} offers made; "
+            f"rq worker CPU {run['distribution']['worker_cpu_ms']:.3f} ms per webhook",
+            flush=True,
+        )
 
 
 def report_kinds(run: dict) -> None:
@@ -232,9 +253,16 @@ def report_kinds(run: dict) -> None:
 
 
 def run(args) -> int:
-    server, url, zone = start_ivr(args, "ivr")
+    spread = (
+        Distribution(args.agents, callers.AUTH_TOKEN, callers.PUBLIC_BASE_URL)
+        if args.distribution
+        else None
+    )
+    server, url, zone = start_ivr(args, "ivr", env=spread.settings if spread else None)
     bare = None
     try:
+        if spread is not None:
+            spread.start(server, url, {**callers.ivr_settings(zone), **spread.settings})
         bare = start_bare(args, url, zone) if args.bare_duration else None
         people, suffixes = callers.holders(url)
         scripts = callers.plan(people, suffixes, args.seed)
@@ -243,14 +271,16 @@ def run(args) -> int:
             f"IVR webhooks · {args.database} · {args.people} people "
             f"({len(people)} policyholders with a phone) · gunicorn {args.workers} workers · "
             f"{args.calls_concurrent} calls at once, "
-            f"{', '.join(f'{r:g}' for r in rates)} requests/s offered · HOTLINE_TZ={zone}",
+            f"{', '.join(f'{r:g}' for r in rates)} requests/s offered · HOTLINE_TZ={zone}"
+            + (f" · distribution running, {args.agents} agents available" if spread else ""),
             flush=True,
         )
         check_one_call(server.base, next(scripts))
 
         def load(rate: float) -> callers.CallLoad:
+            queues = spread.queues if spread else MemoryQueues()
             return callers.CallLoad(
-                server.base, scripts, args.calls_concurrent, rate, seed=args.seed
+                server.base, scripts, args.calls_concurrent, rate, seed=args.seed, queues=queues
             )
 
         if args.warmup:
@@ -266,7 +296,7 @@ def run(args) -> int:
         plan = [(rate, n) for rate in rates for n in range(1, (1 if args.sweep else args.runs) + 1)]
         for number, (rate, _) in enumerate(plan, start=1):
             yardstick = measure_bare(bare, args.bare_duration) if bare is not None else None
-            result = measure(load(rate), server, args.duration, yardstick)
+            result = measure(load(rate), server, args.duration, yardstick, spread)
             result["offered"] = rate
             runs.append(result)
             if args.sweep:
@@ -279,6 +309,8 @@ def run(args) -> int:
                     f"{(result['errors'] or ['-'])[0]} (server log: {server.log})"
                 )
     finally:
+        if spread is not None:
+            spread.stop()
         server.stop()
         if bare is not None:
             bare.stop()
@@ -370,6 +402,13 @@ def main(argv: list[str] | None = None) -> int:
         type=lambda text: [float(rate) for rate in text.split(",")],
         help="comma-separated rates: one run at each, and the knee (p99 first ≥ 30 ms)",
     )
+    parser.add_argument(
+        "--distribution",
+        action="store_true",
+        help="run the call distribution too: the rq worker, Twilio's queue resources "
+        "answered here, --agents agents available (benchmarks/distribution_load.py)",
+    )
+    parser.add_argument("--agents", type=int, default=20, help="with --distribution")
     args = parser.parse_args(argv)
     try:
         return run(args)

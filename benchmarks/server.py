@@ -14,12 +14,13 @@ import contextlib
 import http.client
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import redis
 
 from benchmarks import callers, databases
-from benchmarks.common import REDIS_URL, BenchmarkFailed, out_dir
+from benchmarks.common import REDIS_URL, BenchmarkFailed, out_dir, tool
 from hotline.loopback import LocalServer, ServerFailed
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -111,17 +112,34 @@ class Gunicorn(LocalServer):
         return sum(self.cpu_by_process().values())
 
 
-def start_ivr(args, label: str) -> tuple[Gunicorn, str, str]:
+def start_worker(url: str, settings: dict[str, str], label: str) -> subprocess.Popen:
+    """The Procfile's rq worker (with its scheduler) on the benchmark Redis and ``url``."""
+    log = (out_dir() / f"worker-{label}.log").open("wb")
+    return subprocess.Popen(
+        [
+            tool("rq"),
+            *("worker", "--with-scheduler", "--worker-class", "hotline.worker.Worker"),
+            *("--url", REDIS_URL, "hotline"),
+        ],
+        env=databases.hotline_env(url, REDIS_URL=REDIS_URL, **settings),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def start_ivr(args, label: str, env: dict[str, str] | None = None) -> tuple[Gunicorn, str, str]:
     """Empty the benchmark Redis, load the database, start gunicorn for the IVR.
 
-    Returns the server, the database URL and the HOTLINE_TZ it runs in.
+    ``env``: settings beside the IVR's own. Returns the server, the database URL and
+    the HOTLINE_TZ it runs in.
     """
     redis.Redis.from_url(REDIS_URL).flushdb()  # queues, call states, lockouts of earlier runs
     url, _ = databases.with_feed(args.database, args.people, args.seed, args.reuse)
     zone = args.tz or callers.open_zone()
     log = out_dir() / f"gunicorn-{label}-{args.database}.log"
     extra = args.gunicorn_arg or []
-    server = Gunicorn(url, args.workers, None, extra, log, env=callers.ivr_settings(zone))
+    settings = {**callers.ivr_settings(zone), **(env or {})}
+    server = Gunicorn(url, args.workers, None, extra, log, env=settings)
     try:
         server.wait_ready("/api/cases", expect=401)  # up, and refusing the unauthenticated
     except BaseException:

@@ -57,6 +57,7 @@ class CallFacts(Protocol):
     answered_at: datetime | None
     talk_seconds: int | None
     wrap_up_seconds: int | None
+    ended_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,9 +108,9 @@ def of_call(
             out.append(
                 Contribution(CALLBACK_COMPLETED, QUEUE, home, left, {"callbacks_completed": 1})
             )
-    if call.answered_at is None or call.talk_seconds is None:
+    talk = talk_of(call)
+    if call.answered_at is None or talk is None:
         return out
-    talk = max(0, call.talk_seconds)
     wrap = max(0, call.wrap_up_seconds) if call.wrap_up_seconds is not None else None
     ended = None
     for mark, wrap_mark, table, key, talked, wrapped in (
@@ -127,6 +128,19 @@ def of_call(
         if wrapping:
             out.append(Contribution(wrap_mark, table, key, ended, {wrapped: wrap}))
     return out
+
+
+def talk_of(call: CallFacts) -> int | None:
+    """Seconds the caller talked with an agent: as noted, else from the answer to the end.
+
+    Twilio's DialCallDuration is noted when the agent's leg reports it; a call answered
+    and over without it talked until it ended.
+    """
+    if call.talk_seconds is not None:
+        return max(0, call.talk_seconds)
+    if call.answered_at is None or call.ended_at is None:
+        return None
+    return max(0, round((utc(call.ended_at) - utc(call.answered_at)).total_seconds()))
 
 
 def marks_of(contributions: Iterable[Contribution]) -> int:

@@ -448,12 +448,15 @@ def reports_rebuild(first, last) -> None:
 @with_appcontext
 @_reported
 def reports_upkeep(schedule: bool) -> None:
-    """Count the agents' ended spells into the history and prune intervals past keep_days."""
+    """Fold the calls and the agents' ended spells into the history; prune past keep_days."""
     from services import report_jobs
 
     _ensure_schema()
     done = report_jobs.upkeep()
-    click.echo(f"{done['folded']} spell(s) counted, {done['pruned']} old interval row(s) pruned.")
+    click.echo(
+        f"{done['calls']} call record(s) folded, {done['folded']} spell(s) counted, "
+        f"{done['pruned']} old interval row(s) pruned."
+    )
     if schedule:
         _recurring(
             "upkeep", "runs the upkeep", report_jobs.schedule_upkeep, "REPORTS_UPKEEP_MINUTES"

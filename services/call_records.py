@@ -5,9 +5,10 @@ took it, it ended — and each fact keeps the first value written: a webhook Twi
 retries, or a fact that arrives out of order (a status callback before the queue's
 action), changes nothing already known. One statement per note, an upsert on the
 CallSid: no read first, so two processes noting facts of one call at once cannot
-lose either. What the record, as it now stands, makes due in the interval history is
-added in the same transaction (``services.interval_history``): every writer of a
-call's facts goes through ``note``.
+lose either. The note marks the record ``pending``; what its facts make due in the
+interval history is added later, off the webhook, by ``interval_history.fold``
+(whoever reads the reports folds first): a webhook writes its own call's row and
+no row that every other call writes too.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from sqlalchemy import bindparam, func, true
 from sqlalchemy.orm import Session
 
 from domain.service_level import ABANDONED, ANSWERED, FAILED, LEFT_FOR_CALLBACK
-from services import interval_history
 from storage.models import CallRecord
 from storage.prepared import Prepared, insert
 
@@ -53,12 +53,9 @@ def note(session: Session, call_sid: str, at: datetime, kind: str = INBOUND, **f
     facts = {name: value for name, value in facts.items() if value is not None}
     row = {"call_sid": call_sid, "kind": kind, "started_at": _utc(at), "verified": False}
     row["counted"] = 0  # a new record: none of its contributions made yet
+    row["pending"] = True
     row.update({k: _utc(v) if isinstance(v, datetime) else v for k, v in facts.items()})
-    statement = _upsert(frozenset(facts), bool(facts.get("verified")))
-    # The record as it now stands; nothing when the note changed nothing.
-    record = statement.rows(session.connection(), row)
-    if record:
-        interval_history.call_noted(session, interval_history.CallFacts(*record[0]))
+    _upsert(frozenset(facts), bool(facts.get("verified"))).execute(session.connection(), row)
 
 
 # One statement per set of facts noted (a handful: the IVR notes the same ones every
@@ -83,6 +80,7 @@ def _upsert_statement(dialect, names: frozenset[str], verified: bool):
         "started_at",
         "verified",
         "counted",
+        "pending",
         *sorted(names - {"verified"}),
     ]
     statement = insert(dialect, table).values(
@@ -98,9 +96,8 @@ def _upsert_statement(dialect, names: frozenset[str], verified: bool):
         keep_first["verified"] = true()
     if not keep_first:
         return statement.on_conflict_do_nothing(index_elements=["call_sid"])
-    return statement.on_conflict_do_update(index_elements=["call_sid"], set_=keep_first).returning(
-        *(table.c[name] for name in interval_history.CALL_FIELDS)
-    )
+    keep_first["pending"] = true()
+    return statement.on_conflict_do_update(index_elements=["call_sid"], set_=keep_first)
 
 
 def _utc(moment: datetime) -> datetime:

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from domain import contributions
 from flows import Flows
 from services import call_records, callbacks, cases, defaults
 from storage.exceptions import UnknownPerson
@@ -165,7 +166,7 @@ def of_person(
                 "insured_id": c.insured_id,
                 "agent": c.agent,
                 "wait_seconds": round(c.wait_seconds) if c.wait_seconds is not None else None,
-                "talk_seconds": c.talk_seconds,
+                "talk_seconds": contributions.talk_of(c),
                 "outcome": call_outcome(c, c.call_sid in booked, flows, tz),
             }
             for c in calls

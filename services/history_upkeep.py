@@ -5,11 +5,12 @@ asked for again from what SQL recorded: the call records (``domain.contributions
 makes each call's contributions, as the live writes do), the callbacks asked for, and
 the agents' spells already counted; spells not counted yet are left to ``fold``,
 which the command runs next. It replaces the days' rows in one transaction; on
-PostgreSQL it first locks both tables against writers, who wait and then add what
-they were adding — so a call that moves during a rebuild is counted once: its new
-contribution was not yet committed when the rebuild read its record. The marks on the
-call records are left as they are: they say what the live writes have added, and
-every fact they stand for is still there to be counted again.
+PostgreSQL it first locks both tables against the folds, which wait and then add
+what they were adding, and locks the call records it reads, so a call that moves
+during a rebuild waits and is folded afterwards. What the rebuild counts of each
+call is marked on its record, as a fold marks it: a record noted but not folded yet
+is not counted again by the next fold; what a call added outside the days (a call
+across midnight) keeps its mark, or is left to the fold.
 
 **Prune** deletes the rows older than ``keep_days`` days (``flows/reports.toml``):
 a day is kept while it is one of the last ``keep_days`` days, today included.
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select, text, true
+from sqlalchemy import bindparam, delete, select, text, true, update
 from sqlalchemy.orm import Session
 
 from domain import contributions
@@ -62,17 +63,29 @@ def rebuild(session: Session, first: date, last: date, flows: Flows, tz: ZoneInf
     made = []
     records = CallRecord.__table__
     calls = session.execute(
-        select(*(records.c[name] for name in interval_history.CALL_FIELDS)).where(
-            records.c.started_at >= start - LONGEST_CALL, records.c.started_at < end
-        )
+        select(*(records.c[name] for name in interval_history.CALL_FIELDS))
+        .where(records.c.started_at >= start - LONGEST_CALL, records.c.started_at < end)
+        .with_for_update()
     ).all()
+    marked = []
     for call in calls:
-        made.extend(
+        counted = [
             contribution
             for contribution in contributions.of_call(
                 call, flows.reports.rules, tz, flows.calls_queue
             )
             if start <= contribution.interval < end
+        ]
+        made.extend(counted)
+        marks = call.counted | contributions.marks_of(counted)
+        if marks != call.counted:
+            marked.append({"sid": call.call_sid, "marks": marks})
+    if marked:
+        session.execute(
+            update(records)
+            .where(records.c.call_sid == bindparam("sid"))
+            .values(counted=bindparam("marks")),
+            marked,
         )
     callbacks = Callback.__table__
     asked = session.execute(

@@ -1,14 +1,15 @@
-"""The interval history in SQL (SPEC §7), written as calls enter and leave queues and end.
+"""The interval history in SQL (SPEC §7): the call records folded into half-hour rows.
 
-Every fact noted on a call record (``services.call_records.note``) returns, from the
-note's own upsert, what the record now knows and which of its contributions
-(``domain.contributions``) were already made; those that became due are added here, in
-the same transaction: an ``UPDATE`` marks them on the record and an upsert per interval
-row adds them, all in one round trip on PostgreSQL. A retried webhook or a replayed
-event finds them marked and adds nothing; two processes noting facts of one call take
-turns on its row (the note's upsert holds it until commit), so each contribution is made
-once. No scan: statements by primary key for the call that changed, whatever the
-history holds, compiled once per process.
+A webhook notes facts on its own call's record (``services.call_records.note``), which
+marks the record pending; it writes no interval row. Every call adds to the same few
+rows (this half hour, this queue): written from the webhooks, under load, those rows
+made every call wait for the others' commits. ``fold`` adds, from the records
+pending, what their facts made due (``domain.contributions``) and not yet counted,
+marks it counted on each record and clears its pending flag, in one transaction: a
+contribution is added once however often a fact is noted again or folds run (two
+folds claim different records: the claim skips a record another holds). Whoever
+reads the history folds first (``services.reports``), and the reports' upkeep job
+folds every few minutes, so the figures read are whole at every moment.
 
 A callback asked for is counted here too (``callback_requested``), in the transaction
 that keeps the callback.
@@ -25,16 +26,16 @@ from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, bindparam, case, update
+from sqlalchemy import Table, bindparam, case, func, select, text, true, update
 from sqlalchemy.orm import Session
 
 from domain import contributions
 from domain.contributions import AGENT, QUEUE, Contribution
-from domain.intervals import day_of, utc
+from domain.intervals import day_of
 from domain.service_level import LONGEST
 from runtime import current_clock, current_flows
 from storage.models import AgentInterval, CallRecord, QueueInterval
-from storage.prepared import Batch, insert
+from storage.prepared import Prepared, insert
 
 TABLES: dict[str, Table] = {
     QUEUE: QueueInterval.__table__,
@@ -67,34 +68,84 @@ CALL_FIELDS = (
 )
 CallFacts = namedtuple("CallFacts", CALL_FIELDS)
 RECORDS = CallRecord.__table__
-# The statements of a write, by their shape: whether the call's marks (and a talk time)
-# are set, and which figures of which rows are added. A handful of shapes cover every
-# call; each is compiled once (``storage.prepared``) and runs in one round trip on
-# PostgreSQL: building statements anew for every call cost more than running them.
-_BATCHES: dict[tuple, Batch] = {}
-MARKS, MARKS_AND_TALK = "marks", "marks and talk"
+# The same words as the partial index ``ix_call_records_pending``, so it is used.
+PENDING = RECORDS.c.pending == true()
+FOLD_BATCH = 2000
+# A record's marks, and its talk time when the fold worked it out (first value wins).
+_MARK = (
+    update(RECORDS)
+    .where(RECORDS.c.call_sid == bindparam("sid"))
+    .values(
+        counted=bindparam("counted", type_=RECORDS.c.counted.type),
+        talk_seconds=func.coalesce(
+            RECORDS.c.talk_seconds, bindparam("talk", type_=RECORDS.c.talk_seconds.type)
+        ),
+    )
+)
+# The statement adding to one row, by the row's shape (which table, which figures):
+# each compiled once (``storage.prepared``): building statements anew for every row
+# cost more than running them.
+_UPSERTS: dict[tuple[str, tuple[str, ...]], Prepared] = {}
 
 
-def call_noted(session: Session, call: CallFacts) -> None:
-    """Add what ``call`` (its record as the note's upsert left it) newly makes due.
+def fold(session: Session, batch: int = FOLD_BATCH) -> int:
+    """Add what the pending records made due to the history; how many records were folded.
 
-    Called in the note's transaction, after its upsert, which holds the record's row
-    until commit: the marks it returned are the latest. A call answered and ended with
-    no talk time noted talked from its answer to its end: that is noted on the record
-    too (first value wins, as for any fact).
+    At most ``batch`` records, oldest first; the caller commits. A webhook noting a
+    fact on a record being folded waits for this transaction, then marks it pending
+    again: its fact is the next fold's.
     """
-    talk = None
-    if call.answered_at is not None and call.ended_at is not None and call.talk_seconds is None:
-        talk = max(0, round((utc(call.ended_at) - utc(call.answered_at)).total_seconds()))
-        call = call._replace(talk_seconds=talk)
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        # The order every writer of the history takes its locks in (a rebuild holds both).
+        session.execute(text("LOCK TABLE queue_intervals, agent_intervals IN ROW EXCLUSIVE MODE"))
+    due = (
+        select(RECORDS.c.call_sid)
+        .where(PENDING)
+        .order_by(RECORDS.c.started_at)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = session.execute(
+        update(RECORDS)
+        .where(RECORDS.c.call_sid.in_(due.scalar_subquery()), PENDING)
+        .values(pending=False)
+        .returning(*(RECORDS.c[name] for name in CALL_FIELDS))
+    ).all()
+    if not claimed:
+        return 0
     flows, tz = current_flows(), current_clock().tz
-    due = contributions.of_call(call, flows.reports.rules, tz, flows.calls_queue, call.counted)
-    if not due and talk is None:
-        return
-    params = {"sid": call.call_sid, "counted": call.counted | contributions.marks_of(due)}
-    if talk is not None:
-        params["talk"] = talk
-    _write(session.connection(), MARKS if talk is None else MARKS_AND_TALK, params, due, tz)
+    made, marks = [], []
+    for record in claimed:
+        call = CallFacts(*record)
+        due_now = contributions.of_call(
+            call, flows.reports.rules, tz, flows.calls_queue, call.counted
+        )
+        talk = contributions.talk_of(call) if call.talk_seconds is None else None
+        if due_now or talk is not None:
+            made.extend(due_now)
+            marks.append(
+                {
+                    "sid": call.call_sid,
+                    "counted": call.counted | contributions.marks_of(due_now),
+                    "talk": talk,
+                }
+            )
+    if marks:
+        session.execute(_MARK, marks)
+    add(session, made, tz)
+    return len(claimed)
+
+
+def fold_all(session: Session) -> int:
+    """Fold every pending record, committing each batch; how many were folded."""
+    folded = 0
+    while True:
+        done = fold(session)
+        session.commit()
+        folded += done
+        if done < FOLD_BATCH:
+            return folded
 
 
 def callback_requested(session: Session, line: str, at: datetime) -> None:
@@ -108,56 +159,32 @@ def callback_requested(session: Session, line: str, at: datetime) -> None:
 def add(session: Session, made: Iterable[Contribution], tz: ZoneInfo) -> None:
     """Add contributions to their interval rows, creating rows as needed.
 
-    Row by row (a fold adds hundreds): one statement per kind of row, not one per batch.
+    Rows are written in one order (table, key, interval), so two transactions adding
+    to the same rows wait for each other instead of deadlocking; one statement per row
+    (a fold adds up its calls first: hundreds of calls, a few rows).
     """
     connection = session.connection()
-    for row, figures in sorted(contributions.add_up(made).items()):
-        table_name, key, interval = row
-        _write(connection, None, {}, [Contribution(0, table_name, key, interval, figures)], tz)
+    for (table_name, key, interval), figures in sorted(contributions.add_up(made).items()):
+        names = tuple(sorted(figures))
+        shape = (table_name, names)
+        upsert = _UPSERTS.get(shape)
+        if upsert is None:
+            upsert = _UPSERTS[shape] = Prepared(lambda dialect, s=shape: _upsert(dialect, *s))
+        params = {
+            "interval_start": interval,
+            "day": day_of(interval, tz),
+            KEY_COLUMN[table_name]: key,
+            **figures,
+        }
+        upsert.execute(connection, params)
 
 
-def _write(connection, marks: str | None, params: dict, made, tz: ZoneInfo) -> None:
-    """Set the call's marks (``marks``: which update, if any) and add ``made``, together.
-
-    Rows are written in one order (table, key, interval), so two transactions adding
-    to the same rows wait for each other instead of deadlocking. A call's few rows make
-    a shape among a bounded few (ways out × handled or not), each compiled once.
-    """
-    rows = []
-    for i, ((table_name, key, interval), figures) in enumerate(
-        sorted(contributions.add_up(made).items())
-    ):
-        rows.append((table_name, tuple(sorted(figures))))
-        params[f"r{i}_interval_start"] = interval
-        params[f"r{i}_day"] = day_of(interval, tz)
-        params[f"r{i}_{KEY_COLUMN[table_name]}"] = key
-        for name, value in figures.items():
-            params[f"r{i}_{name}"] = value
-    shape = (marks, tuple(rows))
-    batch = _BATCHES.get(shape)
-    if batch is None:
-        batch = _BATCHES[shape] = Batch(lambda dialect: _statements(dialect, *shape))
-    batch.execute(connection, params)
-
-
-def _statements(dialect, marks: str | None, rows) -> list:
-    out = []
-    if marks is not None:
-        values = {"counted": bindparam("counted", type_=RECORDS.c.counted.type)}
-        if marks == MARKS_AND_TALK:
-            values["talk_seconds"] = bindparam("talk", type_=RECORDS.c.talk_seconds.type)
-        out.append(update(RECORDS).where(RECORDS.c.call_sid == bindparam("sid")).values(values))
-    for i, (table_name, figures) in enumerate(rows):
-        out.append(_upsert(dialect, i, table_name, figures))
-    return out
-
-
-def _upsert(dialect, i: int, table_name: str, figures: tuple[str, ...]):
-    """Add ``figures`` to row ``i`` of the write; the other figures of a new row are 0."""
+def _upsert(dialect, table_name: str, figures: tuple[str, ...]):
+    """Add ``figures`` to a row; the other figures of a new row are 0."""
     table = TABLES[table_name]
     written = ("interval_start", "day", KEY_COLUMN[table_name], *figures)
     statement = insert(dialect, table).values(
-        {name: bindparam(f"r{i}_{name}", type_=table.c[name].type) for name in written}
+        {name: bindparam(name, type_=table.c[name].type) for name in written}
     )
     excluded = statement.excluded
     grown = {}

@@ -1,7 +1,9 @@
-"""The reports' recurring job: ended agent spells into the history, old intervals out.
+"""The reports' recurring job: calls and ended agent spells into the history, old intervals out.
 
 Every ``REPORTS_UPKEEP_MINUTES`` (one job per slot, however many processes schedule
-it): ``agent_history.fold`` counts the spells that ended since the last run, then
+it): ``interval_history.fold_all`` adds the calls noted since the last fold (readers
+of the reports fold too: this keeps what they find to fold small),
+``agent_history.fold`` counts the spells that ended since the last run, then
 ``history_upkeep.prune`` deletes the intervals past ``keep_days``. Both are
 idempotent, so a run repeated or run late does no harm. With Redis the rq worker
 runs it (the Procfile's worker and ``hotline reports upkeep --schedule`` start the
@@ -16,7 +18,7 @@ from flask import Flask
 
 from adapters import background
 from runtime import current_clock, current_flows
-from services import agent_history, history_upkeep
+from services import agent_history, history_upkeep, interval_history
 from services.case_jobs import next_slot
 from storage import db
 
@@ -24,10 +26,11 @@ log = logging.getLogger(__name__)
 
 
 def upkeep() -> dict[str, int]:
-    """Fold the ended spells and prune the old intervals, now."""
+    """Fold the calls and the ended spells and prune the old intervals, now."""
     app = background.job_app()
     with app.app_context():
         session, clock = db.session(), current_clock()
+        calls = interval_history.fold_all(session)
         folded = 0
         while True:
             batch = agent_history.fold(session, clock.tz)
@@ -41,7 +44,7 @@ def upkeep() -> dict[str, int]:
         session.commit()
     if pruned:
         log.info("reports upkeep: %d spell(s) folded, %d old row(s) pruned", folded, pruned)
-    return {"folded": folded, "pruned": pruned}
+    return {"calls": calls, "folded": folded, "pruned": pruned}
 
 
 def upkeep_and_schedule_next(every_minutes: int) -> dict[str, int]:

@@ -7,7 +7,9 @@ Rows exist only for intervals something happened in; a period without any reads 
 zeros.
 
 The queries are bounded by the period asked for: the tables' primary keys lead with
-the interval's start.
+the interval's start. Each reader first folds the call records noted since the last
+fold (``interval_history.fold_all``, committed), so what it reads includes every call
+up to that moment.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from sqlalchemy.orm import Session
 from domain.agent_figures import AgentTotals
 from domain.intervals import days_span, utc
 from domain.service_level import LONGEST, NAMES, QueueTotals
-from services import accounts, agent_history
+from services import accounts, agent_history, interval_history
 from storage.models import Agent, QueueInterval
 
 TABLE = QueueInterval.__table__
@@ -70,6 +72,7 @@ def intervals(
     session: Session, first: date, last: date, tz: ZoneInfo, queue: str | None = None
 ) -> list[tuple[datetime, str, QueueTotals]]:
     """(interval start UTC, queue, figures) of the local days ``first`` to ``last``."""
+    interval_history.fold_all(session)
     query = (
         select(TABLE.c.interval_start, TABLE.c.queue, *(TABLE.c[name] for name in NAMES))
         .where(*_period(first, last, tz))
@@ -84,6 +87,7 @@ def days(
     session: Session, first: date, last: date, tz: ZoneInfo, queue: str | None = None
 ) -> list[tuple[date, str, QueueTotals]]:
     """(local day, queue, figures summed over the day's intervals), by day then queue."""
+    interval_history.fold_all(session)
     query = (
         select(TABLE.c.day, TABLE.c.queue, *_SUMS)
         .where(*_period(first, last, tz))
@@ -97,6 +101,7 @@ def days(
 
 def per_queue(session: Session, start: datetime, end: datetime) -> dict[str, QueueTotals]:
     """Each queue's figures summed over [start, end) (whole intervals: today so far)."""
+    interval_history.fold_all(session)
     query = (
         select(TABLE.c.queue, *_SUMS)
         .where(TABLE.c.interval_start >= start, TABLE.c.interval_start < end)
@@ -161,6 +166,7 @@ def agents(
 
     Supervisors' own accounts are not agents: left out, whatever their state log holds.
     """
+    interval_history.fold_all(session)
     start, end = days_span(first, last, tz)
     found = agent_history.totals(session, start, end, now, tz, usernames)
     supervisors = set(

@@ -304,6 +304,13 @@ class CallRecord(Base):
         Index("ix_call_records_insured_id_started_at", "insured_id", "started_at"),
         Index("ix_call_records_caller_started_at", "caller", "started_at"),
         Index("ix_call_records_started_at", "started_at"),
+        # The records with facts not yet folded into the interval history.
+        Index(
+            "ix_call_records_pending",
+            "started_at",
+            postgresql_where=text("pending = true"),
+            sqlite_where=text("pending = 1"),
+        ),
     )
 
     call_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -332,9 +339,12 @@ class CallRecord(Base):
     # Twilio's CallStatus at the end (completed, busy, no-answer, failed, canceled).
     end_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
     # Which of its contributions to the interval history were made (bits of
-    # ``domain.contributions``), set in the transaction that made them: a replayed
-    # webhook finds its contribution marked and adds nothing.
+    # ``domain.contributions``), set in the transaction that made them: a fact noted
+    # again (a replayed webhook) finds its contribution marked and adds nothing.
     counted: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A fact was noted since the interval history last looked (``interval_history.fold``):
+    # set by every note, cleared by the fold that adds what the facts made due.
+    pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class AgentStateChange(Base):
@@ -371,8 +381,9 @@ class AgentStateChange(Base):
 class QueueInterval(Base):
     """One queue's figures over one half hour (SPEC §7), kept ``keep_days`` days.
 
-    Written as calls enter and leave queues and end (``services.interval_history``),
-    each call's contributions once (a new row's figures are 0, the database's default);
+    Folded from the call records as calls enter and leave queues and end
+    (``services.interval_history``), each call's contributions once (a new row's
+    figures are 0, the database's default);
     ``hotline reports rebuild`` writes it again from the call records.
     ``interval_start`` is UTC; ``day`` the local day it belongs to.
     """

@@ -7,8 +7,7 @@ it once per process and dialect, then hands the DBAPI cursor of the session's ow
 connection (so, its transaction) the SQL text and the parameters, converted by the
 columns' own types exactly as SQLAlchemy would: SQLite stores times as text in
 SQLAlchemy's format, and a row written here must compare equal to one written through
-the ORM. A ``Batch`` runs several writes in one round trip on PostgreSQL (each a
-data-modifying ``WITH`` part of one statement), one after another elsewhere.
+the ORM.
 
 Every column a statement writes must be given: column defaults are SQLAlchemy's to fill
 in at execution, which this skips. Errors are SQLAlchemy's, as from any statement.
@@ -16,8 +15,8 @@ in at execution, which this skips. Errors are SQLAlchemy's, as from any statemen
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -42,9 +41,6 @@ class _Compiled:
     names: list[str]
     binders: list[Callable | None]
     positional: bool
-    columns: list = field(default_factory=list)
-    # Converters of the values it returns, found from the DBAPI's type codes on first use.
-    results: list = field(default_factory=list)
 
     @classmethod
     def of(cls, statement: ClauseElement, dialect: Dialect) -> _Compiled:
@@ -58,7 +54,6 @@ class _Compiled:
                 for name in names
             ],
             positional=bool(compiled.positiontup),
-            columns=list(getattr(statement, "exported_columns", ())),
         )
 
     def run(self, connection: Connection, params: Mapping[str, Any]):
@@ -97,59 +92,3 @@ class Prepared:
             return cursor.rowcount
         finally:
             cursor.close()
-
-    def rows(self, connection: Connection, params: Mapping[str, Any]) -> list[tuple]:
-        """The rows it returns (SELECT, or RETURNING), each value converted by its type."""
-        dialect = connection.dialect
-        compiled = self._compiled(dialect)
-        cursor = compiled.run(connection, params)
-        try:
-            if cursor.description is None:  # it returned nothing
-                return []
-            results = compiled.results
-            if not results:
-                results.extend(
-                    column.type.dialect_impl(dialect).result_processor(dialect, described[1])
-                    for column, described in zip(compiled.columns, cursor.description, strict=True)
-                )
-            return [
-                tuple(
-                    convert(value) if convert else value
-                    for value, convert in zip(row, results, strict=True)
-                )
-                for row in cursor.fetchall()
-            ]
-        finally:
-            cursor.close()
-
-
-class Batch:
-    """Writes built by ``build(dialect)`` (bind names unique across them), run together.
-
-    On PostgreSQL they are one statement, ``WITH w0 AS (…), w1 AS (…) SELECT 1``: every
-    part runs once, in one round trip. Elsewhere they run one after another.
-    """
-
-    def __init__(self, build: Callable[[Dialect], Sequence[ClauseElement]]):
-        self._build = build
-        self._by_dialect: dict[str, list[_Compiled]] = {}
-
-    def execute(self, connection: Connection, params: Mapping[str, Any]) -> None:
-        dialect = connection.dialect
-        parts = self._by_dialect.get(dialect.name)
-        if parts is None:
-            parts = [_Compiled.of(part, dialect) for part in self._build(dialect)]
-            if dialect.name == "postgresql" and len(parts) > 1:
-                parts = [
-                    _Compiled(
-                        sql="WITH "
-                        + ", ".join(f"w{i} AS ({part.sql})" for i, part in enumerate(parts))
-                        + " SELECT 1",
-                        names=[name for part in parts for name in part.names],
-                        binders=[binder for part in parts for binder in part.binders],
-                        positional=False,
-                    )
-                ]
-            self._by_dialect[dialect.name] = parts
-        for part in parts:
-            part.run(connection, params).close()

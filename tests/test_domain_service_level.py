@@ -44,6 +44,7 @@ def call(**facts):
         "answered_at": None,
         "talk_seconds": None,
         "wrap_up_seconds": None,
+        "ended_at": None,
     }
     values.update(facts)
     return SimpleNamespace(**values)
@@ -128,6 +129,18 @@ def test_the_handle_time_is_talk_and_wrap_up_of_completed_calls_only():
     )
     assert (found.handled, found.handle_total_seconds) == (2, 360)
     assert found.average_handle_time == 180
+
+
+def test_a_call_answered_and_over_without_a_talk_time_talked_until_it_ended():
+    answered = T0 + timedelta(seconds=30)
+    over = call(agent="ann", answered_at=answered, ended_at=answered + timedelta(seconds=95.4))
+    assert contributions.talk_of(over) == 95
+    assert contributions.talk_of(call(agent="ann", answered_at=answered)) is None
+    noted = call(agent="ann", answered_at=answered, ended_at=answered, talk_seconds=120)
+    assert contributions.talk_of(noted) == 120
+    made = contributions.of_call(over, RULES, TZ, lambda _: None)
+    handled = [c for c in made if c.mark == HANDLED]
+    assert handled[0].figures == {"handled": 1, "handle_total_seconds": 95}
 
 
 def test_each_contribution_of_a_call_has_its_own_mark_and_interval():

@@ -1,4 +1,5 @@
-"""The interval history in SQL: written as calls move, once per call, rebuilt the same, pruned."""
+"""The interval history in SQL: folded from the calls' records, once per call, rebuilt the same,
+pruned."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy import delete, select
 
 from domain.contributions import AGENT_HANDLED, HANDLED, LEFT_QUEUE, OFFERED
 from domain.service_level import QueueTotals
-from services import call_records, history_upkeep, reports
+from services import call_records, history_upkeep, interval_history, reports
 from storage import db
 from storage.models import AgentInterval, CallRecord, QueueInterval
 
@@ -67,7 +68,14 @@ def day_totals(app, day: date, queue="medical") -> QueueTotals:
     return rows[0][2] if rows else QueueTotals()
 
 
+def folded(app) -> int:
+    """Fold the records noted so far into the history, as a reader or the upkeep job would."""
+    with app.app_context():
+        return interval_history.fold_all(db.session())
+
+
 def table_rows(app) -> dict:
+    folded(app)
     with app.app_context():
         session = db.session()
         out = {}
@@ -147,10 +155,10 @@ def test_an_answered_call_that_ends_talked_from_its_answer_to_its_end(app):
     entered(app, "CA1", start)
     answered(app, "CA1", start, start + timedelta(seconds=10))
     ended(app, "CA1", start + timedelta(seconds=310))
-    with app.app_context():
-        assert db.session().get(CallRecord, "CA1").talk_seconds == 300
     found = day_totals(app, date(2026, 3, 10))
     assert (found.handled, found.average_handle_time) == (1, 300)
+    with app.app_context():  # noted on the record by the fold that counted it
+        assert db.session().get(CallRecord, "CA1").talk_seconds == 300
 
 
 def test_a_talk_time_noted_first_stands_and_a_wrap_up_noted_later_joins_its_interval(app):
@@ -201,6 +209,97 @@ def test_a_call_across_midnight_counts_on_each_day_what_happened_that_day(app):
         ("2026-03-10", "medical"),
         ("2026-03-11", "medical"),
     ]
+
+
+# -- folded off the webhook ----------------------------------------------------------------
+
+
+def pending(app, sid) -> bool:
+    with app.app_context():
+        return db.session().get(CallRecord, sid).pending
+
+
+def test_noting_a_fact_writes_no_interval_row_until_the_record_is_folded(app):
+    entered(app, "CA1", local(10, 10, 0))
+    with app.app_context():
+        assert db.session().scalars(select(QueueInterval)).all() == []
+    assert pending(app, "CA1") and marks(app, "CA1") == 0
+    assert folded(app) == 1
+    assert not pending(app, "CA1") and marks(app, "CA1") == OFFERED
+    assert folded(app) == 0
+    assert day_totals(app, date(2026, 3, 10)).offered == 1
+
+
+def test_a_fact_noted_after_a_fold_is_the_next_folds_and_adds_only_what_it_made_due(app):
+    start = local(10, 10, 0)
+    entered(app, "CA1", start)
+    assert folded(app) == 1
+    left(app, "CA1", start, start + timedelta(seconds=40))
+    entered(app, "CA1", start)  # a replayed webhook: nothing new
+    assert pending(app, "CA1")
+    assert folded(app) == 1
+    found = day_totals(app, date(2026, 3, 10))
+    assert (found.offered, found.abandoned) == (1, 1)
+    assert marks(app, "CA1") == OFFERED | LEFT_QUEUE
+
+
+def test_a_fold_takes_a_batch_at_a_time_oldest_first(app):
+    for i in range(5):
+        entered(app, f"CA{i}", local(10, 10, i))
+    with app.app_context():
+        session = db.session()
+        assert interval_history.fold(session, batch=2) == 2
+        session.commit()
+    assert [pending(app, f"CA{i}") for i in range(5)] == [False, False, True, True, True]
+    assert day_totals(app, date(2026, 3, 10)).offered == 5
+
+
+def test_two_folds_at_once_count_each_call_once(app):
+    start = local(10, 10, 0)
+    for i in range(40):
+        entered(app, f"CA{i}", start)
+        left(app, f"CA{i}", start, start + timedelta(seconds=30))
+    barrier = threading.Barrier(2)
+    errors, counts = [], []
+
+    def fold():
+        try:
+            with app.app_context():
+                session = db.session()
+                barrier.wait()
+                counts.append(interval_history.fold(session, batch=25))
+                session.commit()
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=fold) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sum(counts) <= 40
+    found = day_totals(app, date(2026, 3, 10))
+    assert (found.offered, found.abandoned) == (40, 40)
+
+
+def test_a_rebuild_of_records_not_yet_folded_marks_them_so_the_fold_adds_them_once(app, runner):
+    entered(app, "CA1", local(10, 10))
+    answered(app, "CA1", local(10, 10), local(10, 10, 1))
+    # Across midnight: its end (handled) falls on the 11th, outside the days rebuilt.
+    entered(app, "CA2", local(10, 23, 50))
+    answered(app, "CA2", local(10, 23, 50), local(10, 23, 55))
+    ended(app, "CA2", local(11, 0, 10))
+    result = runner.invoke(
+        args=["reports", "rebuild", "--from", "2026-03-10", "--to", "2026-03-10"]
+    )
+    assert result.exit_code == 0, result.output
+    assert marks(app, "CA1") == OFFERED | LEFT_QUEUE
+    assert marks(app, "CA2") == OFFERED | LEFT_QUEUE  # handled on the 11th: the fold's
+    assert folded(app) == 2
+    before, after = day_totals(app, date(2026, 3, 10)), day_totals(app, date(2026, 3, 11))
+    assert (before.offered, before.answered, before.handled) == (2, 2, 0)
+    assert (after.offered, after.answered, after.handled) == (0, 0, 1)
 
 
 # -- two processes at once -----------------------------------------------------------------
@@ -298,6 +397,7 @@ def test_a_rebuild_from_the_records_writes_what_the_calls_wrote_as_they_moved(ap
 def test_a_rebuild_replaces_only_the_days_asked_for(app, runner):
     entered(app, "CA1", local(10, 10))
     entered(app, "CA2", local(11, 10))
+    assert folded(app) == 2
     with app.app_context():
         session = db.session()
         session.execute(delete(QueueInterval))
@@ -326,6 +426,7 @@ def test_pruning_keeps_the_last_keep_days_days_today_included(app):
     for day in (today - timedelta(days=400), today - timedelta(days=399), today):
         at = datetime.combine(day, datetime.min.time(), tzinfo=TZ) + timedelta(hours=10)
         entered(app, f"CA{day}", at)
+    folded(app)
     with app.app_context():
         gone = history_upkeep.prune(db.session(), today, 400, TZ)
         db.session().commit()
@@ -339,4 +440,6 @@ def test_the_upkeep_job_prunes_and_reports_what_it_did(app, runner, clock):
     entered(app, "CA-old", local(10, 10) - timedelta(days=500))
     result = runner.invoke(args=["reports", "upkeep"])
     assert result.exit_code == 0, result.output
-    assert "0 spell(s) counted, 1 old interval row(s) pruned." in result.output
+    assert "1 call record(s) folded, 0 spell(s) counted, 1 old interval row(s) pruned." in (
+        result.output
+    )

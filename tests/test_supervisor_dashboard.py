@@ -176,10 +176,15 @@ def test_reading_the_figures_costs_the_same_however_many_calls_the_day_had(
         in_medical_queue(exchange, f"+86139000001{i:02d}")
         if i % 2:
             exchange.agent("alice").dial().take()
+    # The first read after the calls folds their records into the history: the calls'
+    # own work, put off from their webhooks (``services.interval_history``).
+    commands_to_read()
     busy = commands_to_read()
     assert busy == quiet
-    # Three reads for each of the four queues in one round trip; one query of today's rows.
-    assert (len(busy[0]), busy[1]) == (3 * 4, 1)
+    # Three reads for each of the four queues in one round trip; one query of today's rows,
+    # after a fold that finds nothing to do (its claim; on PostgreSQL its table lock first).
+    fold = 2 if db.engine(app).dialect.name == "postgresql" else 1
+    assert (len(busy[0]), busy[1]) == (3 * 4, fold + 1)
 
 
 def test_queues_answer_401_without_credentials_and_403_to_an_agent(client, make_agent, auth_for):
