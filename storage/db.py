@@ -42,7 +42,7 @@ from storage.deadlines import DeadlineExceeded
 EXTENSION = "hotline.db"
 BREAKER = "hotline.db.breaker"
 # Connections each process keeps open, and how many more it may open for a while.
-POOL_SIZE = 10
+POOL_SIZE = 20
 POOL_OVERFLOW = 5
 
 
@@ -89,11 +89,13 @@ def make_engine(url: str | URL, budget: Budget = BATCH, breaker: Breaker | None 
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # hide_parameters: a failed query's message (logged) must not carry names or numbers.
-    # The pool: at most 15 connections per process, as SQLAlchemy's default (5 + 10
-    # overflow), but 10 of them kept. An overflow connection is closed when it comes
-    # back, so a gevent worker with more than 5 webhooks using the database at once
-    # connected anew for most of them (about 270 new PostgreSQL sessions per minute of
-    # the IVR benchmark; each tens of ms under load); with 10 kept, about 55.
+    # The pool: at most 25 connections per process, 20 of them kept. An overflow
+    # connection is closed when it comes back, so a gevent worker with more webhooks
+    # using the database at once than the pool keeps connects anew for the rest: with
+    # 5 kept, about 270 new PostgreSQL sessions per minute of the IVR benchmark (each
+    # tens of ms under load); with 10 kept, about 110 in two 15-s runs (p99 280-340 ms);
+    # with 20, about 50 (p99 165-225 ms). Two web workers and the rq worker stay well
+    # under PostgreSQL's default of 100 connections.
     engine = create_engine(
         url,
         poolclass=GuardedPool,

@@ -92,12 +92,12 @@ def test_the_database_connection_is_back_in_the_pool_before_the_call_state_is_wr
     assert len(held_while_finishing) == 3
 
 
-def test_a_postgresql_pool_keeps_ten_connections_and_opens_at_most_fifteen():
+def test_a_postgresql_pool_keeps_twenty_connections_and_opens_at_most_twenty_five():
     # An overflow connection is closed when it comes back: a worker with more webhooks
     # at the database than the pool keeps would connect anew for each of the rest.
     engine = make_engine("postgresql://postgres@127.0.0.1:5432/hotline")
     try:
-        assert (engine.pool.size(), engine.pool._max_overflow) == (10, 5)
+        assert (engine.pool.size(), engine.pool._max_overflow) == (20, 5)
     finally:
         engine.dispose()  # never connected: creating an engine does not connect
 
