@@ -93,9 +93,9 @@ def make_engine(url: str | URL, budget: Budget = BATCH, breaker: Breaker | None 
     # connection is closed when it comes back, so a gevent worker with more webhooks
     # using the database at once than the pool keeps connects anew for the rest: with
     # 5 kept, about 270 new PostgreSQL sessions per minute of the IVR benchmark (each
-    # tens of ms under load); with 10 kept, about 110 in two 15-s runs (p99 280-340 ms);
-    # with 20, about 50 (p99 165-225 ms). Two web workers and the rq worker stay well
-    # under PostgreSQL's default of 100 connections.
+    # tens of ms under load); with 10 kept, 228 in two 15-s runs (p99 280-340 ms); with
+    # 20, 49-82 (p99 165-225 ms). Two web workers and the rq worker stay well under
+    # PostgreSQL's default of 100 connections.
     engine = create_engine(
         url,
         poolclass=GuardedPool,
