@@ -14,7 +14,8 @@ from __future__ import annotations
 import functools
 import io
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -40,6 +41,7 @@ from runtime.breaker import Breaker
 from storage.deadlines import DeadlineExceeded
 
 EXTENSION = "hotline.db"
+SINGLE_STATEMENTS = "hotline.db.single_statements"
 BREAKER = "hotline.db.breaker"
 # Connections each process keeps open, and how many more it may open for a while.
 POOL_SIZE = 20
@@ -208,6 +210,9 @@ def init_app(app: Flask) -> None:
     breaker = Breaker("database", BREAKER_SECONDS)
     engine = make_engine(app.config["DATABASE_URL"], budget, breaker)
     app.extensions[EXTENSION] = sessionmaker(engine, expire_on_commit=False)
+    app.extensions[SINGLE_STATEMENTS] = sessionmaker(
+        engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+    )
     app.extensions[BREAKER] = breaker
     app.teardown_appcontext(_close_session)
 
@@ -233,6 +238,18 @@ def session() -> Session:
     if "db_session" not in g:
         g.db_session = sessions()()
     return g.db_session
+
+
+@contextmanager
+def single_statement() -> Iterator[Session]:
+    """A session of its own whose one write commits as it runs (the driver's autocommit).
+
+    For a write that is one statement, atomic by itself (a call record's upsert): on
+    PostgreSQL it makes no BEGIN and no COMMIT round trip of its own, which under gevent
+    are two more waits for the webhook. Its connection goes back to the pool at the end.
+    """
+    with current_app.extensions[SINGLE_STATEMENTS]() as single:
+        yield single
 
 
 def release() -> None:

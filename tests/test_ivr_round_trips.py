@@ -16,7 +16,7 @@ from ivr_calls import ZHANG, load, message, verified
 from sqlalchemy import event
 
 from live import call_store
-from storage import db
+from storage import db, prepared
 from storage.db import make_engine
 
 
@@ -141,3 +141,30 @@ def test_the_turns_after_authentication_read_nothing_from_the_database(
     assert message("verified") in phone.heard
     assert any("豪华" in line for line in phone.heard[heard:]), phone.heard[heard:]
     assert statements == []
+
+
+def test_a_call_records_notes_are_written_in_autocommit_and_the_connection_given_back(
+    app, exchange, import_feed, monkeypatch
+):
+    # One upsert each, atomic by itself: no BEGIN and COMMIT of their own (two more
+    # round trips to PostgreSQL for the webhook), and the connection back in the pool.
+    load(import_feed)
+    phone = verified(exchange, ZHANG, "+8613900000043").press("1").press("2")
+    engine = db.engine(app)
+    postgres = engine.dialect.name == "postgresql"
+    modes = []
+    run = prepared._Compiled.run
+
+    def running(self, connection, params):
+        # The notes are prepared statements on the raw cursor: what the driver is told.
+        if "INSERT INTO call_records" in self.sql:
+            raw = connection.connection.dbapi_connection
+            modes.append(raw.autocommit if postgres else raw.isolation_level is None)
+        return run(self, connection, params)
+
+    monkeypatch.setattr(prepared._Compiled, "run", running)
+    phone.press("1")
+    assert phone.in_queue, phone.heard
+    phone.hang_up()
+    assert len(modes) >= 3 and all(modes), modes  # entered, left the queue, ended
+    assert engine.pool.checkedout() == 0
