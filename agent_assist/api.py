@@ -72,6 +72,7 @@ def day_param(name: str, default: date) -> date:
 
 
 @bp.get("/insureds/<insured_id>/eligibility")
+@db.reads_only
 @login_required()
 def eligibility(insured_id: str):
     on = day_param("on", current_clock().today())

@@ -252,6 +252,23 @@ def single_statement() -> Iterator[Session]:
         yield single
 
 
+def reads_only(view):
+    """For a view that only reads: its request's session runs in the driver's autocommit.
+
+    Each query is its own transaction, as a PostgreSQL query in READ COMMITTED already
+    sees its own snapshot: nothing changes in what is read, but no BEGIN and ROLLBACK
+    round trips are made around the reads. Outermost, so that signing in reads so too.
+    """
+
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if "db_session" not in g:
+            g.db_session = current_app.extensions[SINGLE_STATEMENTS]()
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
 def release() -> None:
     """End this request's session now, giving its connection back to the pool.
 

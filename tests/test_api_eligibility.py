@@ -6,6 +6,7 @@ from datetime import datetime
 
 import pytest
 from feeds import policy
+from sqlalchemy import event
 
 from agent_assist import auth
 from hotline import create_app
@@ -140,6 +141,25 @@ def test_eligibility_is_answered_in_the_spec_shape_with_its_values(client, loade
         "remaining": 0,
     }
     assert by_code["surgery_fast_track"]["designate"] == ["hospital"]
+
+
+def test_its_reads_make_no_transaction_of_their_own(app, client, loaded, auth_headers):
+    # On PostgreSQL a BEGIN and a ROLLBACK around them would be two more round trips.
+    engine = db.engine(app)
+    modes = []
+
+    def record(conn, _cursor, _statement, *_args):
+        raw = conn.connection.dbapi_connection
+        modes.append(raw.autocommit if engine.dialect.name == "postgresql" else None)
+        if engine.dialect.name == "sqlite":
+            modes[-1] = raw.isolation_level is None
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert get(client, headers=auth_headers).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(modes) >= 3 and all(modes), modes  # the token, the person, the uses
 
 
 def test_chinese_stays_readable_in_the_response_body(client, loaded, auth_headers):
