@@ -41,7 +41,8 @@ from runtime.breaker import Breaker
 from storage.deadlines import DeadlineExceeded
 
 EXTENSION = "hotline.db"
-SINGLE_STATEMENTS = "hotline.db.single_statements"
+# The driver's own commit mode of a connection switched to autocommit (``autocommitted``).
+COMMIT_MODE = "hotline.db.commit_mode"
 BREAKER = "hotline.db.breaker"
 # Connections each process keeps open, and how many more it may open for a while.
 POOL_SIZE = 20
@@ -89,6 +90,7 @@ def make_engine(url: str | URL, budget: Budget = BATCH, breaker: Breaker | None 
     if url.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": budget.busy}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "checkin", _commit_mode_back)
         return engine
     # hide_parameters: a failed query's message (logged) must not carry names or numbers.
     # The pool: at most 25 connections per process, 20 of them kept. An overflow
@@ -108,6 +110,7 @@ def make_engine(url: str | URL, budget: Budget = BATCH, breaker: Breaker | None 
         connect_args=_postgres_arguments(url, budget),
         hide_parameters=True,
     )
+    event.listen(engine, "checkin", _commit_mode_back)
     if breaker is not None:
         guard(engine, breaker)
     return engine
@@ -210,9 +213,6 @@ def init_app(app: Flask) -> None:
     breaker = Breaker("database", BREAKER_SECONDS)
     engine = make_engine(app.config["DATABASE_URL"], budget, breaker)
     app.extensions[EXTENSION] = sessionmaker(engine, expire_on_commit=False)
-    app.extensions[SINGLE_STATEMENTS] = sessionmaker(
-        engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
-    )
     app.extensions[BREAKER] = breaker
     app.teardown_appcontext(_close_session)
 
@@ -248,7 +248,8 @@ def single_statement() -> Iterator[Session]:
     PostgreSQL it makes no BEGIN and no COMMIT round trip of its own, which under gevent
     are two more waits for the webhook. Its connection goes back to the pool at the end.
     """
-    with current_app.extensions[SINGLE_STATEMENTS]() as single:
+    with sessions()() as single:
+        autocommitted(single)
         yield single
 
 
@@ -263,10 +264,35 @@ def reads_only(view):
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
         if "db_session" not in g:
-            g.db_session = current_app.extensions[SINGLE_STATEMENTS]()
+            g.db_session = sessions()()
+            autocommitted(g.db_session)
         return view(*args, **kwargs)
 
     return wrapped
+
+
+def autocommitted(db_session: Session) -> None:
+    """Switch the driver of ``db_session``'s connection to autocommit until it is checked in.
+
+    The driver's own switch, as SQLAlchemy's pre-ping uses it: SQLAlchemy's
+    ``isolation_level="AUTOCOMMIT"`` would cost a round trip of its own when the
+    connection comes back (psycopg2 resets ``default_transaction_isolation``).
+    """
+    connection = db_session.connection()
+    proxied = connection.connection
+    raw = proxied.dbapi_connection
+    # psycopg2's switch; pysqlite's is no isolation level (no transaction begun for it).
+    postgres = connection.dialect.name == "postgresql"
+    name, on = ("autocommit", True) if postgres else ("isolation_level", None)
+    proxied.info[COMMIT_MODE] = (name, getattr(raw, name))
+    setattr(raw, name, on)
+
+
+def _commit_mode_back(dbapi_connection, record) -> None:
+    """At check-in: the connection's own commit mode again, for whoever takes it next."""
+    found = record.info.pop(COMMIT_MODE, None)
+    if found is not None:
+        setattr(dbapi_connection, *found)
 
 
 def release() -> None:
