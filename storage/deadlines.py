@@ -35,16 +35,33 @@ class DeadlineExceeded(psycopg2.OperationalError):
     """PostgreSQL did not answer in time; the connection is closed."""
 
 
+TIMED_OUT = "PostgreSQL did not answer in time"
+
+
 def install(limit_seconds: float) -> None:
-    """Wait through ``wait`` in this process: no single wait longer than ``limit_seconds``."""
-    global _limit_seconds
+    """Wait through ``wait`` in this process: no single wait longer than ``limit_seconds``.
+
+    Under gevent (``select`` patched: a gevent worker) the wait is a single watcher on
+    gevent's loop, as the green libraries wait; elsewhere a ``poll``.
+    """
+    global _limit_seconds, _wait_for
     _limit_seconds = limit_seconds
+    _wait_for = _green_wait if _green() else _poll
     extensions.set_wait_callback(wait)
 
 
+def _green() -> bool:
+    try:
+        from gevent import monkey
+    except ImportError:  # pragma: no cover - gevent is a dependency
+        return False
+    return monkey.is_module_patched("select")
+
+
 def uninstall() -> None:
-    global _limit_seconds
+    global _limit_seconds, _wait_for
     _limit_seconds = None
+    _wait_for = _poll
     extensions.set_wait_callback(None)
 
 
@@ -97,8 +114,23 @@ def wait(connection) -> None:
         else:
             timeout_ms = int((deadline - time.monotonic()) * 1000)
             if timeout_ms <= 0:
-                raise DeadlineExceeded("PostgreSQL did not answer in time")
-        poller = select.poll()
-        poller.register(fd, events | select.POLLERR | select.POLLHUP)
-        if not poller.poll(timeout_ms):
-            raise DeadlineExceeded("PostgreSQL did not answer in time")
+                raise DeadlineExceeded(TIMED_OUT)
+        _wait_for(fd, events, timeout_ms)
+
+
+def _poll(fd: int, events: int, timeout_ms: int | None) -> None:
+    poller = select.poll()
+    poller.register(fd, events | select.POLLERR | select.POLLHUP)
+    if not poller.poll(timeout_ms):
+        raise DeadlineExceeded(TIMED_OUT)
+
+
+def _green_wait(fd: int, events: int, timeout_ms: int | None) -> None:
+    """The same wait as one watcher on gevent's loop (a patched ``poll`` builds several)."""
+    from gevent.socket import wait_read, wait_write
+
+    waiting = wait_read if events == select.POLLIN else wait_write
+    waiting(fd, None if timeout_ms is None else timeout_ms / 1000, DeadlineExceeded(TIMED_OUT))
+
+
+_wait_for = _poll

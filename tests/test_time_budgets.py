@@ -9,6 +9,8 @@ are refused at once; once the backend answers again, so do they.
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import time
 
 import pytest
@@ -206,3 +208,32 @@ def test_an_event_stream_client_is_refused_at_once_while_redis_is_down(app, redi
     store.breaker(app).failed()
     seconds, error = timed(lambda: store.dedicated(app))
     assert isinstance(error, store.NotTried) and seconds < 0.1
+
+
+def test_under_gevent_the_wait_is_green_and_still_ends_at_its_deadline():
+    # A gevent worker's psycopg2 waits: one watcher on gevent's loop, other greenlets run
+    # meanwhile, and a server that accepts but never answers costs the limit, no more.
+    program = """
+from gevent import monkey
+monkey.patch_all()
+import socket, time
+import gevent, psycopg2
+from storage import deadlines
+
+server = socket.socket()
+server.bind(("127.0.0.1", 0))
+server.listen()
+deadlines.install(0.5)
+assert deadlines._wait_for is deadlines._green_wait
+ticks = []
+ticker = gevent.spawn(lambda: [ticks.append(gevent.sleep(0.05)) for _ in range(100)])
+began = time.monotonic()
+try:
+    psycopg2.connect(host="127.0.0.1", port=server.getsockname()[1], user="x", dbname="x")
+except deadlines.DeadlineExceeded:
+    print(round(time.monotonic() - began, 1), len(ticks) >= 5)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=30
+    )
+    assert done.stdout.split() == ["0.5", "True"], done.stdout + done.stderr
