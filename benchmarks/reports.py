@@ -198,11 +198,15 @@ def time_reports(app, headers, requests: int, runs: int) -> list[dict]:
     client = app.test_client()
     page_client = app.test_client()
     with page_client.session_transaction() as session:
+        from agent_assist import auth
         from services import accounts
         from storage import db
 
         with app.app_context():
-            session["agent_id"] = accounts.find_agent(db.session(), "boss").id
+            boss = accounts.find_agent(db.session(), "boss")
+            # A session as signing in makes it (its generation: sessions that end, issue 10).
+            session[auth.SESSION_KEY] = boss.id
+            session[auth.GENERATION_KEY] = boss.session_generation
     results = []
     for name, path, target, heavy in report_requests(app):
         by_cookie = path.startswith("/supervisor")
