@@ -70,7 +70,9 @@ CallFacts = namedtuple("CallFacts", CALL_FIELDS)
 RECORDS = CallRecord.__table__
 # The same words as the partial index ``ix_call_records_pending``, so it is used.
 PENDING = RECORDS.c.pending == true()
-FOLD_BATCH = 2000
+# Records claimed per transaction: a webhook noting a fact on a record being folded
+# waits for that transaction, so it is kept short (a few tens of ms on PostgreSQL).
+FOLD_BATCH = 500
 # A record's marks, and its talk time when the fold worked it out (first value wins).
 _MARK = (
     update(RECORDS)

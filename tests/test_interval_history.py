@@ -254,35 +254,6 @@ def test_a_fold_takes_a_batch_at_a_time_oldest_first(app):
     assert day_totals(app, date(2026, 3, 10)).offered == 5
 
 
-def test_two_folds_at_once_count_each_call_once(app):
-    start = local(10, 10, 0)
-    for i in range(40):
-        entered(app, f"CA{i}", start)
-        left(app, f"CA{i}", start, start + timedelta(seconds=30))
-    barrier = threading.Barrier(2)
-    errors, counts = [], []
-
-    def fold():
-        try:
-            with app.app_context():
-                session = db.session()
-                barrier.wait()
-                counts.append(interval_history.fold(session, batch=25))
-                session.commit()
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=fold) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    assert sum(counts) <= 40
-    found = day_totals(app, date(2026, 3, 10))
-    assert (found.offered, found.abandoned) == (40, 40)
-
-
 def test_a_rebuild_of_records_not_yet_folded_marks_them_so_the_fold_adds_them_once(app, runner):
     entered(app, "CA1", local(10, 10))
     answered(app, "CA1", local(10, 10), local(10, 10, 1))
@@ -305,30 +276,55 @@ def test_a_rebuild_of_records_not_yet_folded_marks_them_so_the_fold_adds_them_on
 # -- two processes at once -----------------------------------------------------------------
 
 
-def test_the_same_fact_noted_by_two_processes_at_once_counts_once(app):
-    start = local(10, 10, 0)
-    entered(app, "CA1", start)
+def twice_at_once(app, work) -> list:
+    """``work()`` in two threads at once, each in an app context of its own: what each gave."""
     barrier = threading.Barrier(2)
-    errors = []
+    errors, results = [], []
 
-    def leave():
+    def run():
         try:
             with app.app_context():
                 barrier.wait()
-                call_records.left_queue(
-                    db.session(), "CA1", start + timedelta(seconds=30), "hangup", 30
-                )
-                db.session().commit()
+                results.append(work())
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=leave) for _ in range(2)]
+    threads = [threading.Thread(target=run) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert errors == []
+    return results
+
+
+def test_the_same_fact_noted_by_two_processes_at_once_counts_once(app):
+    start = local(10, 10, 0)
+    entered(app, "CA1", start)
+
+    def leave():
+        call_records.left_queue(db.session(), "CA1", start + timedelta(seconds=30), "hangup", 30)
+        db.session().commit()
+
+    twice_at_once(app, leave)
     assert day_totals(app, date(2026, 3, 10)).abandoned == 1
+
+
+def test_two_folds_at_once_count_each_call_once(app):
+    start = local(10, 10, 0)
+    for i in range(40):
+        entered(app, f"CA{i}", start)
+        left(app, f"CA{i}", start, start + timedelta(seconds=30))
+
+    def fold():
+        session = db.session()
+        claimed = interval_history.fold(session, batch=25)
+        session.commit()
+        return claimed
+
+    assert sum(twice_at_once(app, fold)) <= 40
+    found = day_totals(app, date(2026, 3, 10))
+    assert (found.offered, found.abandoned) == (40, 40)
 
 
 # -- rebuilt from the records --------------------------------------------------------------
