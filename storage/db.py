@@ -237,6 +237,8 @@ def engine(app: Flask | None = None) -> Engine:
 def session() -> Session:
     if "db_session" not in g:
         g.db_session = sessions()()
+        if g.get("db_reads_only"):
+            autocommitted(g.db_session)
     return g.db_session
 
 
@@ -263,9 +265,7 @@ def reads_only(view):
 
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
-        if "db_session" not in g:
-            g.db_session = sessions()()
-            autocommitted(g.db_session)
+        g.db_reads_only = True  # the session, when first asked for (``session``)
         return view(*args, **kwargs)
 
     return wrapped
