@@ -29,11 +29,13 @@ AGENT_DESK = "hotline:agent:{agent}:desk"
 AGENTS_KEPT = "hotline:agents:kept"
 
 # Distribution: the offer reserving a caller for an agent, Twilio's queue SIDs by name,
-# a dispatch asked for and not yet begun, and the last check of Twilio's queue members.
+# a dispatch asked for and not yet begun, the last check of Twilio's queue members, and
+# the run that is planning.
 OFFER = "hotline:offer:{sid}"
 QUEUE_SIDS = "hotline:queues:sids"
 DISPATCH_ASKED = "hotline:dispatch:asked"
 DISPATCH_RECONCILED = "hotline:dispatch:reconciled"
+DISPATCH_PLANNING = "hotline:dispatch:planning"
 
 # Failed authentication tries, per calling number (hashed) and per policyholder.
 AUTH_NUMBER = "hotline:auth:number:{digest}"

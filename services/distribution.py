@@ -32,7 +32,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
-from flask import Flask
+from flask import Flask, current_app
+from redis.exceptions import LockError
 
 from adapters import background, twilio_rest
 from adapters.exceptions import MemberGone
@@ -54,6 +55,8 @@ OFFER_PATH = "/ivr/offer"
 SENDERS = 8
 # Plans made in one run when other runs keep taking its callers or agents first.
 PLANS = 5
+# How long one run may hold the planning lock (its plans and reservations take ms).
+PLANNING_SECONDS = 10
 # A caller listed as waiting but not (or no longer) confirmed in Twilio's queue for this
 # long, and absent from its members, is taken as gone.
 UNCONFIRMED_GRACE_SECONDS = 600
@@ -166,13 +169,35 @@ def reserve() -> tuple[list[offers.Offer], dict[str, queueboard.Waiting], list]:
     """Match waiting callers with available agents, and reserve each pair (their changes
     of state are returned, for the SQL log).
 
-    Another run (another process) may reserve a caller or an agent of the plan
-    first: then the plan is made again from what is left, a few times, before the
-    rest is left to a run of its own.
+    Runs plan one at a time (a lock in Redis): two plans made from the same moment
+    would pair the same callers with different agents, and a caller who lost an agent
+    that way could be passed over for a later one. A caller or an agent of the plan may
+    still change meanwhile (a hang-up, a break): then the plan is made again from what
+    is left, a few times, before the rest is left to a run of its own.
     """
     made: list[offers.Offer] = []
     seen: dict[str, queueboard.Waiting] = {}
     changes = []
+    if background.in_process(current_app):
+        # Without Redis one process runs one loop: nobody else plans (and the embedded
+        # store has no scripting for redis-py's lock).
+        return _reserve(made, seen, changes)
+    planning = store.redis().lock(
+        keys.DISPATCH_PLANNING, timeout=PLANNING_SECONDS, sleep=0.01, blocking_timeout=2.0
+    )
+    if not planning.acquire():
+        agent_shift.ask_for_offers()  # another run held it throughout: this one's turn later
+        return made, seen, changes
+    try:
+        return _reserve(made, seen, changes)
+    finally:
+        try:
+            planning.release()
+        except LockError:  # held past its timeout: another run has it now
+            log.warning("the distribution's planning outlasted its lock")
+
+
+def _reserve(made: list, seen: dict, changes: list):
     for _ in range(PLANS):
         pairs, waiting = _plan()
         seen.update(waiting)
@@ -181,7 +206,7 @@ def reserve() -> tuple[list[offers.Offer], dict[str, queueboard.Waiting], list]:
             try:
                 done = offers.reserve(store.redis(), offer, current_clock().now(), _keep_seconds())
             except rules.Refused:
-                lost = True  # another run took the caller or the agent first
+                lost = True  # the caller or the agent changed since the plan
                 continue
             changes.append(agent_shift.record(done, log_now=False))
             made.append(offer)
