@@ -47,7 +47,6 @@ class Distribution:
         self.port = free_port()
         self.rest_server = WSGIServer(("127.0.0.1", self.port), self.rest, log=None)
         self.moves_refused = 0
-        self.requests = 0
         self.worker: subprocess.Popen | None = None
         self.tokens: dict[str, str] = {}
         self.keeper: gevent.Greenlet | None = None
@@ -61,7 +60,6 @@ class Distribution:
         }
 
     def rest(self, environ, start_response):
-        self.requests += 1
         method = environ["REQUEST_METHOD"]
         body = environ["wsgi.input"].read().decode() if method == "POST" else ""
         form = {k: v[0] for k, v in parse_qs(body).items()}

@@ -32,12 +32,13 @@ from sqlalchemy import (
     select,
     table,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
 from runtime.breaker import Breaker
+from storage import prepared
 from storage.deadlines import DeadlineExceeded
 
 EXTENSION = "hotline.db"
@@ -313,12 +314,7 @@ def _close_session(_exc: BaseException | None) -> None:
 
 def insert(connection: Connection, table: Table):
     """An INSERT of the connection's dialect, which knows ``ON CONFLICT``."""
-    name = connection.dialect.name
-    if name == "postgresql":
-        return postgresql.insert(table)
-    if name == "sqlite":
-        return sqlite.insert(table)
-    raise NotImplementedError(f"no upsert for the {name} dialect")
+    return prepared.insert(connection.dialect, table)
 
 
 def upsert(

@@ -62,13 +62,27 @@ def _cli(env: dict, *args: str) -> str:
     return done.stdout
 
 
-def _own_env() -> dict:
-    """This process's environment without the settings a test server must choose itself."""
-    return {
+def _own_env(folder: Path, secret: str, **settings: str) -> dict:
+    """This process's environment without the settings a test server must choose itself,
+    then a SQLite database in ``folder``, the signing ``secret`` and ``settings``."""
+    env = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("TWILIO_", "REDIS_", "DATABASE_", "PUBLIC_", "HOTLINE_"))
     }
+    env.update(
+        DATABASE_URL=f"sqlite:///{folder / 'hotline.sqlite3'}", SECRET_KEY=secret, **settings
+    )
+    return env
+
+
+def _demo_feed(folder: Path, flows_dir: str) -> Path:
+    """The demo's feed for today, by the programme of ``flows_dir``, written in ``folder``."""
+    programme = flows.load(flows_dir).programme
+    feed = folder / "demo-feed.json"
+    doc = demo.feed_for(date.today(), programme.launch_date)
+    feed.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return feed
 
 
 def _add_accounts(env: dict, accounts) -> None:
@@ -127,10 +141,9 @@ def hotline(tmp_path_factory, redis_url):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = _own_env()
-    env.update(
-        DATABASE_URL=f"sqlite:///{folder / 'hotline.sqlite3'}",
-        SECRET_KEY="browser-test-secret",
+    env = _own_env(
+        folder,
+        "browser-test-secret",
         # Signatures only: without an account SID nothing is sent to Twilio's REST API.
         TWILIO_AUTH_TOKEN=AUTH_TOKEN,
         PUBLIC_BASE_URL=base,
@@ -142,10 +155,7 @@ def hotline(tmp_path_factory, redis_url):
         env["REDIS_URL"] = redis_url
         redis_lib.Redis.from_url(redis_url).flushdb()
 
-    programme = flows.load(env["HOTLINE_FLOWS_DIR"]).programme
-    feed = folder / "demo-feed.json"
-    doc = demo.feed_for(date.today(), programme.launch_date)
-    feed.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    feed = _demo_feed(folder, env["HOTLINE_FLOWS_DIR"])
     _cli(env, "import", str(feed))
     _add_accounts(
         env, (("ann", "agent"), ("boss", "supervisor"), ("cat", "agent"), ("dan", "agent"))

@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -27,6 +26,7 @@ from test_browser_desk import (
     _always_open_flows,
     _call_zhang_wei,
     _cli,
+    _demo_feed,
     _expect,
     _fits_the_width,
     _own_env,
@@ -36,8 +36,6 @@ from test_browser_desk import (
     browser,  # noqa: F401  (the module's Chromium, as a fixture here too)
 )
 
-import flows
-from hotline import demo
 from hotline.loopback import LocalServer, free_port
 from simulator.softphone import Exchange, HttpTransport
 from simulator.terminal import SimulatorQueues
@@ -72,10 +70,9 @@ def demo_server(tmp_path_factory):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = _own_env()
-    env.update(
-        DATABASE_URL=f"sqlite:///{folder / 'hotline.sqlite3'}",
-        SECRET_KEY="browser-shift-secret",
+    env = _own_env(
+        folder,
+        "browser-shift-secret",
         TWILIO_ACCOUNT_SID=ACCOUNT_SID,
         TWILIO_AUTH_TOKEN=AUTH_TOKEN,
         TWILIO_API_BASE_URL=base,
@@ -85,12 +82,7 @@ def demo_server(tmp_path_factory):
         HOTLINE_SIMULATOR="1",
         HOTLINE_FLOWS_DIR=str(_quick_shift(_always_open_flows(folder / "flows"))),
     )
-    programme = flows.load(env["HOTLINE_FLOWS_DIR"]).programme
-    feed = folder / "demo-feed.json"
-    feed.write_text(
-        json.dumps(demo.feed_for(date.today(), programme.launch_date), ensure_ascii=False),
-        encoding="utf-8",
-    )
+    feed = _demo_feed(folder, env["HOTLINE_FLOWS_DIR"])
     _cli(env, "import", str(feed))
     _add_accounts(env, (("ann", "agent"), ("bob", "agent"), ("boss", "supervisor")))
 
@@ -253,10 +245,9 @@ def twilio_desk(tmp_path_factory):
     folder = tmp_path_factory.mktemp("sdk")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = _own_env()
-    env.update(
-        DATABASE_URL=f"sqlite:///{folder / 'hotline.sqlite3'}",
-        SECRET_KEY="browser-sdk-secret",
+    env = _own_env(
+        folder,
+        "browser-sdk-secret",
         TWILIO_ACCOUNT_SID=ACCOUNT_SID,
         TWILIO_AUTH_TOKEN=AUTH_TOKEN,
         TWILIO_API_KEY="SK" + "0" * 32,

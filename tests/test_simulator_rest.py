@@ -148,17 +148,22 @@ def test_an_sms_is_answered_as_twilio_does_and_reaches_the_callers_handset(twili
     assert missing.status_code == 400 and missing.get_json()["code"] == 21602
 
 
+def place_callback(app, to: str, callback_id: int):
+    """The hotline calls ``to`` back, as ``services.callbacks`` asks Twilio to."""
+    return twilio_rest.client(app).calls.create(
+        to=to,
+        from_="+861058001234",
+        url=twilio_rest.public_url(app, f"/ivr/callback/answer?id={callback_id}"),
+        status_callback=twilio_rest.public_url(app, f"/ivr/status?callback={callback_id}"),
+        timeout=20,
+    )
+
+
 def test_a_call_the_hotline_places_rings_the_handset_once_and_rings_out_to_its_callback(
     twilio, app, client, clock
 ):
     with app.app_context():
-        call = twilio_rest.client(app).calls.create(
-            to="+8613900000606",
-            from_="+861058001234",
-            url=twilio_rest.public_url(app, "/ivr/callback/answer?id=1"),
-            status_callback=twilio_rest.public_url(app, "/ivr/status?callback=1"),
-            timeout=20,
-        )
+        call = place_callback(app, "+8613900000606", 1)
     assert call.sid.startswith("CA") and call.to == "+8613900000606"
 
     _, body = twilio.get(twilio.url("/simulator/phones/+8613900000606"))
@@ -171,13 +176,7 @@ def test_a_call_the_hotline_places_rings_the_handset_once_and_rings_out_to_its_c
     assert twilio.post(url, {"CallSid": call.sid})[0] == 409  # answered once only
 
     with app.app_context():
-        unanswered = twilio_rest.client(app).calls.create(
-            to="+8613900000607",
-            from_="+861058001234",
-            url=twilio_rest.public_url(app, "/ivr/callback/answer?id=2"),
-            status_callback=twilio_rest.public_url(app, "/ivr/status?callback=2"),
-            timeout=20,
-        )
+        unanswered = place_callback(app, "+8613900000607", 2)
     clock.set(clock.now() + timedelta(seconds=21))
     twilio.get(twilio.url("/simulator/phones/+8613900000607"))  # any request: Twilio's clock
     posted = [(url, form) for url, form, _ in twilio.log if "callback=2" in url]
