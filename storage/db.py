@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from select import POLLIN
 
 from flask import Flask, current_app, g
 from sqlalchemy import (
@@ -33,7 +34,7 @@ from sqlalchemy import (
     table,
 )
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
@@ -100,11 +101,11 @@ def make_engine(url: str | URL, budget: Budget = BATCH, breaker: Breaker | None 
     # 5 kept, about 270 new PostgreSQL sessions per minute of the IVR benchmark (each
     # tens of ms under load); with 10 kept, 228 in two 15-s runs (p99 280-340 ms); with
     # 20, 49-82 (p99 165-225 ms). Two web workers and the rq worker stay well under
-    # PostgreSQL's default of 100 connections.
+    # PostgreSQL's default of 100 connections. No pre-ping: ``_closed_by_server`` finds
+    # the connections a restart closed without a round trip.
     engine = create_engine(
         url,
         poolclass=GuardedPool,
-        pool_pre_ping=True,
         pool_size=POOL_SIZE,
         max_overflow=POOL_OVERFLOW,
         pool_timeout=budget.pool,
@@ -112,9 +113,40 @@ def make_engine(url: str | URL, budget: Budget = BATCH, breaker: Breaker | None 
         hide_parameters=True,
     )
     event.listen(engine, "checkin", _commit_mode_back)
+    event.listen(engine.pool, "checkout", _closed_by_server)
     if breaker is not None:
         guard(engine, breaker)
     return engine
+
+
+def _closed_by_server(dbapi_connection, _record, _proxy) -> None:
+    """At checkout: a pooled connection the server has spoken on since is closed; use another.
+
+    An idle connection hears nothing from PostgreSQL unless the server is ending it
+    (a restart, ``pg_terminate_backend``, a proxy or failover cutting it: a FATAL
+    notice, then the end of the stream), so a socket with something to read is one
+    to replace. Looking costs one ``poll`` of the socket where SQLAlchemy's pre-ping
+    costs a round trip per checkout, a wait that under gevent lets the worker's other
+    requests run first. A server that went silent without closing is found by the
+    first statement's deadline, as a pre-ping would have been. The pool replaces the
+    connection on ``DisconnectionError`` and tries again.
+    """
+    if dbapi_connection.closed or _readable(dbapi_connection.fileno()):
+        raise DisconnectionError("PostgreSQL closed this pooled connection")
+
+
+def _readable(fd: int) -> bool:
+    poller = _unpatched_poll()()
+    poller.register(fd, POLLIN)  # POLLHUP and POLLERR are always reported
+    return bool(poller.poll(0))
+
+
+@functools.cache
+def _unpatched_poll():
+    # A look that must not wait: gevent's poll (once patched) would build watchers for it.
+    from gevent import monkey
+
+    return monkey.get_original("select", "poll")
 
 
 def _postgres_arguments(url: URL, budget: Budget) -> dict:
@@ -181,15 +213,15 @@ def guard(engine: Engine, breaker: Breaker) -> None:
         if isinstance(original, NotTried):
             return
         # Connecting failed, the server went silent, or it dropped a connection in use.
-        # A stale pooled connection found by the pre-ping is not a failure: it is
+        # A pooled connection found closed at checkout is not a failure: it is
         # replaced at once, and a new connection failing counts then.
-        connecting = context.connection is None and not context.is_pre_ping
-        lost = context.is_disconnect and not context.is_pre_ping
+        connecting = context.connection is None
+        lost = context.is_disconnect
         if connecting or lost or isinstance(original, DeadlineExceeded):
             breaker.failed()
 
     def new_connection(_dialect, _record, _args, _params):
-        # The pre-ping found a dead connection while the breaker is open: no new
+        # A pooled connection was found closed while the breaker is open: no new
         # connection either (a probe, let through by the pool, may make one).
         if breaker.is_open():
             raise _not_tried(engine.dialect)
@@ -275,7 +307,7 @@ def reads_only(view):
 def autocommitted(db_session: Session) -> None:
     """Switch the driver of ``db_session``'s connection to autocommit until it is checked in.
 
-    The driver's own switch, as SQLAlchemy's pre-ping uses it: SQLAlchemy's
+    The driver's own switch (SQLAlchemy's pre-ping used it so): SQLAlchemy's
     ``isolation_level="AUTOCOMMIT"`` would cost a round trip of its own when the
     connection comes back (psycopg2 resets ``default_transaction_isolation``).
     """

@@ -92,3 +92,54 @@ class Prepared:
             return cursor.rowcount
         finally:
             cursor.close()
+
+
+# The names a connection has prepared (``Planned``), in its pool record's ``info``: that
+# lives as long as the server session does, and is cleared when the connection is replaced.
+PLANNED = "hotline.planned"
+
+
+class Planned:
+    """A read that PostgreSQL parses and plans once per connection, then runs by name.
+
+    Planning is most of what PostgreSQL spends on a small read: 0.31 of 0.37 ms for an
+    insured person with their policies and uses (three joins and a UNION), on the two
+    cores it shares with the web workers. A connection's first run sends
+    ``PREPARE name AS ...``, which the server session keeps (a rollback does not undo
+    it); every run is ``EXECUTE name(...)`` through SQLAlchemy, so errors, the breaker
+    and a lost connection are dealt with as for any statement. The rows carry the
+    statement's labels; on PostgreSQL the driver's own types are what SQLAlchemy would
+    give for text, numbers and dates. Parameters are the driver's to quote. Anywhere
+    else (SQLite) the statement runs as it is.
+
+    Named statements belong to one server session, as do the connections' time-outs
+    (``storage.db``): a pooler between must keep each connection on one session.
+    """
+
+    def __init__(self, name: str, statement: ClauseElement):
+        self.name = name
+        self.statement = statement
+        self._sql: tuple[str, str] | None = None
+
+    def execute(self, connection: Connection, params: Mapping[str, Any]):
+        if connection.dialect.name != "postgresql":
+            return connection.execute(self.statement, params)
+        prepare, run = self._sql or self._compile(connection.dialect)
+        prepared = connection.info.setdefault(PLANNED, set())
+        if self.name not in prepared:
+            connection.exec_driver_sql(prepare)
+            prepared.add(self.name)
+        return connection.exec_driver_sql(run, dict(params))
+
+    def _compile(self, dialect: Dialect) -> tuple[str, str]:
+        compiled = self.statement.compile(dialect=dialect)
+        names = list(dict.fromkeys(compiled.positiontup or compiled.binds))
+        body = str(compiled)
+        for number, name in enumerate(names, start=1):
+            body = body.replace(f"%({name})s", f"${number}")
+        # Sent with no parameters, so the driver's %% for a literal % is not undone.
+        prepare = f"PREPARE {self.name} AS {body.replace('%%', '%')}"
+        arguments = ", ".join(f"%({name})s" for name in names)
+        run = f"EXECUTE {self.name}({arguments})" if names else f"EXECUTE {self.name}"
+        self._sql = (prepare, run)
+        return self._sql

@@ -1,9 +1,9 @@
 """People, policies and uses read back as domain objects.
 
 This is the hot path of the eligibility API, the IVR and the screen-pop: one
-insured person costs two queries (the person with their policies and events,
-then their uses), whatever the number of policies; a policyholder's household
-costs the same two (``household``). They are built once, with bound parameters,
+insured person costs one statement (the person with their policies and events,
+and their uses), whatever the number of policies; a policyholder's household
+costs one too (``household``). They are built once, with bound parameters,
 and run as Core statements on the session's connection: the ORM would only add
 per-request work (statement building, cache keys, result set-up) for rows that
 are read as plain values anyway. Each is an index look-up: ``policies.insured_id``
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from itertools import groupby
 
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import bindparam, cast, exists, literal_column, null, select, union_all
 from sqlalchemy.orm import Session
 
 from domain.catalogue import Programme
@@ -27,6 +27,7 @@ from storage.exceptions import UnknownPerson
 from storage.models import Person, Phone, ServiceUse
 from storage.models import Policy as PolicyRow
 from storage.models import PolicyEvent as EventRow
+from storage.prepared import Planned
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,52 +47,87 @@ _events = EventRow.__table__.c
 _uses = ServiceUse.__table__.c
 
 
-def _policies_and_events(people):
-    """Each person of ``people`` with every policy on their life and its events in feed order."""
-    return (
+# A row of ``_people_and_uses`` is one of a person's policies with one of its events (POLICY),
+# or one of their uses (USE); a column the row's kind lacks is NULL.
+POLICY, USE = 0, 1
+
+
+def _people_and_uses(people, users):
+    """One statement for each person of ``people``: every policy on their life with its
+    events in feed order, then every use of ``users``, told apart by ``kind``.
+
+    A UNION ALL rather than two statements: one round trip, where each round trip is a
+    turn for every other request of a gevent worker and, on PostgreSQL, a wake-up of
+    the server's process on the other core.
+    """
+
+    def none(column):
+        return cast(null(), column.type).label(column.name)
+
+    # Every column labelled: SQLite orders a compound statement by its first SELECT's
+    # labels only.
+    policies = (
         select(
-            _people.id,
-            _people.name,
-            _policies.policy_no,
-            _policies.product,
-            _policies.sum_insured,
-            _policies.cooling_off_end,
-            _policies.status,
+            literal_column(str(POLICY)).label("kind"),
+            _people.id.label("id"),
+            _people.name.label("name"),
+            _policies.policy_no.label("policy_no"),
+            _policies.product.label("product"),
+            _policies.sum_insured.label("sum_insured"),
+            _policies.cooling_off_end.label("cooling_off_end"),
+            _policies.status.label("status"),
+            _events.seq.label("seq"),
             _events.on_date.label("on"),
             _events.sum_insured.label("event_sum_insured"),
             _events.status.label("event_status"),
+            none(_uses.service),
+            none(_uses.count),
         )
         .select_from(Person.__table__)
         .outerjoin(PolicyRow.__table__, _policies.insured_id == _people.id)
         .outerjoin(EventRow.__table__, _events.policy_no == _policies.policy_no)
         .where(people)
-        .order_by(_people.id, _policies.policy_no, _events.seq)
     )
-
-
-def _uses_of(people):
-    return select(_uses.insured_id, _uses.service, _uses.on_date.label("on"), _uses.count).where(
-        people
-    )
+    uses = select(
+        literal_column(str(USE)),
+        _uses.insured_id,
+        none(_people.name),
+        none(_policies.policy_no),
+        none(_policies.product),
+        none(_policies.sum_insured),
+        none(_policies.cooling_off_end),
+        none(_policies.status),
+        none(_events.seq),
+        _uses.on_date,
+        none(_events.sum_insured),
+        none(_events.status),
+        _uses.service,
+        _uses.count,
+    ).where(users)
+    return union_all(policies, uses).order_by("kind", "id", "policy_no", "seq")
 
 
 # The people insured under one policyholder's policies (each once, through the IN).
 _HOUSEHOLD = select(_policies.insured_id).where(_policies.holder_id == bindparam("holder_id"))
 
-_POLICIES_AND_EVENTS = _policies_and_events(_people.id == bindparam("insured_id"))
-_USES = _uses_of(_uses.insured_id == bindparam("insured_id"))
-_HOUSEHOLD_POLICIES_AND_EVENTS = _policies_and_events(_people.id.in_(_HOUSEHOLD))
-_HOUSEHOLD_USES = _uses_of(_uses.insured_id.in_(_HOUSEHOLD))
+_PERSON = Planned(
+    "hotline_person",
+    _people_and_uses(
+        _people.id == bindparam("insured_id"), _uses.insured_id == bindparam("insured_id")
+    ),
+)
+_HOUSEHOLD_PEOPLE = Planned(
+    "hotline_household",
+    _people_and_uses(_people.id.in_(_HOUSEHOLD), _uses.insured_id.in_(_HOUSEHOLD)),
+)
 
 
 def insured(session: Session, insured_id: str) -> Insured:
     """The insured person with every policy on their life and every recorded use."""
-    connection = session.connection()
-    key = {"insured_id": insured_id}
-    rows = connection.execute(_POLICIES_AND_EVENTS, key).all()
-    if not rows:
+    people = _insureds(_PERSON.execute(session.connection(), {"insured_id": insured_id}))
+    if not people:
         raise UnknownPerson(insured_id)
-    (person,) = _insureds(rows, connection.execute(_USES, key).all())
+    (person,) = people
     return person
 
 
@@ -99,24 +135,24 @@ def household(session: Session, holder_id: str) -> list[Insured]:
     """Every person insured under ``holder_id``'s policies, each once and by id, as
     ``insured`` reads them (every policy on their life, whoever holds it; every use).
 
-    Two queries for the whole household, where ``insured`` would take two per person:
+    One statement for the whole household, where ``insured`` would take one per person:
     on the IVR's hot path each round trip to the database is a turn for every other
     call the worker holds (gevent), so the caller waits for all of them each time.
     """
-    connection = session.connection()
-    key = {"holder_id": holder_id}
-    rows = connection.execute(_HOUSEHOLD_POLICIES_AND_EVENTS, key).all()
-    if not rows:
-        return []
-    return _insureds(rows, connection.execute(_HOUSEHOLD_USES, key).all())
+    return _insureds(_HOUSEHOLD_PEOPLE.execute(session.connection(), {"holder_id": holder_id}))
 
 
-def _insureds(rows, use_rows) -> list[Insured]:
-    """People as ``Insured`` from the rows of ``_policies_and_events`` (ordered by person,
-    policy and event) and of ``_uses_of``."""
+def _insureds(result) -> list[Insured]:
+    """People as ``Insured`` from the rows of ``_people_and_uses``: their policies and
+    events (ordered by person, policy and event), then their uses. A person is known by
+    their POLICY rows (one at least, the outer join's); uses alone make no one."""
+    rows = []
     uses: dict[str, list[Use]] = {}
-    for u in use_rows:
-        uses.setdefault(u.insured_id, []).append(Use(service=u.service, on=u.on, count=u.count))
+    for row in result:
+        if row.kind == POLICY:
+            rows.append(row)
+        else:
+            uses.setdefault(row.id, []).append(Use(service=row.service, on=row.on, count=row.count))
     people: list[Insured] = []
     for person_id, person_rows in groupby(rows, key=lambda row: row.id):
         person_rows = list(person_rows)
@@ -171,18 +207,22 @@ def eligibility(session: Session, programme: Programme, insured_id: str, on: dat
     return insured(session, insured_id).eligibility(programme, on)
 
 
+_POLICYHOLDERS_BY_SUFFIX = Planned(
+    "hotline_policyholders_by_suffix",
+    select(Person.id, Person.name, Phone.e164)
+    .join(Phone, Phone.person_id == Person.id)
+    .where(Phone.suffix == bindparam("suffix"), exists().where(PolicyRow.holder_id == Person.id))
+    .order_by(Person.id, Phone.id),
+)
+
+
 def policyholders_by_suffix(session: Session, suffix: str) -> list[tuple[str, str, str]]:
     """(id, name, number on file) of policyholders with a number ending in ``suffix``.
 
     One row per person (their first matching number); people who hold no policy
     are not policyholders and cannot authenticate as one.
     """
-    rows = session.execute(
-        select(Person.id, Person.name, Phone.e164)
-        .join(Phone, Phone.person_id == Person.id)
-        .where(Phone.suffix == suffix, exists().where(PolicyRow.holder_id == Person.id))
-        .order_by(Person.id, Phone.id)
-    ).all()
+    rows = _POLICYHOLDERS_BY_SUFFIX.execute(session.connection(), {"suffix": suffix}).all()
     seen: dict[str, tuple[str, str, str]] = {}
     for person_id, name, e164 in rows:
         seen.setdefault(person_id, (person_id, name, e164))

@@ -41,6 +41,7 @@ class StallingProxy:
         self.port = port or free_port()
         self.mode = PASS
         self.accepted = 0
+        self.sent_upstream = 0  # bytes the clients sent on to the server
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.Server | None = None
         self._links: set[asyncio.StreamWriter] = set()
@@ -68,7 +69,9 @@ class StallingProxy:
             links.append(up_writer)
             self._links.add(up_writer)
             await asyncio.gather(
-                self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
+                self._pipe(reader, up_writer, upstream=True),
+                self._pipe(up_reader, writer),
+                return_exceptions=True,
             )
         except (OSError, asyncio.CancelledError):
             pass  # cut: by either end, a mode change or the proxy closing
@@ -77,11 +80,15 @@ class StallingProxy:
                 self._links.discard(link)
                 link.close()
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: bool = False
+    ) -> None:
         try:
             while data := await reader.read(65536):
                 if self.mode != PASS:
                     await asyncio.Event().wait()  # frozen mid-conversation: hold on to it
+                if upstream:
+                    self.sent_upstream += len(data)
                 writer.write(data)
                 await writer.drain()
         finally:

@@ -17,6 +17,7 @@ import pytest
 import requests
 from ivr_calls import make_available, message
 
+from benchmarks.callers import open_zone
 from hotline import defaults, demo, gunicorn_app
 from hotline.loopback import free_port
 from runtime import current_flows
@@ -267,7 +268,14 @@ class Server:
             for k, v in os.environ.items()
             if k not in ("REDIS_URL", "PUBLIC_BASE_URL", "HOTLINE_SIMULATOR", "CI")
         }
-        env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'e2e.sqlite3'}", TWILIO_AUTH_TOKEN=token)
+        env.update(
+            DATABASE_URL=f"sqlite:///{tmp_path / 'e2e.sqlite3'}",
+            TWILIO_AUTH_TOKEN=token,
+            # A zone where the lines are open now, whenever the suite runs: in Beijing
+            # time the medical line closes at 22:00, and the caller would hear the
+            # callback offer instead of reaching the queue.
+            HOTLINE_TZ=open_zone(hours_ahead=0.5),
+        )
         self.env = env
         hotline = Path(sys.executable).parent / "hotline"
         self.process = subprocess.Popen(

@@ -1,11 +1,14 @@
-"""The repository reads one insured person back as domain objects in two queries."""
+"""The repository reads one insured person (or a household) back as domain objects in one
+statement, which PostgreSQL plans once per connection."""
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
 import pytest
 from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from domain.policies import PolicyEvent, PolicyStatus, Use
 from runtime import current_flows
@@ -87,20 +90,92 @@ def test_an_insured_person_comes_back_with_policies_events_and_uses(app, loaded)
     ]
 
 
-def test_loading_an_insured_person_takes_two_queries(app, loaded):
-    statements = []
+def _statements(engine, read) -> list[str]:
+    seen = []
+
+    def note(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        read()
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    return seen
+
+
+def test_loading_an_insured_person_takes_one_statement(app, loaded):
     with app.app_context():
         engine = db.engine()
 
-        def count(*_args):
-            statements.append(_args[2])
+        def read():
+            on = date(2026, 3, 10)
+            repository.eligibility(db.session(), current_flows().programme, "I1", on)
 
-        event.listen(engine, "before_cursor_execute", count)
-        try:
-            repository.eligibility(db.session(), current_flows().programme, "I1", date(2026, 3, 10))
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
-    assert len(statements) == 2
+        first = _statements(engine, read)
+        again = _statements(engine, read)  # the same session, so the same connection
+    assert len(again) == 1
+    if engine.dialect.name == "postgresql":
+        assert first[0].startswith("PREPARE") and again[0].startswith("EXECUTE")
+    else:
+        assert len(first) == 1
+
+
+def test_the_planned_read_gives_what_the_plain_statement_gives(app, loaded):
+    with app.app_context():
+        connection = db.session().connection()
+        for person in ("I1", "H1", "nobody"):
+            plain = connection.execute(repository._PERSON.statement, {"insured_id": person})
+            planned = repository._PERSON.execute(connection, {"insured_id": person})
+            assert repository._insureds(planned) == repository._insureds(plain)
+        plain = connection.execute(repository._HOUSEHOLD_PEOPLE.statement, {"holder_id": "H1"})
+        planned = repository._HOUSEHOLD_PEOPLE.execute(connection, {"holder_id": "H1"})
+        household = repository._insureds(planned)
+        assert household == repository._insureds(plain)
+        assert [person.id for person in household] == ["H1", "I1"]
+
+
+def test_a_read_prepared_in_a_transaction_rolled_back_is_still_there(app, loaded):
+    with app.app_context():
+        url = db.engine().url
+    if url.get_backend_name() != "postgresql":
+        pytest.skip("PostgreSQL plans a named statement per server session")
+    engine = db.make_engine(url, db.WEB)
+    try:
+        with Session(engine) as session:  # a webhook's session: a transaction, rolled back
+            assert repository.insured(session, "I1").id == "I1"
+            session.rollback()
+
+        def read_again():
+            with Session(engine) as session:  # the pool's one connection again
+                repository.insured(session, "I1")
+
+        seen = _statements(engine, read_again)
+        assert [statement.split()[0] for statement in seen] == ["EXECUTE"]
+    finally:
+        engine.dispose()
+
+
+def test_a_connection_the_server_replaced_prepares_its_reads_again(app, loaded):
+    with app.app_context():
+        url = db.engine().url
+    if url.get_backend_name() != "postgresql":
+        pytest.skip("PostgreSQL plans a named statement per server session")
+    engine, admin = db.make_engine(url, db.WEB), db.make_engine(url, db.WEB)
+    backend = "SELECT pg_backend_pid()"
+    try:
+        with engine.connect() as connection:  # the pool's one connection, prepared
+            ended = connection.exec_driver_sql(backend).scalar()
+            assert repository.insured(Session(bind=connection), "I1").id == "I1"
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"SELECT pg_terminate_backend({int(ended)})")
+        time.sleep(0.2)  # the end of the stream reaches the pooled connection's socket
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql(backend).scalar() != ended
+            assert repository.insured(Session(bind=connection), "I1").id == "I1"
+    finally:
+        engine.dispose()
+        admin.dispose()
 
 
 def test_eligibility_is_computed_from_what_is_stored(app, loaded):

@@ -146,6 +146,40 @@ def test_a_stale_pooled_connection_is_replaced_without_opening_the_breaker(
         engine.dispose()
 
 
+def test_a_pooled_connection_is_handed_out_again_without_a_round_trip(proxy, proxied_url):
+    engine = db.make_engine(proxied_url, db.WEB)
+    try:
+        assert select_one(engine) == 1
+        sent = proxy.sent_upstream
+        for _ in range(5):
+            with engine.connect() as connection:
+                assert connection.connection.dbapi_connection is not None  # checked out
+        assert proxy.sent_upstream == sent
+        assert select_one(engine) == 1
+        assert proxy.sent_upstream > sent  # the proxy does count what a query sends
+    finally:
+        engine.dispose()
+
+
+def test_a_pooled_connection_the_server_ended_is_replaced_at_checkout(postgres_url):
+    guard = Breaker("database", open_seconds=60)
+    engine = db.make_engine(postgres_url, db.WEB, guard)
+    admin = db.make_engine(postgres_url, db.WEB)
+    backend = text("SELECT pg_backend_pid()")
+    try:
+        with engine.connect() as connection:
+            ended = connection.execute(backend).scalar()
+        with admin.connect() as connection:
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": ended})
+        time.sleep(0.2)  # the server's notice and the end of the stream reach the socket
+        with engine.connect() as connection:
+            assert connection.execute(backend).scalar() != ended
+        assert guard.failures == 0
+    finally:
+        engine.dispose()
+        admin.dispose()
+
+
 def test_sqlite_gives_up_on_another_process_write_lock_within_the_web_budget(tmp_path):
     path = tmp_path / "locked.sqlite3"
     holder = sqlite3.connect(path, isolation_level=None)
