@@ -97,6 +97,10 @@ class Prepared:
 # The names a connection has prepared (``Planned``), in its pool record's ``info``: that
 # lives as long as the server session does, and is cleared when the connection is replaced.
 PLANNED = "hotline.planned"
+# PostgreSQL's answers to EXECUTE when the plan no longer holds: the schema changed under
+# it ("cached plan must not change result type", after a migration), or the session has
+# no such statement.
+_STALE_PLAN = frozenset({"0A000", "26000"})
 
 
 class Planned:
@@ -113,7 +117,9 @@ class Planned:
     else (SQLite) the statement runs as it is.
 
     Named statements belong to one server session, as do the connections' time-outs
-    (``storage.db``): a pooler between must keep each connection on one session.
+    (``storage.db``): a pooler between must keep each connection on one session. A plan
+    that no longer holds (a migration changed a column it returns) fails its request
+    and retires its connection, so that the next request plans afresh.
     """
 
     def __init__(self, name: str, statement: ClauseElement):
@@ -129,7 +135,14 @@ class Planned:
         if self.name not in prepared:
             connection.exec_driver_sql(prepare)
             prepared.add(self.name)
-        return connection.exec_driver_sql(run, dict(params))
+        try:
+            return connection.exec_driver_sql(run, dict(params))
+        except DBAPIError as exc:
+            if getattr(exc.orig, "pgcode", None) in _STALE_PLAN:
+                # This request fails; the connection is replaced, and the next one
+                # prepares its statements anew.
+                connection.invalidate()
+            raise
 
     def _compile(self, dialect: Dialect) -> tuple[str, str]:
         compiled = self.statement.compile(dialect=dialect)

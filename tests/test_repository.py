@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from domain.policies import PolicyEvent, PolicyStatus, Use
@@ -152,6 +153,26 @@ def test_a_read_prepared_in_a_transaction_rolled_back_is_still_there(app, loaded
 
         seen = _statements(engine, read_again)
         assert [statement.split()[0] for statement in seen] == ["EXECUTE"]
+    finally:
+        engine.dispose()
+
+
+def test_a_plan_that_no_longer_holds_retires_its_connection(app, loaded):
+    with app.app_context():
+        url = db.engine().url
+    if url.get_backend_name() != "postgresql":
+        pytest.skip("PostgreSQL plans a named statement per server session")
+    engine = db.make_engine(url, db.WEB)
+    try:
+        with engine.connect() as connection:
+            assert repository.insured(Session(bind=connection), "I1").id == "I1"
+            # Gone behind the pool's back, as a plan a migration made stale is.
+            connection.exec_driver_sql("DEALLOCATE hotline_person")
+            with pytest.raises(DBAPIError):
+                repository.insured(Session(bind=connection), "I1")
+            assert connection.invalidated
+        with engine.connect() as connection:  # a new server session: prepared anew
+            assert repository.insured(Session(bind=connection), "I1").id == "I1"
     finally:
         engine.dispose()
 
