@@ -136,66 +136,57 @@ def test_the_planned_read_gives_what_the_plain_statement_gives(app, loaded):
         assert [person.id for person in household] == ["H1", "I1"]
 
 
-def test_a_read_prepared_in_a_transaction_rolled_back_is_still_there(app, loaded):
+@pytest.fixture
+def own_engine(app, loaded):
+    """An engine of the app's PostgreSQL with a pool of its own (its connections known)."""
     with app.app_context():
         url = db.engine().url
     if url.get_backend_name() != "postgresql":
         pytest.skip("PostgreSQL plans a named statement per server session")
     engine = db.make_engine(url, db.WEB)
-    try:
-        with Session(engine) as session:  # a webhook's session: a transaction, rolled back
-            assert repository.insured(session, "I1").id == "I1"
-            session.rollback()
-
-        def read_again():
-            with Session(engine) as session:  # the pool's one connection again
-                repository.insured(session, "I1")
-
-        seen = _statements(engine, read_again)
-        assert [statement.split()[0] for statement in seen] == ["EXECUTE"]
-    finally:
-        engine.dispose()
+    yield engine
+    engine.dispose()
 
 
-def test_a_plan_that_no_longer_holds_retires_its_connection(app, loaded):
-    with app.app_context():
-        url = db.engine().url
-    if url.get_backend_name() != "postgresql":
-        pytest.skip("PostgreSQL plans a named statement per server session")
-    engine = db.make_engine(url, db.WEB)
-    try:
-        with engine.connect() as connection:
-            assert repository.insured(Session(bind=connection), "I1").id == "I1"
-            # Gone behind the pool's back, as a plan a migration made stale is.
-            connection.exec_driver_sql("DEALLOCATE hotline_person")
-            with pytest.raises(DBAPIError):
-                repository.insured(Session(bind=connection), "I1")
-            assert connection.invalidated
-        with engine.connect() as connection:  # a new server session: prepared anew
-            assert repository.insured(Session(bind=connection), "I1").id == "I1"
-    finally:
-        engine.dispose()
+def test_a_read_prepared_in_a_transaction_rolled_back_is_still_there(own_engine):
+    with Session(own_engine) as session:  # a webhook's session: a transaction, rolled back
+        assert repository.insured(session, "I1").id == "I1"
+        session.rollback()
+
+    def read_again():
+        with Session(own_engine) as session:  # the pool's one connection again
+            repository.insured(session, "I1")
+
+    seen = _statements(own_engine, read_again)
+    assert [statement.split()[0] for statement in seen] == ["EXECUTE"]
 
 
-def test_a_connection_the_server_replaced_prepares_its_reads_again(app, loaded):
-    with app.app_context():
-        url = db.engine().url
-    if url.get_backend_name() != "postgresql":
-        pytest.skip("PostgreSQL plans a named statement per server session")
-    engine, admin = db.make_engine(url, db.WEB), db.make_engine(url, db.WEB)
+def test_a_plan_that_no_longer_holds_retires_its_connection(own_engine):
+    with own_engine.connect() as connection:
+        assert repository.insured(Session(bind=connection), "I1").id == "I1"
+        # Gone behind the pool's back, as a plan a migration made stale is.
+        connection.exec_driver_sql("DEALLOCATE hotline_person")
+        with pytest.raises(DBAPIError):
+            repository.insured(Session(bind=connection), "I1")
+        assert connection.invalidated
+    with own_engine.connect() as connection:  # a new server session: prepared anew
+        assert repository.insured(Session(bind=connection), "I1").id == "I1"
+
+
+def test_a_connection_the_server_replaced_prepares_its_reads_again(own_engine):
+    admin = db.make_engine(own_engine.url, db.WEB)
     backend = "SELECT pg_backend_pid()"
     try:
-        with engine.connect() as connection:  # the pool's one connection, prepared
+        with own_engine.connect() as connection:  # the pool's one connection, prepared
             ended = connection.exec_driver_sql(backend).scalar()
             assert repository.insured(Session(bind=connection), "I1").id == "I1"
         with admin.connect() as connection:
             connection.exec_driver_sql(f"SELECT pg_terminate_backend({int(ended)})")
         time.sleep(0.2)  # the end of the stream reaches the pooled connection's socket
-        with engine.connect() as connection:
+        with own_engine.connect() as connection:
             assert connection.exec_driver_sql(backend).scalar() != ended
             assert repository.insured(Session(bind=connection), "I1").id == "I1"
     finally:
-        engine.dispose()
         admin.dispose()
 
 
