@@ -31,13 +31,16 @@ F = TypeVar("F", bound=Callable)
 def current_agent() -> Agent | None:
     """The agent making this request, by Bearer token or else by session cookie."""
     if "agent" not in g:
-        g.agent, g.credential = _authenticate()
+        credential = current_credential()
+        # A token's check reads no ``Agent``: the account is loaded only for views that use it.
+        g.agent = None if credential is None else db.session().get(Agent, credential.agent_id)
     return g.agent
 
 
 def current_credential() -> accounts.Credential | None:
     """What the agent of this request signed in with (None: nobody signed in)."""
-    current_agent()
+    if "credential" not in g:
+        g.credential = _authenticate()
     return g.credential
 
 
@@ -49,21 +52,17 @@ def sign_in(agent: Agent) -> None:
     session.permanent = True
 
 
-def _authenticate() -> tuple[Agent | None, accounts.Credential | None]:
+def _authenticate() -> accounts.Credential | None:
     header = request.headers.get("Authorization")
     if header is not None:
         # A request that presents credentials is judged by them alone.
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            return None, None
-        agent = accounts.agent_for_token(db.session(), token.strip())
-        if agent is None:
-            return None, None
-        token_hash = accounts.hash_token(token.strip())
-        return agent, accounts.Credential(agent.id, agent.session_generation, token_hash)
+            return None
+        return accounts.token_credential(db.session(), token.strip())
     agent_id = session.get(SESSION_KEY)
     if agent_id is None:
-        return None, None
+        return None
     agent = db.session().get(Agent, agent_id) if isinstance(agent_id, int) else None
     if (
         agent is None
@@ -72,8 +71,9 @@ def _authenticate() -> tuple[Agent | None, accounts.Credential | None]:
     ):
         # Ended elsewhere (signed out, new password, disabled): forget it here too.
         session.clear()
-        return None, None
-    return agent, accounts.Credential(agent.id, agent.session_generation)
+        return None
+    g.agent = agent  # read already: the views that want the account need not read it again
+    return accounts.Credential(agent.id, agent.role, agent.session_generation)
 
 
 def still_signed_in(app: Flask) -> Callable[[], bool]:
@@ -106,14 +106,14 @@ def login_required(*roles: str) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         @wraps(view)
         def wrapped(*args, **kwargs):
-            agent = current_agent()
-            if agent is None:
+            credential = current_credential()
+            if credential is None:
                 raise Unauthorized(
                     "a valid API token (Authorization: Bearer TOKEN) or a signed-in session "
                     "is required",
                     www_authenticate=WWWAuthenticate("bearer", {"realm": "hotline"}),
                 )
-            if roles and agent.role not in roles:
+            if roles and credential.role not in roles:
                 raise Forbidden(f"only for: {', '.join(roles)}")
             return view(*args, **kwargs)
 

@@ -169,3 +169,20 @@ def test_a_session_cookie_from_before_the_password_change_is_refused_by_the_api(
     assert ann.get(ELIGIBILITY).status_code == 200
     cli(runner, "password", "ann", "--password", PASSWORD + " new")
     assert ann.get(ELIGIBILITY).status_code == 401
+
+
+def test_a_request_without_the_session_cookie_builds_no_cookie_signer(app, ann, monkeypatch):
+    built = []
+    interface = app.session_interface
+    original = interface.get_signing_serializer
+
+    def counting(flask_app):
+        built.append(True)
+        return original(flask_app)
+
+    monkeypatch.setattr(interface, "get_signing_serializer", counting)
+    assert app.test_client().get("/api/cases").status_code == 401
+    assert built == []
+    # A signed-in desk reads its cookie (and is still signed in) as before.
+    assert signed_in(ann)
+    assert built
