@@ -23,6 +23,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from sqlalchemy import text
@@ -158,17 +159,22 @@ def run(args) -> int:
         runs = []
         for number in range(1, args.runs + 1):
             before = load_average()
-            cpu = server.cpu_seconds()
+            cpu, started = server.cpu_by_process(), time.perf_counter()
             result = wrk(*load, args.duration, args.rate)
+            elapsed = time.perf_counter() - started
+            # Per process: wrk's few keep-alive connections stay with the worker that
+            # accepted them, so one worker may take most of the load (and the tail).
+            used = [s - cpu.get(pid, 0.0) for pid, s in server.cpu_by_process().items()]
             # Server CPU per request does not depend on what else the machine runs,
             # so it compares changes even when requests/s are too noisy to.
-            result["cpu_ms"] = (server.cpu_seconds() - cpu) / max(1, result["requests"]) * 1e3
+            result["cpu_ms"] = sum(used) / max(1, result["requests"]) * 1e3
+            shares = ", ".join(f"{seconds / elapsed:.0%}" for seconds in used)
             result["load"] = before
             runs.append(result)
             print(
                 f"  run {number}: {result['rps']:8.0f} req/s  p50 {result['p50']:6.2f} ms  "
                 f"p90 {result['p90']:6.2f} ms  p99 {result['p99']:6.2f} ms  "
-                f"server CPU {result['cpu_ms']:.2f} ms/req  "
+                f"server CPU {result['cpu_ms']:.2f} ms/req (master, workers: {shares} of a core)  "
                 f"non-2xx {result['non_2xx']}  socket errors {result['socket_errors']}  "
                 f"(load before: {before})",
                 flush=True,

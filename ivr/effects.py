@@ -118,7 +118,9 @@ def run(
         HANDLERS[type(effect)](effect, origin)
     if isinstance(reply.wait, replies.Enqueue):
         state.enqueued_at = origin.now.timestamp()
-        queueboard.enqueued(origin.redis, reply.wait.queue, state.call_sid, state.enqueued_at)
+        queueboard.enqueued(
+            origin.redis, reply.wait.queue, state.call_sid, state.enqueued_at, origin.pipe
+        )
         describe_waiting(origin.redis, state, facts, origin.pipe)
         records.entered_queue(state, reply.wait.queue, origin.now)
 

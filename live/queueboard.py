@@ -41,50 +41,89 @@ def _key(queue: str, part: str) -> str:
     return keys.QUEUE_PART.format(queue=queue, part=part)
 
 
-def _first(redis: Redis, sid: str, marker: str, value: str) -> bool:
-    """Mark ``marker`` on the call once; True the first time."""
-    key = keys.QUEUE_CALL.format(sid=sid)
-    pipe = redis.pipeline(transaction=False)
-    pipe.hsetnx(key, marker, value)
-    pipe.expire(key, CALL_TTL)
-    first, _ = pipe.execute()
-    return bool(first)
+# The writes that depend on a mark made once are Lua scripts: one round trip each, where a
+# mark and then the writes it allows were two, and under gevent every round trip lets the
+# worker's other requests run first. Sent whole (EVAL): Redis keeps the compiled script by
+# its digest, and a Redis restarted without it needs nothing loaded again.
+# KEYS: the call's hash, the queue's waiting set. ARGV: the mark, its value, the hash's time
+# to live, the oldest entry time kept, the call sid.
+_ENQUEUED = """
+local first = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+if first == 1 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])
+  redis.call('ZADD', KEYS[2], 'NX', ARGV[2], ARGV[5])
+end
+return first
+"""
 
 
-def enqueued(redis: Redis, queue: str, sid: str, at: float) -> bool:
-    """The caller was put in ``queue``; listed as waiting once."""
-    if not _first(redis, sid, f"in:{queue}", repr(at)):
-        return False
-    pipe = redis.pipeline(transaction=False)
-    waiting = _key(queue, "waiting")
-    pipe.zremrangebyscore(waiting, "-inf", at - STALE_SECONDS)
-    pipe.zadd(waiting, {sid: at}, nx=True)
-    pipe.execute()
-    return True
+def enqueued(redis: Redis, queue: str, sid: str, at: float, pipe=None) -> bool | None:
+    """The caller was put in ``queue``; listed as waiting once (True the first time).
+
+    With ``pipe``: queued on it (a turn's pipeline, written with its reply); returns None.
+    """
+    target = pipe if pipe is not None else redis
+    found = target.eval(
+        _ENQUEUED,
+        2,
+        keys.QUEUE_CALL.format(sid=sid),
+        _key(queue, "waiting"),
+        f"in:{queue}",
+        repr(at),
+        CALL_TTL,
+        repr(at - STALE_SECONDS),
+        sid,
+    )
+    return None if pipe is not None else bool(found)
 
 
 def entered_at(redis: Redis, queue: str, sid: str) -> float | None:
     return redis.zscore(_key(queue, "waiting"), sid)
 
 
+# KEYS: the call's hash, the queue's waiting set, its answer times. ARGV: the mark, the
+# hash's time to live, the call sid, the answer time, how many answer times are kept.
+_ANSWERED = """
+local first = redis.call('HSETNX', KEYS[1], ARGV[1], 'answered')
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+if first == 1 then
+  redis.call('ZREM', KEYS[2], ARGV[3])
+  redis.call('LPUSH', KEYS[3], ARGV[4])
+  redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[5]) - 1)
+end
+return first
+"""
+
+
 def answered(redis: Redis, queue: str, sid: str, at: float, history_size: int) -> bool:
     """An agent took the caller: no longer waiting, and an answer to time the next by; once."""
-    if not _first(redis, sid, f"out:{queue}", "answered"):
-        return False
-    pipe = redis.pipeline(transaction=False)
-    pipe.zrem(_key(queue, "waiting"), sid)
-    pipe.lpush(_key(queue, "answers"), repr(at))
-    pipe.ltrim(_key(queue, "answers"), 0, history_size - 1)
-    pipe.execute()
-    return True
+    first = redis.eval(
+        _ANSWERED,
+        3,
+        keys.QUEUE_CALL.format(sid=sid),
+        _key(queue, "waiting"),
+        _key(queue, "answers"),
+        f"out:{queue}",
+        CALL_TTL,
+        sid,
+        repr(at),
+        history_size,
+    )
+    return bool(first)
 
 
 def left(redis: Redis, queue: str, sid: str, result: str) -> bool:
     """The caller left ``queue`` without an agent (Twilio's QueueResult); True the first time."""
     pipe = redis.pipeline(transaction=False)
     pipe.zrem(_key(queue, "waiting"), sid)
-    pipe.execute()
-    return result not in NOT_LEFT and _first(redis, sid, f"out:{queue}", result)
+    if result in NOT_LEFT:
+        pipe.execute()
+        return False
+    key = keys.QUEUE_CALL.format(sid=sid)
+    pipe.hsetnx(key, f"out:{queue}", result)
+    pipe.expire(key, CALL_TTL)
+    return bool(pipe.execute()[1])
 
 
 def waiting_scores(pipe, queues: Iterable[str], sid: str) -> None:
@@ -210,6 +249,23 @@ def waiting(redis: Redis, queues: Sequence[str], now: float) -> list[Waiting]:
 # -- Twilio's queues, as the distribution needs them --------------------------------------
 
 
+# KEYS: the call's hash, the queue's waiting set, the queues' Twilio sids. ARGV: the
+# QueueSid (or '1'), the mark of the call's entry in the queue, the hash's time to live,
+# the call sid, the queue's name, whether the QueueSid is known ('1' or '').
+_CONFIRMED = """
+local first = redis.call('HSETNX', KEYS[1], 'queued', ARGV[1])
+local entered = redis.call('HGET', KEYS[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+if ARGV[6] == '1' then
+  redis.call('HSET', KEYS[3], ARGV[5], ARGV[1])
+end
+if first == 1 and entered then
+  redis.call('ZADD', KEYS[2], 'NX', entered, ARGV[4])
+end
+return first
+"""
+
+
 def confirmed(redis: Redis, queue: str, sid: str, queue_sid: str | None) -> bool:
     """Twilio asked for the caller's waitUrl: the caller is in its queue (``queue_sid``).
 
@@ -217,16 +273,19 @@ def confirmed(redis: Redis, queue: str, sid: str, queue_sid: str | None) -> bool
     caller dropped from the list meanwhile (checked against Twilio's members while
     being queued again) is listed again, at the time they first entered the queue.
     """
-    key = keys.QUEUE_CALL.format(sid=sid)
-    pipe = redis.pipeline(transaction=False)
-    pipe.hsetnx(key, "queued", queue_sid or "1")
-    pipe.hget(key, f"in:{queue}")
-    pipe.expire(key, CALL_TTL)
-    if queue_sid:
-        pipe.hset(keys.QUEUE_SIDS, queue, queue_sid)
-    first, entered = pipe.execute()[:2]
-    if first and entered is not None:
-        redis.zadd(_key(queue, "waiting"), {sid: float(entered)}, nx=True)
+    first = redis.eval(
+        _CONFIRMED,
+        3,
+        keys.QUEUE_CALL.format(sid=sid),
+        _key(queue, "waiting"),
+        keys.QUEUE_SIDS,
+        queue_sid or "1",
+        f"in:{queue}",
+        CALL_TTL,
+        sid,
+        queue,
+        "1" if queue_sid else "",
+    )
     return bool(first)
 
 

@@ -15,7 +15,7 @@ from flask import has_request_context, request
 from ivr_calls import ZHANG, load, message, verified
 from sqlalchemy import event
 
-from live import call_store
+from live import call_store, queueboard, store
 from storage import db, prepared
 from storage.db import make_engine
 
@@ -114,17 +114,48 @@ def test_the_end_of_a_call_that_left_the_queue_costs_one_redis_round_trip(
     assert redis_round_trips["/ivr/status"] == ["pipeline"]
 
 
-def test_a_turn_that_queues_the_caller_costs_four_redis_round_trips(
+def test_a_turn_that_queues_the_caller_costs_two_redis_round_trips(
     exchange, import_feed, redis_round_trips
 ):
-    # The claim on the step, the queue board's first mark, the waiting list, then the
-    # state and reply written with what agents see of the caller (no trip of its own).
+    # The claim on the step, then the state and reply written with the caller's place on
+    # the queue board (marked once, by a script) and what agents see of them. The mark and
+    # the waiting list were two round trips of their own.
     load(import_feed)
     phone = verified(exchange, ZHANG, "+8613900000042").press("1").press("2")
     redis_round_trips.clear()
     phone.press("1")
     assert phone.in_queue, phone.heard
-    assert len(redis_round_trips["/ivr/gather"]) <= 4, redis_round_trips
+    assert redis_round_trips["/ivr/gather"] == ["pipeline", "pipeline"], redis_round_trips
+    assert phone.exchange.queues.position(phone)[1] >= 1
+
+
+def test_twilio_confirming_a_caller_in_its_queue_costs_one_redis_round_trip(app, redis_round_trips):
+    # The waitUrl's mark, the queue's sid, and the caller listed again if the board lost
+    # them meanwhile, at the time they first entered (a script: a pipeline, then a ZADD).
+    with app.app_context():
+        redis = store.redis()
+        queueboard.enqueued(redis, "medical", "CA1", 1000.0)
+        assert queueboard.confirmed(redis, "medical", "CA1", "QU1")
+        queueboard.unconfirmed(redis, "CA1")
+        queueboard.forget_waiting(redis, "medical", "CA1")
+        redis_round_trips.clear()
+        assert queueboard.confirmed(redis, "medical", "CA1", "QU1")
+        assert redis_round_trips["-"] == ["EVAL"]
+        assert redis.zscore("hotline:queue:medical:waiting", "CA1") == 1000.0
+        assert not queueboard.confirmed(redis, "medical", "CA1", "QU1")
+        assert queueboard.sids(redis) == {"medical": "QU1"}
+
+
+def test_a_caller_hanging_up_in_the_queue_costs_two_redis_round_trips(
+    exchange, import_feed, redis_round_trips
+):
+    # The call's state (which queue), then off the waiting list and marked as left, together.
+    load(import_feed)
+    phone = verified(exchange, ZHANG, "+8613900000047").press("1").press("2").press("1")
+    assert phone.in_queue
+    redis_round_trips.clear()
+    phone.hang_up()
+    assert redis_round_trips["/ivr/queue/done"] == ["GET", "pipeline"], redis_round_trips
 
 
 def test_the_turns_after_authentication_read_nothing_from_the_database(
