@@ -17,15 +17,13 @@ from __future__ import annotations
 import os
 
 # gunicorn settings: the hotline's (bind, gevent workers, WEB_CONCURRENCY, access log on
-# stdout, the yield after each request), without its hooks (migrations, rq, deadlines)
-# but for the start-up objects frozen out of the garbage collector's passes.
+# stdout, the yield after each request), without its hooks (migrations, rq, deadlines).
 from hotline.gunicorn_conf import (  # noqa: F401 - read by gunicorn as its settings
     access_log_format,
     accesslog,
     bind,
     control_socket_disable,
     forwarded_allow_ips,
-    freeze_start_up_objects,
     graceful_timeout,
     post_request,
     threads,
@@ -34,11 +32,6 @@ from hotline.gunicorn_conf import (  # noqa: F401 - read by gunicorn as its sett
     worker_connections,
     workers,
 )
-
-
-def post_worker_init(worker) -> None:
-    freeze_start_up_objects()  # as the hotline's workers do, for the same collector
-
 
 PATH = "/bare/gather"
 PROMPTS = (

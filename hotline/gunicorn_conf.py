@@ -137,23 +137,6 @@ def post_worker_init(worker) -> None:
         from services import distribution
 
         distribution.loop(worker.wsgi).register().start()
-    freeze_start_up_objects()
-
-
-def freeze_start_up_objects() -> None:
-    """Keep what the worker built to start (modules, the app, the flows) out of the
-    garbage collector's full passes from now on.
-
-    A started worker holds some 330,000 objects that live as long as it does. Python's
-    full collection walks all of them: 50–100 ms measured, during which the worker
-    answers no request, every few thousand requests — the 50–60 ms p99 of whole
-    benchmark runs. Frozen, they are never walked again; what requests create is
-    collected as before.
-    """
-    import gc
-
-    gc.collect()
-    gc.freeze()
 
 
 def in_process_runner(app):

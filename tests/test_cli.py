@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import importlib
 import logging
@@ -12,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from hotline import gunicorn_app, gunicorn_conf, migrator
+from hotline import gunicorn_app, gunicorn_conf
 from hotline.cli import make_cli
 from services import accounts
 from storage import db
@@ -196,21 +195,6 @@ def test_serve_starts_gunicorn_with_one_worker_without_redis(runner, served):
     assert options["post_fork"] is gunicorn_conf.post_fork
     assert options["post_request"] is gunicorn_conf.post_request
     assert "Serving on http://127.0.0.1:8123" in result.stdout
-
-
-def test_a_started_worker_freezes_its_start_up_objects_out_of_the_collectors_passes(
-    monkeypatch,
-):
-    # A full collection walked every object the worker started with: 50-100 ms without
-    # an answer, every few thousand requests.
-    monkeypatch.setattr(migrator.Migrator, "start", lambda self: None)
-    monkeypatch.setattr(gunicorn_conf, "SHARED_STORE", True)
-    frozen_before = gc.get_freeze_count()
-    try:
-        gunicorn_conf.post_worker_init(SimpleNamespace(wsgi=None))
-        assert gc.get_freeze_count() > frozen_before + 10_000
-    finally:
-        gc.unfreeze()
 
 
 def test_serve_says_why_it_ignores_extra_workers_without_redis(runner, served):

@@ -1,0 +1,197 @@
+"""CPU of a webhook and of an eligibility request inside the app, without gunicorn: for A/B.
+
+The gunicorn benchmarks measure what production pays, but on this shared 2-core
+machine their milliseconds move with the host by ±30 % from one minute to the next.
+This one takes the server, the network and the load generator out: the app runs in
+this process behind Flask's test client, and only the CPU time spent inside
+``app.wsgi_app`` (``time.process_time``) is counted, per request path. Real Redis
+(the benchmark database, emptied first) and the benchmark's SQLite or PostgreSQL
+database are used, so every round trip's client side is in the figure; the other
+side's CPU is not.
+
+- **IVR**: ``--calls`` whole calls of ``benchmarks.callers`` (the IVR benchmark's mix),
+  followed through their TwiML, signed as Twilio signs them, one after another.
+- **The bare endpoint** (``benchmarks.bare_endpoint``): the same signed gather posted
+  ``--bare`` times; the IVR's CPU per webhook is divided by its.
+- **API**: ``--requests`` eligibility requests with an agent's token, random people.
+
+Each part runs ``--runs`` times, alternating, after a warm-up; the median run of each
+is reported. Compare two commits by running each from its own folder in the same
+minutes (as the README's A/B notes say).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import secrets
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+
+import redis
+
+from benchmarks import callers, databases
+from benchmarks.api import insured_ids
+from benchmarks.common import REDIS_URL, BenchmarkFailed, context, median
+from simulator.softphone import Exchange, FlaskTransport, MemoryQueues
+
+
+def timed(app) -> tuple[Counter, Counter]:
+    """Count the CPU time spent in ``app.wsgi_app`` (and requests) per path from now on."""
+    cpu, count = Counter(), Counter()
+    inner = app.wsgi_app
+
+    def wsgi_app(environ, start_response):
+        started = time.process_time()
+        try:
+            return inner(environ, start_response)
+        finally:
+            path = environ["PATH_INFO"]
+            cpu[path] += time.process_time() - started
+            count[path] += 1
+
+    app.wsgi_app = wsgi_app
+    return cpu, count
+
+
+def measured(cpu: Counter, count: Counter, work: Callable[[], None]) -> dict:
+    """Run ``work``; the CPU per request in it, in all and per path (ms)."""
+    cpu.clear()
+    count.clear()
+    work()
+    requests = sum(count.values())
+    if not requests:
+        raise BenchmarkFailed("no request was made")
+    return {
+        "ms": sum(cpu.values()) / requests * 1e3,
+        "requests": requests,
+        "paths": {path: (count[path], cpu[path] / count[path] * 1e3) for path in count},
+    }
+
+
+def ivr_calls(app, url: str, seed: int) -> Callable[[int], None]:
+    transport = FlaskTransport(app.test_client())
+    people, suffixes = callers.holders(url)
+    scripts = callers.plan(people, suffixes, seed)
+    queues = MemoryQueues()
+
+    def calls(how_many: int) -> None:
+        for _ in range(how_many):
+            script = next(scripts)
+            exchange = Exchange(
+                transport, callers.AUTH_TOKEN, base_url=callers.PUBLIC_BASE_URL, queues=queues
+            )
+            callers.follow(exchange.call(script.caller), script)
+
+    return calls
+
+
+def bare_posts(app) -> Callable[[int], None]:
+    from benchmarks.bare_endpoint import PATH
+
+    exchange = Exchange(
+        FlaskTransport(app.test_client()), callers.AUTH_TOKEN, base_url=callers.PUBLIC_BASE_URL
+    )
+    phone = exchange.call("+8613900000001")
+    target = exchange.url(PATH + "?step=1")
+
+    def posts(how_many: int) -> None:
+        for _ in range(how_many):
+            phone.request(target, Digits="123456")  # raises on an answer that is not TwiML
+
+    return posts
+
+
+def eligibility_requests(app, url: str, seed: int) -> Callable[[int], None]:
+    token = databases.new_token(url, f"bench-{secrets.token_hex(3)}")
+    ids = insured_ids(url, "in-process").read_text().split()
+    client, rng = app.test_client(), random.Random(seed)
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def requests(how_many: int) -> None:
+        for _ in range(how_many):
+            response = client.get(f"/api/insureds/{rng.choice(ids)}/eligibility", headers=headers)
+            if response.status_code != 200:
+                raise BenchmarkFailed(f"eligibility answered {response.status_code}")
+
+    return requests
+
+
+def run(args) -> int:
+    url, _ = databases.with_feed(args.database, args.people, args.seed, args.reuse)
+    zone = args.tz or callers.open_zone()
+    redis.Redis.from_url(REDIS_URL).flushdb()  # call states and queues of earlier runs
+    os.environ.update(callers.ivr_settings(zone))
+    from benchmarks.bare_endpoint import create_app as create_bare
+    from hotline import create_app
+
+    try:
+        app = create_app(
+            {"DATABASE_URL": url, "REDIS_URL": REDIS_URL, **callers.ivr_settings(zone)}
+        )
+        bare = create_bare()
+        parts = {
+            "ivr": (app, ivr_calls(app, url, args.seed), args.calls),
+            "bare": (bare, bare_posts(bare), args.bare),
+            "api": (app, eligibility_requests(app, url, args.seed), args.requests),
+        }
+        counters = {name: timed(target) for name, (target, _, _) in parts.items()}
+        for _name, (_, work, how_many) in parts.items():
+            work(max(1, how_many // 10))  # warm-up: caches, pools, compiled statements
+        runs: dict[str, list[dict]] = {name: [] for name in parts}
+        for _ in range(args.runs):
+            for name, (_, work, how_many) in parts.items():
+                runs[name].append(measured(*counters[name], lambda w=work, n=how_many: w(n)))
+    finally:
+        if not args.keep_database and args.database == "postgresql":
+            databases.drop(url)
+
+    print(
+        f"in process · {args.database} · {args.people} people · HOTLINE_TZ={zone} · "
+        f"{args.runs} runs of {args.calls} calls, {args.bare} bare posts, "
+        f"{args.requests} eligibility requests"
+    )
+    for name in parts:
+        figures = ", ".join(f"{r['ms']:.3f}" for r in runs[name])
+        print(f"  {name:5s} CPU per request in wsgi_app (ms), runs: {figures}")
+    ivr = median([r["ms"] for r in runs["ivr"]])
+    bare_ms = median([r["ms"] for r in runs["bare"]])
+    api = median([r["ms"] for r in runs["api"]])
+    last = runs["ivr"][-1]["paths"]
+    for path, (n, ms) in sorted(last.items(), key=lambda item: -item[1][0]):
+        print(f"    {path:22s} {n:6d} requests  {ms:.3f} ms")
+    print(context())
+    print(
+        f"median: IVR webhook {ivr:.3f} ms ÷ bare endpoint {bare_ms:.3f} ms = {ivr / bare_ms:.2f}× "
+        f"(in process: no gunicorn, no network); eligibility request {api:.3f} ms"
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, default=100_000)
+    parser.add_argument("--database", choices=databases.KINDS, default="sqlite")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--calls", type=int, default=300, help="IVR calls per run")
+    parser.add_argument("--bare", type=int, default=3000, help="bare endpoint posts per run")
+    parser.add_argument("--requests", type=int, default=3000, help="API requests per run")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--tz", help="HOTLINE_TZ (default: a zone where the lines are open)")
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep a database that already holds this feed"
+    )
+    parser.add_argument("--keep-database", action="store_true", help="do not drop hotline_bench")
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except BenchmarkFailed as exc:
+        print(f"benchmark failed: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
