@@ -36,6 +36,7 @@ import redis
 from benchmarks import callers, databases
 from benchmarks.api import insured_ids
 from benchmarks.common import REDIS_URL, BenchmarkFailed, context, median
+from benchmarks.server import add_database_options
 from simulator.softphone import Exchange, FlaskTransport, MemoryQueues
 
 
@@ -173,18 +174,11 @@ def run(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--people", type=int, default=100_000)
-    parser.add_argument("--database", choices=databases.KINDS, default="sqlite")
-    parser.add_argument("--seed", type=int, default=1)
+    add_database_options(parser)
     parser.add_argument("--calls", type=int, default=300, help="IVR calls per run")
     parser.add_argument("--bare", type=int, default=3000, help="bare endpoint posts per run")
     parser.add_argument("--requests", type=int, default=3000, help="API requests per run")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--tz", help="HOTLINE_TZ (default: a zone where the lines are open)")
-    parser.add_argument(
-        "--reuse", action="store_true", help="keep a database that already holds this feed"
-    )
-    parser.add_argument("--keep-database", action="store_true", help="do not drop hotline_bench")
     args = parser.parse_args(argv)
     try:
         return run(args)

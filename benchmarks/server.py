@@ -169,12 +169,11 @@ def start_bare(args, url: str, zone: str) -> Gunicorn:
     return server
 
 
-def add_ivr_options(parser: argparse.ArgumentParser) -> None:
-    """The options both IVR benchmarks take for the database and the server."""
+def add_database_options(parser: argparse.ArgumentParser) -> None:
+    """The options of the benchmarks that call the IVR: the database, the feed, the zone."""
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--database", choices=databases.KINDS, default="sqlite")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--workers", type=int, default=2, help="WEB_CONCURRENCY")
     parser.add_argument(
         "--tz",
         help="HOTLINE_TZ for the server (default: Asia/Shanghai when every line is open for "
@@ -184,6 +183,12 @@ def add_ivr_options(parser: argparse.ArgumentParser) -> None:
         "--reuse", action="store_true", help="keep a database that already holds this feed"
     )
     parser.add_argument("--keep-database", action="store_true", help="do not drop hotline_bench")
+
+
+def add_ivr_options(parser: argparse.ArgumentParser) -> None:
+    """The options both IVR benchmarks take for the database and the server."""
+    add_database_options(parser)
+    parser.add_argument("--workers", type=int, default=2, help="WEB_CONCURRENCY")
     parser.add_argument(
         "--gunicorn-arg",
         action="append",
