@@ -169,14 +169,6 @@ def issue_token(db_session: Session, agent: Agent, now: datetime) -> str:
     return token
 
 
-_LIVE_TOKEN_OF_ENABLED_AGENT = (
-    ApiToken.token_hash == bindparam("token_hash"),
-    ApiToken.revoked_at.is_(None),
-    Agent.disabled_at.is_(None),
-)
-_AGENT_FOR_TOKEN = (
-    select(Agent).join(ApiToken, ApiToken.agent_id == Agent.id).where(*_LIVE_TOKEN_OF_ENABLED_AGENT)
-)
 # Only what judging a request needs, as plain columns: every API request makes this
 # look-up, and an ORM ``Agent`` (loading, identity map) cost a fifth of an eligibility
 # request's CPU. Planned once per PostgreSQL connection.
@@ -188,16 +180,15 @@ _TOKEN_CREDENTIAL = Planned(
         Agent.session_generation.label("generation"),
     )
     .join(ApiToken, ApiToken.agent_id == Agent.id)
-    .where(*_LIVE_TOKEN_OF_ENABLED_AGENT),
+    .where(
+        ApiToken.token_hash == bindparam("token_hash"),
+        ApiToken.revoked_at.is_(None),
+        Agent.disabled_at.is_(None),
+    ),
 )
 _LIVE_TOKEN = select(ApiToken.id).where(
     ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None)
 )
-
-
-def agent_for_token(db_session: Session, token: str) -> Agent | None:
-    """The enabled agent whose live (unrevoked) token this is, read from the database each time."""
-    return db_session.scalar(_AGENT_FOR_TOKEN, {"token_hash": hash_token(token)})
 
 
 def token_credential(db_session: Session, token: str) -> Credential | None:

@@ -232,10 +232,10 @@ def test_a_revoked_token_no_longer_works(app, client, loaded, token, auth_header
 
 def test_the_web_session_cookie_is_accepted_too(app, client, loaded, token):
     with app.app_context():
-        agent = accounts.agent_for_token(db.session(), token)
+        credential = accounts.token_credential(db.session(), token)
     with client.session_transaction() as session:
-        session[auth.SESSION_KEY] = agent.id
-        session[auth.GENERATION_KEY] = agent.session_generation
+        session[auth.SESSION_KEY] = credential.agent_id
+        session[auth.GENERATION_KEY] = credential.generation
     assert get(client).status_code == 200
     # Credentials presented in a header are judged alone, cookie or not.
     assert get(client, headers={"Authorization": "Bearer wrong"}).status_code == 401
