@@ -17,7 +17,8 @@ from __future__ import annotations
 import os
 
 # gunicorn settings: the hotline's (bind, gevent workers, WEB_CONCURRENCY, access log on
-# stdout, the yield after each request), without its hooks (migrations, rq, deadlines).
+# stdout, the keep-alive limit and the yield after each request), without its hooks
+# (migrations, rq, deadlines, the garbage collector's thresholds).
 from hotline.gunicorn_conf import (  # noqa: F401 - read by gunicorn as its settings
     access_log_format,
     accesslog,
@@ -26,6 +27,7 @@ from hotline.gunicorn_conf import (  # noqa: F401 - read by gunicorn as its sett
     forwarded_allow_ips,
     graceful_timeout,
     post_request,
+    pre_request,
     threads,
     timeout,
     worker_class,

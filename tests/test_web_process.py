@@ -1,0 +1,65 @@
+"""The web process's own settings (``hotline.gunicorn_conf``): how long a keep-alive
+connection lasts, and how often a worker's garbage collector walks all it holds."""
+
+from __future__ import annotations
+
+import gc
+import http.client
+import os
+
+import pytest
+
+from hotline import gunicorn_conf
+from hotline.loopback import LocalServer
+
+
+@pytest.fixture
+def server(tmp_path):
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TWILIO_", "REDIS_", "DATABASE_", "PUBLIC_", "HOTLINE_"))
+    }
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'hotline.sqlite3'}", SECRET_KEY="web-process")
+    server = LocalServer(env, tmp_path / "gunicorn.log")
+    try:
+        status, body = server.wait_ready("/healthz")
+        assert status == 200, body[:300]
+        yield server
+    finally:
+        server.stop(quick=True)
+
+
+def test_a_keep_alive_connection_is_closed_after_its_hundredth_request(server):
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    ports, closing = set(), []
+    try:
+        for number in range(1, gunicorn_conf.KEEPALIVE_REQUESTS + 2):
+            connection.request("GET", "/healthz")
+            ports.add(connection.sock.getsockname()[1])
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 200
+            if response.getheader("Connection", "").lower() == "close":
+                closing.append(number)
+    finally:
+        connection.close()
+    # The hundredth answer says so and the connection ends; the client opens another
+    # for the next request, which is answered as any other.
+    assert closing == [gunicorn_conf.KEEPALIVE_REQUESTS]
+    assert len(ports) == 2
+
+
+@pytest.fixture
+def thresholds():
+    before = gc.get_threshold()
+    yield before
+    gc.set_threshold(*before)
+
+
+def test_a_started_worker_runs_full_collections_ten_times_less_often(app, monkeypatch, thresholds):
+    monkeypatch.setattr(gunicorn_conf, "SHARED_STORE", True)  # no job runner, no loop
+    gunicorn_conf.post_worker_init(type("Worker", (), {"wsgi": app})())
+    young, middle, full = gc.get_threshold()
+    assert (young, middle) == thresholds[:2]
+    assert full == gunicorn_conf.FULL_COLLECTION_AFTER == 10 * thresholds[2]
