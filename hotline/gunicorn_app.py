@@ -6,29 +6,19 @@ from collections.abc import Callable
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.config import KNOWN_SETTINGS
 
 from hotline import gunicorn_conf
 
 
 def settings(**overrides) -> dict:
-    """The gunicorn settings of ``gunicorn_conf``, with ``overrides`` (None leaves a value)."""
-    names = (
-        "bind",
-        "worker_class",
-        "worker_connections",
-        "threads",
-        "workers",
-        "timeout",
-        "graceful_timeout",
-        "accesslog",
-        "forwarded_allow_ips",
-        "control_socket_disable",
-        "on_starting",
-        "post_fork",
-        "post_worker_init",
-        "post_request",
-    )
-    options = {name: getattr(gunicorn_conf, name) for name in names}
+    """The gunicorn settings of ``gunicorn_conf``, with ``overrides`` (None leaves a value).
+
+    Every name there that gunicorn knows as a setting: the same as ``--config`` reads for
+    the Procfile, so that ``hotline serve`` and production cannot drift apart.
+    """
+    known = {setting.name for setting in KNOWN_SETTINGS}
+    options = {name: value for name, value in vars(gunicorn_conf).items() if name in known}
     options.update({k: v for k, v in overrides.items() if v is not None})
     if not gunicorn_conf.SHARED_STORE:
         options["workers"] = 1  # the in-process store cannot be shared

@@ -197,6 +197,17 @@ def test_serve_starts_gunicorn_with_one_worker_without_redis(runner, served):
     assert "Serving on http://127.0.0.1:8123" in result.stdout
 
 
+def test_serve_runs_with_every_setting_the_procfiles_config_gives_gunicorn(runner, served):
+    result = runner.invoke(args=["serve"])
+    assert result.exit_code == 0, result.output
+    options = served["options"]
+    # What ``gunicorn --config python:hotline.gunicorn_conf`` would read, nothing left out.
+    assert options["pre_request"] is gunicorn_conf.pre_request
+    assert options["access_log_format"] == gunicorn_conf.access_log_format
+    assert options["post_worker_init"] is gunicorn_conf.post_worker_init
+    assert "SHARED_STORE" not in options and "log" not in options
+
+
 def test_serve_says_why_it_ignores_extra_workers_without_redis(runner, served):
     result = runner.invoke(args=["serve", "--workers", "4"])
     assert result.exit_code == 0, result.output
