@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import gc
 import http.client
-import os
 
 import pytest
+from test_browser_desk import _own_env
 
 from hotline import gunicorn_conf
 from hotline.loopback import LocalServer
@@ -15,13 +15,7 @@ from hotline.loopback import LocalServer
 
 @pytest.fixture
 def server(tmp_path):
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("TWILIO_", "REDIS_", "DATABASE_", "PUBLIC_", "HOTLINE_"))
-    }
-    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'hotline.sqlite3'}", SECRET_KEY="web-process")
-    server = LocalServer(env, tmp_path / "gunicorn.log")
+    server = LocalServer(_own_env(tmp_path, "web-process"), tmp_path / "gunicorn.log")
     try:
         status, body = server.wait_ready("/healthz")
         assert status == 200, body[:300]
