@@ -68,7 +68,8 @@ def test_the_demo_offers_a_waiting_caller_from_its_loop_not_from_the_webhook(
 
 
 def test_the_server_without_redis_starts_the_loop_beside_the_job_runner(app, monkeypatch):
-    monkeypatch.setattr(gunicorn_conf, "spread_full_collections", lambda: None)  # this process's
+    # The test process keeps its own collector thresholds.
+    monkeypatch.setattr(gunicorn_conf, "spread_full_collections", lambda: None)
 
     class Runner:
         started = False
