@@ -10,6 +10,7 @@ selects threads instead, ``GUNICORN_THREADS`` of them, one per open stream.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import subprocess
@@ -149,8 +150,6 @@ FULL_COLLECTION_AFTER = 100
 
 
 def spread_full_collections() -> None:
-    import gc
-
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, FULL_COLLECTION_AFTER)
 
