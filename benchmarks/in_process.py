@@ -10,7 +10,9 @@ database are used, so every round trip's client side is in the figure; the other
 side's CPU is not.
 
 - **IVR**: ``--calls`` whole calls of ``benchmarks.callers`` (the IVR benchmark's mix),
-  followed through their TwiML, signed as Twilio signs them, one after another.
+  followed through their TwiML, signed as Twilio signs them, one after another. The
+  calls' notes, which a server writes together a moment later (``services.call_notes``),
+  are held and written after each run, and that CPU is added to the IVR's figure.
 - **The bare endpoint** (``benchmarks.bare_endpoint``): the same signed gather posted
   ``--bare`` times; the IVR's CPU per webhook is divided by its.
 - **API**: ``--requests`` eligibility requests with an agent's token, random people.
@@ -121,6 +123,15 @@ def eligibility_requests(app, url: str, seed: int) -> Callable[[int], None]:
     return requests
 
 
+def write_notes(app) -> float:
+    """Write the calls' notes the webhooks left waiting (``services.call_notes``): CPU (ms)."""
+    from services import call_notes
+
+    started = time.process_time()
+    call_notes.of(app).write()
+    return (time.process_time() - started) * 1e3
+
+
 def run(args) -> int:
     url, _ = databases.with_feed(args.database, args.people, args.seed, args.reuse)
     zone = args.tz or callers.open_zone()
@@ -131,7 +142,12 @@ def run(args) -> int:
 
     try:
         app = create_app(
-            {"DATABASE_URL": url, "REDIS_URL": REDIS_URL, **callers.ivr_settings(zone)}
+            {
+                "DATABASE_URL": url,
+                "REDIS_URL": REDIS_URL,
+                **callers.ivr_settings(zone),
+                "CALL_NOTES_SECONDS": 3600,  # held, then written after each run (timed)
+            }
         )
         bare = create_bare()
         parts = {
@@ -143,9 +159,14 @@ def run(args) -> int:
         for _name, (_, work, how_many) in parts.items():
             work(max(1, how_many // 10))  # warm-up: caches, pools, compiled statements
         runs: dict[str, list[dict]] = {name: [] for name in parts}
+        write_notes(app)
         for _ in range(args.runs):
             for name, (_, work, how_many) in parts.items():
-                runs[name].append(measured(*counters[name], lambda w=work, n=how_many: w(n)))
+                run = measured(*counters[name], lambda w=work, n=how_many: w(n))
+                if name == "ivr":
+                    run["notes_ms"] = write_notes(app) / run["requests"]
+                    run["ms"] += run["notes_ms"]
+                runs[name].append(run)
     finally:
         if not args.keep_database and args.database == "postgresql":
             databases.drop(url)
@@ -161,6 +182,8 @@ def run(args) -> int:
     ivr = median([r["ms"] for r in runs["ivr"]])
     bare_ms = median([r["ms"] for r in runs["bare"]])
     api = median([r["ms"] for r in runs["api"]])
+    notes = ", ".join(f"{r['notes_ms']:.3f}" for r in runs["ivr"])
+    print(f"    of which the calls' notes, written together after each run: {notes}")
     last = runs["ivr"][-1]["paths"]
     for path, (n, ms) in sorted(last.items(), key=lambda item: -item[1][0]):
         print(f"    {path:22s} {n:6d} requests  {ms:.3f} ms")

@@ -27,6 +27,7 @@ from hotline import config, health
 from ivr import views as ivr_views
 from live import store
 from runtime.clock import Clock
+from services import call_notes
 from simulator import views as simulator_views
 from storage import db
 
@@ -69,6 +70,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     runtime.install(app, loaded, app.config.get("CLOCK") or Clock(app.config["HOTLINE_TZ"]))
     db.init_app(app)
     store.init_app(app)
+    call_notes.init_app(app)
 
     app.register_blueprint(api.bp)
     app.register_blueprint(desk.bp)

@@ -29,6 +29,8 @@ ENVIRONMENT_KEYS = (
     "HOTLINE_SIMULATOR",
     # How often the supervisor dashboard's stream looks at the figures (seconds).
     "SUPERVISOR_REFRESH_SECONDS",
+    # How long a call's note waits in its process to be written with others (seconds).
+    "CALL_NOTES_SECONDS",
 )
 
 
@@ -68,6 +70,7 @@ def base(instance_path: str) -> dict:
         "MAX_CONTENT_LENGTH": defaults.MAX_REQUEST_BYTES,
         "CASE_NOTE_MAX_LENGTH": services_defaults.CASE_NOTE_MAX_LENGTH,
         "REPORTS_UPKEEP_MINUTES": defaults.REPORTS_UPKEEP_MINUTES,
+        "CALL_NOTES_SECONDS": defaults.CALL_NOTES_SECONDS,
     }
 
 

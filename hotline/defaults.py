@@ -34,3 +34,6 @@ ACCOUNT_CHECK_SECONDS = 3
 MAX_REQUEST_BYTES = 256 * 1024
 # The reports' upkeep (ended agent spells into the interval history, old intervals out).
 REPORTS_UPKEEP_MINUTES = 5
+# How long a call's note waits to be written with the others (``services.call_notes``):
+# a webhook writes none itself; 0 writes each at once.
+CALL_NOTES_SECONDS = 0.25

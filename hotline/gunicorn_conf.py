@@ -141,6 +141,15 @@ def post_worker_init(worker) -> None:
     spread_full_collections()
 
 
+def worker_exit(server, worker) -> None:
+    """The worker is ending (a stop, a restart): the calls' notes it holds are written now."""
+    from services import call_notes
+
+    app = getattr(worker, "wsgi", None)
+    if app is not None and call_notes.EXTENSION in getattr(app, "extensions", {}):
+        call_notes.of(app).close()
+
+
 # A full garbage collection walks every object the worker holds — some 330,000 once it
 # has started — and answers no request for the 50–100 ms it takes. Python starts one
 # after every 10 collections of the middle generation (once a quarter of the old

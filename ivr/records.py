@@ -1,10 +1,9 @@
 """The IVR's notes on each call's record in SQL (``services.call_records``).
 
 A note is history, not the call: if the database cannot take it, the failure is
-logged and the caller goes on as if nothing happened. A note is one statement (an
-upsert on the call's record), so it runs on a session of its own in the driver's
-autocommit: no BEGIN and COMMIT round trips, and its connection is back in the pool
-as soon as it is written.
+logged and the caller goes on as if nothing happened. A webhook writes no note
+itself: it hands it to this process's notes (``services.call_notes``), which write
+the notes of a moment together, off the webhooks, in the order they were made.
 """
 
 from __future__ import annotations
@@ -14,16 +13,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from ivr.call_state import CallState
-from services import call_records
-from storage import db
+from services import call_notes, call_records
 
 log = logging.getLogger(__name__)
 
 
 def _safely(sid: str, what: str, write: Callable[..., None], *args, **kwargs) -> None:
     try:
-        with db.single_statement() as session:
-            write(session, sid, *args, **kwargs)
+        call_notes.of().add(
+            f"call {sid}: {what}", lambda session: write(session, sid, *args, **kwargs)
+        )
     except Exception:
         log.exception("call %s: could not record %s", sid, what)
 

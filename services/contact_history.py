@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from domain import contributions
 from flows import Flows
-from services import call_records, callbacks, cases, defaults
+from services import call_notes, call_records, callbacks, cases, defaults
 from storage.exceptions import UnknownPerson
 from storage.models import Callback, CallRecord, Case, Person, Phone
 
@@ -104,6 +104,7 @@ def of_person(
     Raises ``UnknownPerson``.
     """
     tz = now.tzinfo
+    call_notes.written()  # this process's notes of calls, not yet written
     if db_session.get(Person, person_id) is None:
         raise UnknownPerson(person_id)
     numbers = select(Phone.e164).where(Phone.person_id == person_id).scalar_subquery()

@@ -30,7 +30,7 @@ from domain.contributions import QUEUE
 from domain.intervals import day_of, day_start, days_span
 from domain.service_level import LONGEST
 from flows import Flows
-from services import interval_history
+from services import call_notes, interval_history
 from services.agent_history import LOG, SPELL
 from storage.models import Callback, CallRecord
 
@@ -49,6 +49,7 @@ class Rebuilt:
 
 def rebuild(session: Session, first: date, last: date, flows: Flows, tz: ZoneInfo) -> Rebuilt:
     """Write the interval rows of the local days ``first`` to ``last`` again; the caller commits."""
+    call_notes.written()  # this process's call notes not yet written
     start, end = days_span(first, last, tz)
     within = (start, end)
     if session.connection().dialect.name == "postgresql":

@@ -34,6 +34,7 @@ from domain.contributions import AGENT, QUEUE, Contribution
 from domain.intervals import day_of
 from domain.service_level import LONGEST
 from runtime import current_clock, current_flows
+from services import call_notes
 from storage.models import AgentInterval, CallRecord, QueueInterval
 from storage.prepared import Prepared, insert
 
@@ -140,7 +141,12 @@ def fold(session: Session, batch: int = FOLD_BATCH) -> int:
 
 
 def fold_all(session: Session) -> int:
-    """Fold every pending record, committing each batch; how many were folded."""
+    """Fold every pending record, committing each batch; how many were folded.
+
+    This process's call notes not yet written are written first (``call_notes``): what
+    the reports then read includes every call noted here before they looked.
+    """
+    call_notes.written()
     folded = 0
     while True:
         done = fold(session)

@@ -30,7 +30,7 @@ from sqlalchemy.exc import OperationalError
 
 from hotline import create_app
 from runtime.clock import FrozenClock
-from services import accounts
+from services import accounts, call_notes
 from simulator.softphone import Exchange, FlaskTransport, RecordingTwilio
 from storage import db, schema
 from storage.db import make_engine
@@ -184,6 +184,7 @@ def app(database_url, redis_url, clock):
         }
     )
     yield app
+    call_notes.of(app).close()  # the calls' notes still waiting, written while it can be
     # Close pooled connections so PostgreSQL can empty and drop the database.
     db.engine(app).dispose()
     _flush(redis_url)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services import call_records
+from services import call_notes, call_records
 from storage import db
 from storage.models import CallRecord
 
@@ -14,7 +14,9 @@ T0 = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
 
 
 def record(app, sid="CA1") -> CallRecord:
+    """The call's record as a reader finds it: this process's notes written first."""
     with app.app_context():
+        call_notes.written()
         found = db.session().get(CallRecord, sid)
         db.session().expunge_all()
         return found
@@ -133,3 +135,117 @@ def test_the_record_survives_a_database_that_refuses_it(app, exchange, family, m
     monkeypatch.setattr(call_records, "note", refuse)
     phone = in_medical_queue(exchange, "+8613900000043")
     assert phone.in_queue
+
+
+# -- a webhook writes no note itself: the notes of a moment are written together -----------
+
+
+@pytest.fixture
+def held(app):
+    """This process's notes, held until written by hand (no timer fires meanwhile)."""
+    notes = call_notes.of(app)
+    notes.seconds = 3600
+    return notes
+
+
+def rows(app) -> int:
+    """Records in SQL as they are, nothing written first."""
+    from sqlalchemy import func, select
+
+    with app.app_context():
+        return db.session().scalar(select(func.count()).select_from(CallRecord))
+
+
+def test_a_calls_notes_wait_in_its_process_and_are_written_in_one_go(app, exchange, held, family):
+    phone = in_medical_queue(exchange, "+8613900000044").hang_up()
+    assert (rows(app), held.waiting()) == (0, 3)  # entered, left (abandoned), ended
+    assert held.write() == 3
+    assert (rows(app), held.waiting(), held.batches) == (1, 0, 1)
+    found = record(app, phone.call_sid)
+    assert (found.queue, found.queue_result, found.end_status) == (
+        "medical",
+        "abandoned",
+        "completed",
+    )
+
+
+def test_the_notes_of_a_moment_are_written_by_the_processs_timer(app, exchange, family):
+    import time
+
+    call_notes.of(app).seconds = 0.05
+    in_medical_queue(exchange, "+8613900000045").hang_up()
+    deadline = time.monotonic() + 5
+    while rows(app) == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert rows(app) == 1 and call_notes.of(app).waiting() == 0
+
+
+def test_a_reader_finds_the_calls_noted_moments_before(app, exchange, held, family):
+    from ivr_calls import ZHANG
+
+    from runtime import current_clock, current_flows
+    from services import contact_history
+
+    phone = in_medical_queue(exchange, ZHANG[2]).hang_up()
+    assert rows(app) == 0
+    with app.app_context():
+        history = contact_history.of_person(
+            db.session(), current_flows(), current_clock().local(), ZHANG[0]
+        )
+    assert [call["call_sid"] for call in history["calls"]] == [phone.call_sid]
+
+
+def test_a_later_fact_never_overtakes_an_earlier_one(app, held):
+    held.add("left", lambda s: call_records.left_queue(s, "CA1", T0, "hangup", 12.0))
+    held.add(
+        "taken", lambda s: call_records.answered(s, "CA1", T0 + timedelta(seconds=5), "al", 17.0)
+    )
+    held.write()
+    found = record(app)
+    assert (found.queue_result, found.wait_seconds, found.agent) == ("abandoned", 12.0, "al")
+
+
+def test_a_note_that_is_not_one_is_dropped_without_holding_up_the_rest(app, held, caplog):
+    held.add("colour", lambda s: call_records.note(s, "CA9", T0, colour="red"))
+    held.add("queue", lambda s: call_records.note(s, "CA1", T0, queue="medical"))
+    assert held.write() == 2
+    assert record(app).queue == "medical" and record(app, "CA9") is None
+    assert "call note dropped: colour" in caplog.text
+
+
+def test_a_batch_the_database_refuses_is_written_note_by_note(app, held, caplog):
+    from sqlalchemy import text
+
+    def broken(session):
+        session.execute(text("INSERT INTO no_such_table VALUES (1)"))
+
+    held.add("first", lambda s: call_records.note(s, "CA1", T0, queue="medical"))
+    held.add("broken", broken)
+    held.add("last", lambda s: call_records.note(s, "CA2", T0, queue="medical"))
+    held.write()
+    assert (record(app).queue, record(app, "CA2").queue) == ("medical", "medical")
+    assert "a batch of 3 call notes failed" in caplog.text
+    assert "could not record broken" in caplog.text
+
+
+def test_a_redis_that_restarts_empty_loses_no_note(app, exchange, held, family):
+    from live import store
+
+    phone = in_medical_queue(exchange, "+8613900000046").hang_up()
+    with app.app_context():
+        store.redis().flushdb()
+    assert record(app, phone.call_sid).end_status == "completed"
+
+
+def test_the_notes_left_are_written_as_the_process_ends_and_later_ones_at_once(app, held):
+    held.add("queue", lambda s: call_records.note(s, "CA1", T0, queue="medical"))
+    assert held.close() == 1
+    held.add("agent", lambda s: call_records.note(s, "CA1", T0, agent="al"))
+    assert held.waiting() == 0
+    assert (record(app).queue, record(app).agent) == ("medical", "al")
+
+
+def test_with_no_wait_each_note_is_written_as_it_is_made(app, exchange, family):
+    call_notes.of(app).seconds = 0
+    in_medical_queue(exchange, "+8613900000047")
+    assert rows(app) == 1 and call_notes.of(app).waiting() == 0

@@ -32,7 +32,7 @@ import flows
 import runtime
 from domain.agent_states import Status
 from live import agent_states, announcements, offers, queueboard, store
-from services import distribution
+from services import call_notes, distribution
 from storage import db
 from storage.models import AgentStateChange, CallRecord
 
@@ -76,6 +76,7 @@ def screen_pops(app, agent):
 
 def record(app, sid) -> CallRecord:
     with app.app_context():
+        call_notes.written()  # this process's notes of calls, as a reader does
         found = db.session().get(CallRecord, sid)
         db.session().expunge_all()
         return found

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from adapters import background
 from hotline.worker import Worker
 from live import announcements, queueboard, store
-from services import call_jobs, callbacks
+from services import call_jobs, call_notes, callbacks
 from storage import db
 from storage.models import Callback, CallRecord
 
@@ -314,6 +314,7 @@ def test_the_worker_reconciles_as_it_starts(app, exchange, clock, family):
 
 def call_record(app, sid) -> CallRecord:
     with app.app_context():
+        call_notes.written()  # this process's notes of calls, as a reader does
         return db.session().get(CallRecord, sid)
 
 

@@ -16,6 +16,7 @@ from ivr_calls import ZHANG, load, message, verified
 from sqlalchemy import event
 
 from live import call_store, queueboard, store
+from services import call_notes
 from storage import db, prepared
 from storage.db import make_engine
 
@@ -174,12 +175,47 @@ def test_the_turns_after_authentication_read_nothing_from_the_database(
     assert statements == []
 
 
-def test_a_call_records_notes_are_written_in_autocommit_and_the_connection_given_back(
+def test_a_calls_notes_cost_its_webhooks_no_sql(app, exchange, import_feed, statements):
+    # Handed to the process's notes, written together a moment later (services.call_notes).
+    load(import_feed)
+    call_notes.of(app).seconds = 3600  # no timer fires meanwhile
+    phone = verified(exchange, ZHANG, "+8613900000044").press("1").press("2").press("1")
+    assert phone.in_queue, phone.heard
+    phone.hang_up()
+    assert not [s for s in statements if "call_records" in s]
+    assert call_notes.of(app).waiting() == 3
+
+
+def test_the_notes_of_a_moment_are_one_transaction_and_the_connection_given_back(
+    app, exchange, import_feed
+):
+    load(import_feed)
+    notes = call_notes.of(app)
+    notes.seconds = 3600
+    for caller in ("+8613900000045", "+8613900000046"):
+        verified(exchange, ZHANG, caller).press("1").press("2").press("1").hang_up()
+    engine = db.engine(app)
+    commits = []
+
+    def committed(connection):
+        commits.append(connection)
+
+    event.listen(engine, "commit", committed)
+    try:
+        assert notes.write() == 6
+    finally:
+        event.remove(engine, "commit", committed)
+    assert len(commits) == 1
+    assert engine.pool.checkedout() == 0
+
+
+def test_with_no_wait_each_note_is_written_in_autocommit_and_the_connection_given_back(
     app, exchange, import_feed, monkeypatch
 ):
     # One upsert each, atomic by itself: no BEGIN and COMMIT of their own (two more
     # round trips to PostgreSQL for the webhook), and the connection back in the pool.
     load(import_feed)
+    call_notes.of(app).seconds = 0
     phone = verified(exchange, ZHANG, "+8613900000043").press("1").press("2")
     engine = db.engine(app)
     postgres = engine.dialect.name == "postgresql"

@@ -57,3 +57,44 @@ def test_a_started_worker_runs_full_collections_ten_times_less_often(app, monkey
     young, middle, full = gc.get_threshold()
     assert (young, middle) == thresholds[:2]
     assert full == gunicorn_conf.FULL_COLLECTION_AFTER == 10 * thresholds[2]
+
+
+@pytest.mark.parametrize("quick", [False, True], ids=["graceful stop", "quick stop"])
+def test_a_stopping_worker_writes_the_call_notes_it_still_holds(tmp_path, quick):
+    import sqlite3
+    from urllib.parse import urlencode
+
+    from twilio.request_validator import RequestValidator
+
+    token, base = "web-process-token", "https://hotline.example.com"
+    env = _own_env(
+        tmp_path,
+        "web-process",
+        TWILIO_AUTH_TOKEN=token,
+        PUBLIC_BASE_URL=base,
+        CALL_NOTES_SECONDS="3600",  # held until the worker ends
+    )
+    server = LocalServer(env, tmp_path / "gunicorn.log")
+    try:
+        assert server.wait_ready("/healthz")[0] == 200
+        form = {"CallSid": "CAEXIT1", "CallStatus": "completed", "CallDuration": "30"}
+        signature = RequestValidator(token).compute_signature(f"{base}/ivr/status", form)
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        connection.request(
+            "POST",
+            "/ivr/status",
+            body=urlencode(form),
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Twilio-Signature": signature,
+            },
+        )
+        assert connection.getresponse().status == 200
+        connection.close()
+        with sqlite3.connect(tmp_path / "hotline.sqlite3") as database:
+            assert database.execute("SELECT count(*) FROM call_records").fetchone() == (0,)
+    finally:
+        server.stop(quick=quick)
+    with sqlite3.connect(tmp_path / "hotline.sqlite3") as database:
+        found = database.execute("SELECT call_sid, end_status FROM call_records").fetchall()
+    assert found == [("CAEXIT1", "completed")]
