@@ -55,22 +55,37 @@ def wait(
     settings = flows.call_flow.queue
     line = context.line(line_code)
     callback_queue = flows.callback_queue(line)
+    holding = queue if flows.queue(queue or "") else line.queue
+    # One round trip for all it reads: Twilio's word that the caller is in its queue
+    # (the first time, offers are looked for), then the recent answers of the line (a
+    # wait to announce) or the agents available (at the head).
+    pipe = store.redis().pipeline(transaction=False)
     if sid:
-        _in_twilios_queue(queue if flows.queue(queue or "") else line.queue, sid, queue_sid)
+        queueboard.confirm(pipe, holding, sid, queue_sid)
+    if position > 1:
+        queueboard.read_answer_times(pipe, [line.queue, callback_queue])
+    elif position == 1:
+        agent_states.read_in_status(pipe, Status.AVAILABLE)
+    try:
+        read = pipe.execute()
+    except RedisError:
+        log.exception("call %s: not confirmed in %s (the sweep will find it)", sid, holding)
+        read = None
+    if sid and read is not None:
+        _in_twilios_queue(bool(read.pop(0)), sid, holding)
     now = current_clock().local()
     texts = []
     if position > 1:
-        try:
-            seconds = queueboard.estimated_wait(
-                store.redis(),
-                [line.queue, callback_queue],
+        if read is None:
+            seconds = settings.fallback_seconds_per_caller * position
+        else:
+            seconds = queueboard.estimate(
+                read,
                 position,
                 current_clock().now().timestamp(),
                 settings.history_seconds,
                 settings.fallback_seconds_per_caller,
             )
-        except RedisError:
-            seconds = settings.fallback_seconds_per_caller * position
         texts.append(
             engine.phrase(
                 flows,
@@ -81,7 +96,7 @@ def wait(
                 minutes=max(1, math.ceil(seconds / 60)),
             )
         )
-    elif position == 1 and _agent_free(line.queue):
+    elif position == 1 and read is not None and _agent_free(line.queue, read[0]):
         texts.append(engine.phrase(flows, "queue_head", now, line.code))
     if queue == callback_queue:
         return twiml.hold(context.voice(), texts)
@@ -98,21 +113,21 @@ def key_pressed(line_code: str | None, key: str) -> str:
     return twiml.redirect(url_for("ivr.queue_wait", line=context.line(line_code).code))
 
 
-def _in_twilios_queue(queue: str, sid: str, queue_sid: str | None) -> None:
-    """Twilio holds the caller in ``queue``: the first time, offers are looked for."""
+def _in_twilios_queue(first: bool, sid: str, queue: str) -> None:
+    """Twilio holds the caller in ``queue`` (``first`` time since queued: offers are looked for)."""
+    if not first:
+        return
     try:
-        if queueboard.confirmed(store.redis(), queue, sid, queue_sid):
-            agent_shift.ask_for_offers()
+        agent_shift.ask_for_offers()
     except RedisError:
-        log.exception("call %s: not confirmed in %s (the sweep will find it)", sid, queue)
+        log.exception("call %s: in %s, but offers were not asked for (the sweep will)", sid, queue)
 
 
-def _agent_free(queue: str) -> bool:
-    """Whether an agent serving ``queue`` is available now."""
+def _agent_free(queue: str, available) -> bool:
+    """Whether an agent serving ``queue`` is available now (``available``: the index read)."""
+    free = [name for name, _ in agent_states.named(available)]
     try:
-        redis = store.redis()
-        free = [name for name, _ in agent_states.in_status(redis, Status.AVAILABLE)]
-        states = agent_states.get_many(redis, free)
+        states = agent_states.get_many(store.redis(), free)
     except RedisError:
         return False
     return any(

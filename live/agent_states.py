@@ -162,9 +162,18 @@ def change(
 
 def in_status(redis: Redis, status: Status, until: float | None = None) -> list[tuple[str, float]]:
     """Agents in ``status`` (since no later than ``until``), longest in it first."""
-    entries = redis.zrangebyscore(
+    return named(read_in_status(redis, status, until))
+
+
+def read_in_status(target, status: Status, until: float | None = None):
+    """``in_status``'s read on ``target``: a client (its entries), or a pipeline (queued)."""
+    return target.zrangebyscore(
         index_key(status), "-inf", "+inf" if until is None else until, withscores=True
     )
+
+
+def named(entries) -> list[tuple[str, float]]:
+    """(username, since) of what ``read_in_status`` read."""
     return [(name.decode() if isinstance(name, bytes) else name, at) for name, at in entries]
 
 

@@ -273,7 +273,12 @@ def confirmed(redis: Redis, queue: str, sid: str, queue_sid: str | None) -> bool
     caller dropped from the list meanwhile (checked against Twilio's members while
     being queued again) is listed again, at the time they first entered the queue.
     """
-    first = redis.eval(
+    return bool(confirm(redis, queue, sid, queue_sid))
+
+
+def confirm(target, queue: str, sid: str, queue_sid: str | None):
+    """``confirmed``'s script on ``target``: a client (its reply), or a pipeline (queued)."""
+    return target.eval(
         _CONFIRMED,
         3,
         keys.QUEUE_CALL.format(sid=sid),
@@ -286,7 +291,6 @@ def confirmed(redis: Redis, queue: str, sid: str, queue_sid: str | None) -> bool
         queue,
         "1" if queue_sid else "",
     )
-    return bool(first)
 
 
 def requeued(redis: Redis, queue: str, sid: str, entered_at: float) -> None:
@@ -395,10 +399,26 @@ def estimated_wait(
     guess per caller ahead.
     """
     pipe = redis.pipeline(transaction=False)
+    read_answer_times(pipe, queues)
+    return estimate(pipe.execute(), position, now, history_seconds, fallback_seconds_per_caller)
+
+
+def read_answer_times(pipe, queues: Sequence[str]) -> None:
+    """Queue on ``pipe`` the reads ``estimate`` needs (its ``batches``), one per queue."""
     for queue in queues:
         pipe.lrange(_key(queue, "answers"), 0, -1)
+
+
+def estimate(
+    batches: Sequence[Sequence],
+    position: int,
+    now: float,
+    history_seconds: int,
+    fallback_seconds_per_caller: int,
+) -> int:
+    """``estimated_wait`` from the answer times ``read_answer_times`` read."""
     times = sorted(
-        (float(t) for batch in pipe.execute() for t in batch if now - float(t) <= history_seconds),
+        (float(t) for batch in batches for t in batch if now - float(t) <= history_seconds),
         reverse=True,
     )
     if len(times) >= 2 and times[0] > times[-1]:

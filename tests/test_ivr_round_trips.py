@@ -235,3 +235,18 @@ def test_with_no_wait_each_note_is_written_in_autocommit_and_the_connection_give
     phone.hang_up()
     assert len(modes) >= 3 and all(modes), modes  # entered, left the queue, ended
     assert engine.pool.checkedout() == 0
+
+
+def test_a_callers_waiturl_costs_one_redis_round_trip(exchange, import_feed, redis_round_trips):
+    # Twilio's word that the caller is in its queue, and what is announced: the agents
+    # available (at the head) or the line's recent answers (further back), read together.
+    load(import_feed)
+    callers = [
+        verified(exchange, ZHANG, f"+86139000001{n:02d}").press("1").press("2").press("1")
+        for n in range(3)
+    ]
+    assert all(phone.in_queue for phone in callers)
+    for phone in (callers[0], callers[2]):  # at the head, and third
+        redis_round_trips.clear()
+        phone.wait()
+        assert redis_round_trips["/ivr/queue/wait"] == ["pipeline"]
