@@ -71,8 +71,8 @@ def wait(
     except RedisError:
         log.exception("call %s: not confirmed in %s (the sweep will find it)", sid, holding)
         read = None
-    if sid and read is not None:
-        _in_twilios_queue(bool(read.pop(0)), sid, holding)
+    if sid and read is not None and read.pop(0):  # the first time since queued
+        _ask_for_offers(sid, holding)
     now = current_clock().local()
     texts = []
     if position > 1:
@@ -113,10 +113,8 @@ def key_pressed(line_code: str | None, key: str) -> str:
     return twiml.redirect(url_for("ivr.queue_wait", line=context.line(line_code).code))
 
 
-def _in_twilios_queue(first: bool, sid: str, queue: str) -> None:
-    """Twilio holds the caller in ``queue`` (``first`` time since queued: offers are looked for)."""
-    if not first:
-        return
+def _ask_for_offers(sid: str, queue: str) -> None:
+    """Twilio holds the caller in ``queue``: offers are looked for at once."""
     try:
         agent_shift.ask_for_offers()
     except RedisError:
