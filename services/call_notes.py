@@ -60,10 +60,10 @@ class CallNotes:
             at_once = self.seconds <= 0 or self._exiting
             if not at_once:
                 self._waiting.append((what, write))
-            if self._timer is None and not at_once:
-                self._timer = threading.Timer(self.seconds, self.write)
-                self._timer.daemon = True
-                self._timer.start()
+                if self._timer is None:
+                    self._timer = threading.Timer(self.seconds, self.write)
+                    self._timer.daemon = True
+                    self._timer.start()
         if at_once:
             _alone(self.app, what, write)
 

@@ -62,9 +62,8 @@ def test_a_started_worker_runs_full_collections_ten_times_less_often(app, monkey
 @pytest.mark.parametrize("quick", [False, True], ids=["graceful stop", "quick stop"])
 def test_a_stopping_worker_writes_the_call_notes_it_still_holds(tmp_path, quick):
     import sqlite3
-    from urllib.parse import urlencode
 
-    from twilio.request_validator import RequestValidator
+    from simulator.softphone import Exchange, HttpTransport
 
     token, base = "web-process-token", "https://hotline.example.com"
     env = _own_env(
@@ -77,24 +76,13 @@ def test_a_stopping_worker_writes_the_call_notes_it_still_holds(tmp_path, quick)
     server = LocalServer(env, tmp_path / "gunicorn.log")
     try:
         assert server.wait_ready("/healthz")[0] == 200
-        form = {"CallSid": "CAEXIT1", "CallStatus": "completed", "CallDuration": "30"}
-        signature = RequestValidator(token).compute_signature(f"{base}/ivr/status", form)
-        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-        connection.request(
-            "POST",
-            "/ivr/status",
-            body=urlencode(form),
-            headers={
-                "Content-Type": "application/x-www-form-urlencoded",
-                "X-Twilio-Signature": signature,
-            },
-        )
-        assert connection.getresponse().status == 200
-        connection.close()
+        exchange = Exchange(HttpTransport(f"http://127.0.0.1:{server.port}"), token, base_url=base)
+        phone = exchange.call("+8613900000001")
+        phone.request(exchange.url("/ivr/status"), CallStatus="completed", CallDuration="30")
         with sqlite3.connect(tmp_path / "hotline.sqlite3") as database:
             assert database.execute("SELECT count(*) FROM call_records").fetchone() == (0,)
     finally:
         server.stop(quick=quick)
     with sqlite3.connect(tmp_path / "hotline.sqlite3") as database:
         found = database.execute("SELECT call_sid, end_status FROM call_records").fetchall()
-    assert found == [("CAEXIT1", "completed")]
+    assert found == [(phone.call_sid, "completed")]
