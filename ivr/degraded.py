@@ -109,7 +109,8 @@ class Tally:
 
 def tally(app=None) -> Tally:
     app = app or current_app
-    return app.extensions.setdefault(TALLY, Tally())
+    found = app.extensions.get(TALLY)  # every webhook asks: no Tally built to be thrown away
+    return found if found is not None else app.extensions.setdefault(TALLY, Tally())
 
 
 def note(reason: str, path: str, line_code: str | None) -> None:

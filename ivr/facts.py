@@ -9,7 +9,7 @@ the call state (``carried``), so the turns after authentication make no query.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
 from flask import current_app
@@ -28,8 +28,12 @@ from storage.exceptions import UnknownPerson
 
 
 class SqlFacts:
-    def __init__(self, session: Session, redis: Redis, flows: Flows, clock: Clock):
-        self.session = session
+    def __init__(
+        self, session: Callable[[], Session], redis: Redis, flows: Flows, clock: Clock
+    ):
+        # Opened at the first query: four turns in five make none (what they weigh is
+        # carried in the call state), and a session opened and closed costs ~12 µs.
+        self._session = session
         self.redis = redis
         self.flows = flows
         self.clock = clock
@@ -38,6 +42,10 @@ class SqlFacts:
         self._insured: dict[str, repository.Insured | None] = {}
         # The insured people carried in from the call state, and as they were carried.
         self._carried: dict[str, tuple[repository.Insured, list]] = {}
+
+    @property
+    def session(self) -> Session:
+        return self._session()
 
     def now(self) -> datetime:
         return self._now.replace(tzinfo=None)

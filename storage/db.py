@@ -275,6 +275,20 @@ def session() -> Session:
     return g.db_session
 
 
+def reads() -> Session:
+    """This request's session for reads alone, in the driver's autocommit (``reads_only``).
+
+    For the IVR's facts: a turn that reads the caller's household and then books a
+    callback writes through ``session()``, a session of its own, so its writes keep their
+    transaction while the reads make no BEGIN and ROLLBACK round trips around them (on
+    PostgreSQL, two more waits for the webhook). Closed with the request's, by ``release``.
+    """
+    if "db_reads" not in g:
+        g.db_reads = sessions()()
+        autocommitted(g.db_reads)
+    return g.db_reads
+
+
 @contextmanager
 def single_statement() -> Iterator[Session]:
     """A session of its own whose one write commits as it runs (the driver's autocommit).
@@ -339,9 +353,10 @@ def release() -> None:
 
 
 def _close_session(_exc: BaseException | None) -> None:
-    db_session = g.pop("db_session", None)
-    if db_session is not None:
-        db_session.close()
+    for name in ("db_session", "db_reads"):
+        db_session = g.pop(name, None)
+        if db_session is not None:
+            db_session.close()
 
 
 def insert(connection: Connection, table: Table):

@@ -74,6 +74,30 @@ def test_the_spoken_name_of_a_household_of_three_costs_a_bounded_number_of_queri
     assert len(statements) <= 4, statements
 
 
+def test_the_spoken_name_is_weighed_with_no_transaction_begun_or_rolled_back(
+    app, exchange, import_feed
+):
+    # Reads alone: on PostgreSQL a BEGIN before them and a ROLLBACK when the connection
+    # goes back are two more round trips, two more waits under gevent.
+    load(import_feed)
+    phone = exchange.call("+8613900001111").dial().press(ZHANG[3])
+    in_autocommit: list[bool] = []
+
+    def record(conn, _cursor, _statement, _parameters, _context, _executemany):
+        raw = conn.connection.dbapi_connection
+        postgres = conn.dialect.name == "postgresql"
+        in_autocommit.append(raw.autocommit if postgres else raw.isolation_level is None)
+
+    engine = db.engine(app)
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        phone.say(ZHANG[1])
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert message("verified") in phone.heard
+    assert in_autocommit and all(in_autocommit), in_autocommit
+
+
 def test_the_database_connection_is_back_in_the_pool_before_the_call_state_is_written(
     app, exchange, import_feed, monkeypatch
 ):

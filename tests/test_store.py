@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 
 from live import store
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_a_command_waits_for_a_pooled_connection_when_all_are_in_use(redis_url):
@@ -23,3 +28,52 @@ def test_a_command_waits_for_a_pooled_connection_when_all_are_in_use(redis_url):
         for connection in held:
             pool.release(connection)
         pool.disconnect()
+
+
+def test_a_connection_redis_closed_is_replaced_before_it_is_handed_out(redis_url):
+    if redis_url is None:
+        pytest.skip("needs a Redis server (HOTLINE_TEST_REDIS_URL)")
+    client = store.connect(redis_url)
+    try:
+        first = client.client_id()
+        # Redis restarted, or dropped an idle client: the pooled socket is closed.
+        store.connect(redis_url).client_kill_filter(_id=first)
+        assert client.ping()  # no error: the closed connection was not handed out
+        assert client.client_id() != first
+    finally:
+        client.connection_pool.disconnect()
+
+
+# Run in a process of its own: gevent's patching is for the whole process.
+_SWITCHES_ON_CHECKOUT = """
+from gevent import monkey
+monkey.patch_all()
+import sys
+import greenlet
+from live import store
+
+client = store.connect(sys.argv[1])
+client.ping()
+pool = client.connection_pool
+switches = []
+greenlet.settrace(lambda event, args: switches.append(event))
+for _ in range(10):
+    pool.release(pool.get_connection())
+greenlet.settrace(None)
+print(len(switches))
+"""
+
+
+def test_under_gevent_handing_out_a_pooled_connection_does_not_turn_the_event_loop(redis_url):
+    if redis_url is None:
+        pytest.skip("needs a Redis server (HOTLINE_TEST_REDIS_URL)")
+    done = subprocess.run(
+        [sys.executable, "-c", _SWITCHES_ON_CHECKOUT, redis_url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    # Each switch would let the worker's other requests run before this one's command.
+    assert done.stdout.split() == ["0"]
