@@ -49,8 +49,7 @@ class CookieSessions(SecureCookieSessionInterface):
     def open_session(self, app, request):
         # No Cookie header at all (Twilio's case) is told without parsing the headers.
         if app.secret_key and (
-            "HTTP_COOKIE" not in request.environ
-            or self.get_cookie_name(app) not in request.cookies
+            "HTTP_COOKIE" not in request.environ or self.get_cookie_name(app) not in request.cookies
         ):
             return self.session_class()
         return super().open_session(app, request)

@@ -28,9 +28,7 @@ from storage.exceptions import UnknownPerson
 
 
 class SqlFacts:
-    def __init__(
-        self, session: Callable[[], Session], redis: Redis, flows: Flows, clock: Clock
-    ):
+    def __init__(self, session: Callable[[], Session], redis: Redis, flows: Flows, clock: Clock):
         # Opened at the first query: four turns in five make none (what they weigh is
         # carried in the call state), and a session opened and closed costs ~12 µs.
         self._session = session

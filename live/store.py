@@ -15,12 +15,11 @@ import select
 
 import fakeredis
 from flask import Flask, current_app
+from gevent.monkey import get_original
 from redis import BlockingConnectionPool, Connection, Redis
 from redis.connection import parse_url
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-
-from gevent.monkey import get_original
 
 from runtime.breaker import Breaker
 
