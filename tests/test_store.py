@@ -33,15 +33,16 @@ def test_a_command_waits_for_a_pooled_connection_when_all_are_in_use(redis_url):
 def test_a_connection_redis_closed_is_replaced_before_it_is_handed_out(redis_url):
     if redis_url is None:
         pytest.skip("needs a Redis server (HOTLINE_TEST_REDIS_URL)")
-    client = store.connect(redis_url)
+    client, other = store.connect(redis_url), store.connect(redis_url)
     try:
         first = client.client_id()
         # Redis restarted, or dropped an idle client: the pooled socket is closed.
-        store.connect(redis_url).client_kill_filter(_id=first)
+        other.client_kill_filter(_id=first)
         assert client.ping()  # no error: the closed connection was not handed out
         assert client.client_id() != first
     finally:
         client.connection_pool.disconnect()
+        other.connection_pool.disconnect()
 
 
 # Run in a process of its own: gevent's patching is for the whole process.
