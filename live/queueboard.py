@@ -384,25 +384,6 @@ def heads(redis: Redis, queues: Sequence[str], now: float) -> dict[str, tuple[in
     return out
 
 
-def estimated_wait(
-    redis: Redis,
-    queues: Sequence[str],
-    position: int,
-    now: float,
-    history_seconds: int,
-    fallback_seconds_per_caller: int,
-) -> int:
-    """Seconds until a caller at ``position`` is answered, from how fast agents answer.
-
-    The mean interval between recent answers in ``queues`` (the line's queues,
-    which the same agents serve); without two recent answers, a configured
-    guess per caller ahead.
-    """
-    pipe = redis.pipeline(transaction=False)
-    read_answer_times(pipe, queues)
-    return estimate(pipe.execute(), position, now, history_seconds, fallback_seconds_per_caller)
-
-
 def read_answer_times(pipe, queues: Sequence[str]) -> None:
     """Queue on ``pipe`` the reads ``estimate`` needs (its ``batches``), one per queue."""
     for queue in queues:
@@ -416,7 +397,12 @@ def estimate(
     history_seconds: int,
     fallback_seconds_per_caller: int,
 ) -> int:
-    """``estimated_wait`` from the answer times ``read_answer_times`` read."""
+    """Seconds until a caller at ``position`` is answered, from how fast agents answer.
+
+    ``batches``: the answer times ``read_answer_times`` read for the line's queues (which
+    the same agents serve). The mean interval between recent answers; without two recent
+    answers, a configured guess per caller ahead.
+    """
     times = sorted(
         (float(t) for batch in batches for t in batch if now - float(t) <= history_seconds),
         reverse=True,
