@@ -1,8 +1,9 @@
 """The engine's ``Facts`` port over SQL, Redis and the app's clock (one per webhook).
 
 Under gevent each SQL round trip lets every other runnable call of the worker go
-first, so a webhook's latency grows with its number of queries: the household is
-read in two queries however many people it insures, and nothing is read twice —
+first, so a webhook's latency grows with its number of queries: the policyholders a
+suffix matches are read with their households in one query, however many people
+they insure, and nothing is read twice —
 not even in a later turn: the chosen insured person's policies and uses travel in
 the call state (``carried``), so the turns after authentication make no query.
 """
@@ -38,6 +39,8 @@ class SqlFacts:
         self._now = clock.now()
         # Insured people already read in this webhook (the household, or one asked for).
         self._insured: dict[str, repository.Insured | None] = {}
+        # The households of the policyholders the suffix matched, read with them.
+        self._households: dict[str, list[repository.Insured]] = {}
         # The insured people carried in from the call state, and as they were carried.
         self._carried: dict[str, tuple[repository.Insured, list]] = {}
 
@@ -49,13 +52,15 @@ class SqlFacts:
         return self._now.replace(tzinfo=None)
 
     def policyholders(self, suffix: str) -> Sequence[Holder]:
-        return [
-            Holder(id=person_id, name=name, phone=phone)
-            for person_id, name, phone in repository.policyholders_by_suffix(self.session, suffix)
-        ]
+        found = repository.policyholders_by_suffix(self.session, suffix)
+        # Whoever the caller turns out to be, their household is weighed next, this turn.
+        self._households = {holder.id: holder.household for holder in found}
+        return [Holder(id=holder.id, name=holder.name, phone=holder.phone) for holder in found]
 
     def insured_people(self, policyholder_id: str) -> Sequence[InsuredPerson]:
-        people = repository.household(self.session, policyholder_id)
+        people = self._households.get(policyholder_id)
+        if people is None:
+            people = repository.household(self.session, policyholder_id)
         # The engine weighs each of them next (SPEC §4 step 3): they are read already.
         self._insured.update((person.id, person) for person in people)
         return [InsuredPerson(id=person.id, name=person.name) for person in people]

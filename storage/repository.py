@@ -45,25 +45,29 @@ _people = Person.__table__.c
 _policies = PolicyRow.__table__.c
 _events = EventRow.__table__.c
 _uses = ServiceUse.__table__.c
+_phones = Phone.__table__.c
 
 
 # A row of ``_people_and_uses`` is one of a person's policies with one of its events (POLICY),
-# or one of their uses (USE); a column the row's kind lacks is NULL.
-POLICY, USE = 0, 1
+# or one of their uses (USE); ``_HOLDERS_AND_HOUSEHOLDS`` adds policyholders (HOLDER). A
+# column the row's kind lacks is NULL.
+POLICY, USE, HOLDER = 0, 1, 2
 
 
-def _people_and_uses(people, users):
+def _none(column):
+    return cast(null(), column.type).label(column.name)
+
+
+def _people_and_uses(people, users, *more):
     """One statement for each person of ``people``: every policy on their life with its
-    events in feed order, then every use of ``users``, told apart by ``kind``.
+    events in feed order (and its holder), then every use of ``users``, told apart by
+    ``kind``; then the rows of ``more``, selects of the same columns.
 
     A UNION ALL rather than two statements: one round trip, where each round trip is a
     turn for every other request of a gevent worker and, on PostgreSQL, a wake-up of
     the server's process on the other core.
     """
-
-    def none(column):
-        return cast(null(), column.type).label(column.name)
-
+    none = _none
     # Every column labelled: SQLite orders a compound statement by its first SELECT's
     # labels only.
     policies = (
@@ -82,6 +86,8 @@ def _people_and_uses(people, users):
             _events.status.label("event_status"),
             none(_uses.service),
             none(_uses.count),
+            _policies.holder_id.label("holder_id"),
+            none(_phones.e164),
         )
         .select_from(Person.__table__)
         .outerjoin(PolicyRow.__table__, _policies.insured_id == _people.id)
@@ -103,8 +109,10 @@ def _people_and_uses(people, users):
         none(_events.status),
         _uses.service,
         _uses.count,
+        none(_policies.holder_id),
+        none(_phones.e164),
     ).where(users)
-    return union_all(policies, uses).order_by("kind", "id", "policy_no", "seq")
+    return union_all(policies, uses, *more).order_by("kind", "id", "policy_no", "seq")
 
 
 # The people insured under one policyholder's policies (each once, through the IN).
@@ -207,23 +215,85 @@ def eligibility(session: Session, programme: Programme, insured_id: str, on: dat
     return insured(session, insured_id).eligibility(programme, on)
 
 
-_POLICYHOLDERS_BY_SUFFIX = Planned(
-    "hotline_policyholders_by_suffix",
-    select(Person.id, Person.name, Phone.e164)
-    .join(Phone, Phone.person_id == Person.id)
-    .where(Phone.suffix == bindparam("suffix"), exists().where(PolicyRow.holder_id == Person.id))
-    .order_by(Person.id, Phone.id),
+@dataclass(frozen=True, slots=True)
+class Policyholder:
+    id: str
+    name: str
+    phone: str  # the number on file that ends in the digits keyed in, E.164
+    household: list[Insured]  # as ``household`` reads it
+
+
+# Policyholders with a number ending in the suffix, one HOLDER row per matching number;
+# their numbers in the order they were filed (the phone's id, in ``seq``).
+_HOLDERS = (
+    select(
+        literal_column(str(HOLDER)),
+        _people.id,
+        _people.name,
+        *(
+            _none(column)
+            for column in (
+                _policies.policy_no,
+                _policies.product,
+                _policies.sum_insured,
+                _policies.cooling_off_end,
+                _policies.status,
+            )
+        ),
+        cast(_phones.id, _events.seq.type),
+        *(
+            _none(column)
+            for column in (
+                _events.on_date,
+                _events.sum_insured,
+                _events.status,
+                _uses.service,
+                _uses.count,
+                _policies.holder_id,
+            )
+        ),
+        _phones.e164,
+    )
+    .select_from(Person.__table__)
+    .join(Phone.__table__, _phones.person_id == _people.id)
+    .where(_phones.suffix == bindparam("suffix"), exists().where(_policies.holder_id == _people.id))
+)
+# Everyone insured under their policies.
+_THEIR_HOUSEHOLDS = select(_policies.insured_id).where(
+    _policies.holder_id.in_(select(_phones.person_id).where(_phones.suffix == bindparam("suffix")))
+)
+_HOLDERS_AND_HOUSEHOLDS = Planned(
+    "hotline_holders_and_households",
+    _people_and_uses(
+        _people.id.in_(_THEIR_HOUSEHOLDS), _uses.insured_id.in_(_THEIR_HOUSEHOLDS), _HOLDERS
+    ),
 )
 
 
-def policyholders_by_suffix(session: Session, suffix: str) -> list[tuple[str, str, str]]:
-    """(id, name, number on file) of policyholders with a number ending in ``suffix``.
+def policyholders_by_suffix(session: Session, suffix: str) -> list[Policyholder]:
+    """Policyholders with a number ending in ``suffix``, each with their household.
 
-    One row per person (their first matching number); people who hold no policy
-    are not policyholders and cannot authenticate as one.
+    One per person (their first matching number); people who hold no policy are not
+    policyholders and cannot authenticate as one. The households come in the same
+    statement: the IVR weighs the household of whoever the caller turns out to be in
+    the same turn, and on its hot path a second statement is a second wait (see
+    ``household``). A suffix matches few policyholders, most often one.
     """
-    rows = _POLICYHOLDERS_BY_SUFFIX.execute(session.connection(), {"suffix": suffix}).all()
-    seen: dict[str, tuple[str, str, str]] = {}
-    for person_id, name, e164 in rows:
-        seen.setdefault(person_id, (person_id, name, e164))
-    return list(seen.values())
+    rows = _HOLDERS_AND_HOUSEHOLDS.execute(session.connection(), {"suffix": suffix}).all()
+    holders: dict[str, tuple[str, str]] = {}
+    insured_under: dict[str, set[str]] = {}
+    for row in rows:
+        if row.kind == HOLDER:
+            holders.setdefault(row.id, (row.name, row.e164))
+        elif row.kind == POLICY and row.holder_id is not None:
+            insured_under.setdefault(row.holder_id, set()).add(row.id)
+    people = _insureds(row for row in rows if row.kind != HOLDER)
+    return [
+        Policyholder(
+            id=holder_id,
+            name=name,
+            phone=e164,
+            household=[p for p in people if p.id in insured_under.get(holder_id, ())],
+        )
+        for holder_id, (name, e164) in holders.items()
+    ]

@@ -7,6 +7,7 @@ import time
 from datetime import date
 
 import pytest
+from feeds import policy
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -134,6 +135,62 @@ def test_the_planned_read_gives_what_the_plain_statement_gives(app, loaded):
         household = repository._insureds(planned)
         assert household == repository._insureds(plain)
         assert [person.id for person in household] == ["H1", "I1"]
+
+
+SHARED_SUFFIX = {
+    "people": [
+        # Two numbers ending in the same six digits: the first filed is the one kept.
+        {"id": "H1", "name": "张伟", "phones": ["+8613900000001", "+8613700000001"]},
+        {"id": "H2", "name": "章伟", "phones": ["+8613800000001"]},
+        {"id": "N1", "name": "张伟", "phones": ["+8613600000001"]},  # holds no policy
+        {"id": "H3", "name": "王芳", "phones": ["+8613500000002"]},
+        {"id": "I1", "name": "张小伟", "phones": []},
+        {"id": "I2", "name": "李娜", "phones": []},
+    ],
+    "policies": [
+        policy("A1", "H1"),
+        policy("A2", "I1", "H1", status="lapsed"),
+        policy("A3", "I1", "H2", sum_insured=500000),  # I1 is insured under both
+        policy("A4", "I2", "H2"),
+        policy("A5", "I2", "H3"),
+        policy("A6", "N1", "H3"),  # N1 is insured, not a policyholder
+    ],
+    "usage": [{"insured_id": "I1", "service": "escort", "date": "2026-01-02", "count": 1}],
+}
+
+
+def test_the_policyholders_a_suffix_matches_come_with_their_households(app, import_feed):
+    assert import_feed(SHARED_SUFFIX).exit_code == 0
+    with app.app_context():
+        engine = db.engine()
+        found = []
+        sent = _statements(
+            engine, lambda: found.extend(repository.policyholders_by_suffix(db.session(), "000001"))
+        )
+        assert len([s for s in sent if not s.startswith("PREPARE")]) == 1, sent
+        assert [(h.id, h.name, h.phone) for h in found] == [
+            ("H1", "张伟", "+8613900000001"),
+            ("H2", "章伟", "+8613800000001"),
+        ]
+        for holder in found:
+            # Each person as ``household`` reads them: every policy on their life,
+            # whoever holds it, and every use.
+            assert holder.household == repository.household(db.session(), holder.id)
+        assert [p.id for p in found[0].household] == ["H1", "I1"]
+        assert [p.id for p in found[1].household] == ["I1", "I2"]
+        assert [p.policy_no for p in found[1].household[0].policies] == ["A2", "A3"]
+        assert repository.policyholders_by_suffix(db.session(), "999999") == []
+
+
+def test_the_planned_holders_read_gives_what_the_plain_statement_gives(app, import_feed):
+    assert import_feed(SHARED_SUFFIX).exit_code == 0
+    with app.app_context():
+        connection = db.session().connection()
+        read = repository._HOLDERS_AND_HOUSEHOLDS
+        for suffix in ("000001", "000002", "999999"):
+            plain = connection.execute(read.statement, {"suffix": suffix}).all()
+            planned = read.execute(connection, {"suffix": suffix}).all()
+            assert [tuple(row) for row in planned] == [tuple(row) for row in plain]
 
 
 @pytest.fixture
