@@ -3,8 +3,9 @@
 This is the hot path of the eligibility API, the IVR and the screen-pop: one
 insured person costs one statement (the person with their policies and events,
 and their uses), whatever the number of policies; a policyholder's household
-costs one too (``household``). They are built once, with bound parameters,
-and run as Core statements on the session's connection: the ORM would only add
+costs one too (``household``), and so do the policyholders a suffix matches, with
+their households (``policyholders_by_suffix``). They are built once, with bound
+parameters, and run as Core statements on the session's connection: the ORM would only add
 per-request work (statement building, cache keys, result set-up) for rows that
 are read as plain values anyway. Each is an index look-up: ``policies.insured_id``
 (and ``policies.holder_id``), ``policy_events (policy_no, seq)``,
@@ -67,7 +68,6 @@ def _people_and_uses(people, users, *more):
     turn for every other request of a gevent worker and, on PostgreSQL, a wake-up of
     the server's process on the other core.
     """
-    none = _none
     # Every column labelled: SQLite orders a compound statement by its first SELECT's
     # labels only.
     policies = (
@@ -84,10 +84,10 @@ def _people_and_uses(people, users, *more):
             _events.on_date.label("on"),
             _events.sum_insured.label("event_sum_insured"),
             _events.status.label("event_status"),
-            none(_uses.service),
-            none(_uses.count),
+            _none(_uses.service),
+            _none(_uses.count),
             _policies.holder_id.label("holder_id"),
-            none(_phones.e164),
+            _none(_phones.e164),
         )
         .select_from(Person.__table__)
         .outerjoin(PolicyRow.__table__, _policies.insured_id == _people.id)
@@ -97,20 +97,20 @@ def _people_and_uses(people, users, *more):
     uses = select(
         literal_column(str(USE)),
         _uses.insured_id,
-        none(_people.name),
-        none(_policies.policy_no),
-        none(_policies.product),
-        none(_policies.sum_insured),
-        none(_policies.cooling_off_end),
-        none(_policies.status),
-        none(_events.seq),
+        _none(_people.name),
+        _none(_policies.policy_no),
+        _none(_policies.product),
+        _none(_policies.sum_insured),
+        _none(_policies.cooling_off_end),
+        _none(_policies.status),
+        _none(_events.seq),
         _uses.on_date,
-        none(_events.sum_insured),
-        none(_events.status),
+        _none(_events.sum_insured),
+        _none(_events.status),
         _uses.service,
         _uses.count,
-        none(_policies.holder_id),
-        none(_phones.e164),
+        _none(_policies.holder_id),
+        _none(_phones.e164),
     ).where(users)
     return union_all(policies, uses, *more).order_by("kind", "id", "policy_no", "seq")
 
