@@ -5,9 +5,9 @@ insured person costs one statement (the person with their policies and events,
 and their uses), whatever the number of policies; a policyholder's household
 costs one too (``household``), and so do the policyholders a suffix matches, with
 their households (``policyholders_by_suffix``). They are built once, with bound
-parameters, and run as Core statements on the session's connection: the ORM would only add
-per-request work (statement building, cache keys, result set-up) for rows that
-are read as plain values anyway. Each is an index look-up: ``policies.insured_id``
+parameters, and run as Core statements on the session's connection: the ORM would
+only add per-request work (statement building, cache keys, result set-up) for rows
+that are read as plain values anyway. Each is an index look-up: ``policies.insured_id``
 (and ``policies.holder_id``), ``policy_events (policy_no, seq)``,
 ``service_uses.insured_id``.
 """
