@@ -69,6 +69,9 @@ KINDS = {
     "/ivr/agent": "agent",
     "/ivr/status": "status",
 }
+# The gather that answers with the spoken name authenticates: the hot path's slowest turn
+# (its facts read, a lockout read, the household weighed), counted apart.
+SPOKEN_NAME = "gather, name"
 MAX_ANSWERS = 20
 
 
@@ -172,13 +175,15 @@ class TimedTransport:
         finally:
             self.last_answered = time.perf_counter()
             self.samples.append(
-                Sample(kind(url), started, (self.last_answered - started) * 1e3, status)
+                Sample(kind(url, form), started, (self.last_answered - started) * 1e3, status)
             )
         return status, body
 
 
-def kind(url: str) -> str:
+def kind(url: str, form: dict[str, str] | None = None) -> str:
     path = urlsplit(url).path
+    if path == "/ivr/gather" and form and form.get("SpeechResult"):
+        return SPOKEN_NAME
     return KINDS.get(path, path)
 
 

@@ -38,7 +38,7 @@ def script(**changes) -> CallScript:
 
 
 def kinds(exchange) -> list[str]:
-    return [callers.kind(url) for url, _, _ in exchange.log]
+    return [callers.kind(url, form) for url, form, _ in exchange.log]
 
 
 def test_a_whole_call_with_a_wrong_try_and_entitlements_ends_queued_and_hung_up(
@@ -55,6 +55,8 @@ def test_a_whole_call_with_a_wrong_try_and_entitlements_ends_queued_and_hung_up(
     assert message("entitlements_intro") in phone.heard
     assert phone.ended
     assert kinds(exchange).count("queue wait") == 2
+    # The wrong try and the right one each answer with the name.
+    assert kinds(exchange).count(callers.SPOKEN_NAME) == 2
     assert kinds(exchange)[-2:] == ["queue done", "status"]
     assert exchange.log[-2][1]["QueueResult"] == "hangup"
     assert all(status == 200 for _, _, status in exchange.log)
