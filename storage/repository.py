@@ -55,62 +55,76 @@ _phones = Phone.__table__.c
 POLICY, USE, HOLDER = 0, 1, 2
 
 
-def _none(column):
-    return cast(null(), column.type).label(column.name)
+# The columns of ``_people_and_uses`` in order: each row's label, and the column whose
+# type a NULL in it takes. Every branch of the UNION is built from this one list
+# (``_row``), so that the branches cannot disagree on a column's place.
+_COLUMNS = (
+    ("id", _people.id),
+    ("name", _people.name),
+    ("policy_no", _policies.policy_no),
+    ("product", _policies.product),
+    ("sum_insured", _policies.sum_insured),
+    ("cooling_off_end", _policies.cooling_off_end),
+    ("status", _policies.status),
+    ("seq", _events.seq),
+    ("on", _events.on_date),
+    ("event_sum_insured", _events.sum_insured),
+    ("event_status", _events.status),
+    ("service", _uses.service),
+    ("count", _uses.count),
+    ("holder_id", _policies.holder_id),
+    ("e164", _phones.e164),
+)
+
+
+def _row(kind: int, **values):
+    """A select of the UNION's columns for rows of ``kind``: ``values`` by label, NULL
+    elsewhere. Every column labelled: SQLite orders a compound statement by its first
+    SELECT's labels only."""
+    unknown = set(values) - {label for label, _ in _COLUMNS}
+    if unknown:
+        raise ValueError(f"not a column of the union: {sorted(unknown)}")
+    return select(
+        literal_column(str(kind)).label("kind"),
+        *(
+            (values[label] if label in values else cast(null(), column.type)).label(label)
+            for label, column in _COLUMNS
+        ),
+    )
 
 
 def _people_and_uses(people, users, *more):
     """One statement for each person of ``people``: every policy on their life with its
     events in feed order (and its holder), then every use of ``users``, told apart by
-    ``kind``; then the rows of ``more``, selects of the same columns.
+    ``kind``; then the rows of ``more`` (``_row`` selects).
 
     A UNION ALL rather than two statements: one round trip, where each round trip is a
     turn for every other request of a gevent worker and, on PostgreSQL, a wake-up of
     the server's process on the other core.
     """
-    # Every column labelled: SQLite orders a compound statement by its first SELECT's
-    # labels only.
     policies = (
-        select(
-            literal_column(str(POLICY)).label("kind"),
-            _people.id.label("id"),
-            _people.name.label("name"),
-            _policies.policy_no.label("policy_no"),
-            _policies.product.label("product"),
-            _policies.sum_insured.label("sum_insured"),
-            _policies.cooling_off_end.label("cooling_off_end"),
-            _policies.status.label("status"),
-            _events.seq.label("seq"),
-            _events.on_date.label("on"),
-            _events.sum_insured.label("event_sum_insured"),
-            _events.status.label("event_status"),
-            _none(_uses.service),
-            _none(_uses.count),
-            _policies.holder_id.label("holder_id"),
-            _none(_phones.e164),
+        _row(
+            POLICY,
+            id=_people.id,
+            name=_people.name,
+            policy_no=_policies.policy_no,
+            product=_policies.product,
+            sum_insured=_policies.sum_insured,
+            cooling_off_end=_policies.cooling_off_end,
+            status=_policies.status,
+            seq=_events.seq,
+            on=_events.on_date,
+            event_sum_insured=_events.sum_insured,
+            event_status=_events.status,
+            holder_id=_policies.holder_id,
         )
         .select_from(Person.__table__)
         .outerjoin(PolicyRow.__table__, _policies.insured_id == _people.id)
         .outerjoin(EventRow.__table__, _events.policy_no == _policies.policy_no)
         .where(people)
     )
-    uses = select(
-        literal_column(str(USE)),
-        _uses.insured_id,
-        _none(_people.name),
-        _none(_policies.policy_no),
-        _none(_policies.product),
-        _none(_policies.sum_insured),
-        _none(_policies.cooling_off_end),
-        _none(_policies.status),
-        _none(_events.seq),
-        _uses.on_date,
-        _none(_events.sum_insured),
-        _none(_events.status),
-        _uses.service,
-        _uses.count,
-        _none(_policies.holder_id),
-        _none(_phones.e164),
+    uses = _row(
+        USE, id=_uses.insured_id, on=_uses.on_date, service=_uses.service, count=_uses.count
     ).where(users)
     return union_all(policies, uses, *more).order_by("kind", "id", "policy_no", "seq")
 
@@ -226,33 +240,12 @@ class Policyholder:
 # Policyholders with a number ending in the suffix, one HOLDER row per matching number;
 # their numbers in the order they were filed (the phone's id, in ``seq``).
 _HOLDERS = (
-    select(
-        literal_column(str(HOLDER)),
-        _people.id,
-        _people.name,
-        *(
-            _none(column)
-            for column in (
-                _policies.policy_no,
-                _policies.product,
-                _policies.sum_insured,
-                _policies.cooling_off_end,
-                _policies.status,
-            )
-        ),
-        cast(_phones.id, _events.seq.type),
-        *(
-            _none(column)
-            for column in (
-                _events.on_date,
-                _events.sum_insured,
-                _events.status,
-                _uses.service,
-                _uses.count,
-                _policies.holder_id,
-            )
-        ),
-        _phones.e164,
+    _row(
+        HOLDER,
+        id=_people.id,
+        name=_people.name,
+        seq=cast(_phones.id, _events.seq.type),
+        e164=_phones.e164,
     )
     .select_from(Person.__table__)
     .join(Phone.__table__, _phones.person_id == _people.id)
