@@ -70,7 +70,8 @@ KINDS = {
     "/ivr/status": "status",
 }
 # The gather that answers with the spoken name authenticates: the hot path's slowest turn
-# (its facts read, a lockout read, the household weighed), counted apart.
+# (the policyholders read with their households and failed tries, then weighed),
+# counted apart.
 SPOKEN_NAME = "gather, name"
 MAX_ANSWERS = 20
 

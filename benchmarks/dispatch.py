@@ -294,6 +294,7 @@ def start(args, rest_port: int) -> tuple[Gunicorn, subprocess.Popen, str]:
     """Empty the benchmark Redis, load the database, start gunicorn and the rq worker."""
     redis.Redis.from_url(REDIS_URL).flushdb()
     url, _ = databases.with_feed(args.database, args.people, args.seed, args.reuse)
+    databases.forget_failed_tries(url)
     sign_off_earlier_agents(url)
     zone = args.tz or callers.open_zone()
     settings = {

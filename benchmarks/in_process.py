@@ -136,6 +136,7 @@ def run(args) -> int:
     url, _ = databases.with_feed(args.database, args.people, args.seed, args.reuse)
     zone = args.tz or callers.open_zone()
     redis.Redis.from_url(REDIS_URL).flushdb()  # call states and queues of earlier runs
+    databases.forget_failed_tries(url)
     os.environ.update(callers.ivr_settings(zone))
     from benchmarks.bare_endpoint import create_app as create_bare
     from hotline import create_app

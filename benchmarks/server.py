@@ -133,8 +133,9 @@ def start_ivr(args, label: str, env: dict[str, str] | None = None) -> tuple[Guni
     ``env``: settings beside the IVR's own. Returns the server, the database URL and
     the HOTLINE_TZ it runs in.
     """
-    redis.Redis.from_url(REDIS_URL).flushdb()  # queues, call states, lockouts of earlier runs
+    redis.Redis.from_url(REDIS_URL).flushdb()  # queues and call states of earlier runs
     url, _ = databases.with_feed(args.database, args.people, args.seed, args.reuse)
+    databases.forget_failed_tries(url)
     zone = args.tz or callers.open_zone()
     log = out_dir() / f"gunicorn-{label}-{args.database}.log"
     extra = args.gunicorn_arg or []

@@ -448,7 +448,8 @@ def reports_rebuild(first, last) -> None:
 @with_appcontext
 @_reported
 def reports_upkeep(schedule: bool) -> None:
-    """Fold the calls and the agents' ended spells into the history; prune past keep_days."""
+    """Fold the calls and the agents' ended spells into the history; prune past keep_days
+    (and forget failed authentication tries past their window)."""
     from services import report_jobs
 
     _ensure_schema()
@@ -456,6 +457,9 @@ def reports_upkeep(schedule: bool) -> None:
     click.echo(
         f"{done['calls']} call record(s) folded, {done['folded']} spell(s) counted, "
         f"{done['pruned']} old interval row(s) pruned."
+    )
+    click.echo(
+        f"{done['failed_tries']} failed authentication try(ies) past their window forgotten."
     )
     if schedule:
         _recurring(

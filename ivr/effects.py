@@ -21,10 +21,10 @@ from flows import Flows
 from ivr import records, replies
 from ivr.call_state import CallState
 from ivr.facts import SqlFacts
-from live import lockout, queueboard, store
+from live import queueboard, store
 from runtime import current_clock, current_flows
 from runtime.clock import Clock
-from services import call_jobs, callbacks
+from services import call_jobs, callbacks, lockout
 from storage import db, repository
 
 log = logging.getLogger(__name__)
@@ -45,13 +45,11 @@ class Origin:
 
 def _record_auth_failure(effect: replies.RecordAuthFailure, origin: Origin) -> None:
     lockout.record(
-        origin.redis,
+        current_app._get_current_object(),
         effect.caller_key,
         effect.policyholder_ids,
         f"{origin.state.call_sid}:{origin.step}",
         origin.now.timestamp(),
-        origin.flows.call_flow.limits.failure_window_seconds,
-        pipe=origin.pipe,
     )
 
 
@@ -87,7 +85,7 @@ HANDLERS: dict[type, Callable[[Any, Origin], None]] = {
 
 
 # The effects kept in SQL alone: the ones a turn may still run while Redis is down.
-SQL_ONLY = frozenset({replies.CallbackRequest})
+SQL_ONLY = frozenset({replies.CallbackRequest, replies.RecordAuthFailure})
 
 
 class NeedsRedis(RuntimeError):

@@ -350,9 +350,9 @@ class _Turn:
         # Used once, then forgotten: the state is kept in Redis for the rest of the call.
         suffix, spoken = state.suffix, state.spoken_name
         state.suffix = state.spoken_name = None
-        holders = self.facts.policyholders(suffix) if suffix else ()
+        found = self.facts.candidates(suffix or None, state.caller_key)
+        holders, failures = found.holders, found.failures
         ids = tuple(dict.fromkeys(h.id for h in holders))
-        failures = self.facts.failures(state.caller_key, ids)
         locked = failures.by_number >= limits.failures_per_number or any(
             failures.by_policyholder.get(i, 0) >= limits.failures_per_policyholder for i in ids
         )

@@ -1,9 +1,9 @@
-"""The engine's ``Facts`` port over SQL, Redis and the app's clock (one per webhook).
+"""The engine's ``Facts`` port over SQL and the app's clock (one per webhook).
 
 Under gevent each SQL round trip lets every other runnable call of the worker go
 first, so a webhook's latency grows with its number of queries: the policyholders a
-suffix matches are read with their households in one query, however many people
-they insure, and nothing is read twice —
+suffix matches are read with their households and the failed tries that may lock
+them out in one query, however many people they insure, and nothing is read twice —
 not even in a later turn: the chosen insured person's policies and uses travel in
 the call state (``carried``), so the turns after authentication make no query.
 """
@@ -14,26 +14,24 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
 from flask import current_app
-from redis import Redis
 from sqlalchemy.orm import Session
 
 from adapters import twilio_rest
 from domain.eligibility import Eligibility, assess
 from domain.policies import Policy, PolicyEvent, PolicyStatus, Use
 from flows import Flows
-from ivr.ports import Failures, Holder, InsuredPerson
-from live import lockout
+from ivr.ports import Candidates, Failures, Holder, InsuredPerson
 from runtime.clock import Clock
+from services import lockout
 from storage import repository
 from storage.exceptions import UnknownPerson
 
 
 class SqlFacts:
-    def __init__(self, session: Callable[[], Session], redis: Redis, flows: Flows, clock: Clock):
+    def __init__(self, session: Callable[[], Session], flows: Flows, clock: Clock):
         # Opened at the first query: four turns in five make none (what they weigh is
         # carried in the call state), and a session opened and closed costs ~12 µs.
         self._session = session
-        self.redis = redis
         self.flows = flows
         self.clock = clock
         self._now = clock.now()
@@ -51,11 +49,23 @@ class SqlFacts:
     def now(self) -> datetime:
         return self._now.replace(tzinfo=None)
 
-    def policyholders(self, suffix: str) -> Sequence[Holder]:
-        found = repository.policyholders_by_suffix(self.session, suffix)
+    def candidates(self, suffix: str | None, caller_key: str) -> Candidates:
+        window = self.flows.call_flow.limits.failure_window_seconds
+        found = repository.candidates(
+            self.session,
+            suffix,
+            lockout.number_subject(caller_key),
+            self._now.timestamp() - window,
+        )
         # Whoever the caller turns out to be, their household is weighed next, this turn.
-        self._households = {holder.id: holder.household for holder in found}
-        return [Holder(id=holder.id, name=holder.name, phone=holder.phone) for holder in found]
+        self._households = {holder.id: holder.household for holder in found.holders}
+        return Candidates(
+            holders=[Holder(id=h.id, name=h.name, phone=h.phone) for h in found.holders],
+            failures=Failures(
+                by_number=found.number_failures,
+                by_policyholder={h.id: h.failures for h in found.holders},
+            ),
+        )
 
     def insured_people(self, policyholder_id: str) -> Sequence[InsuredPerson]:
         people = self._households.get(policyholder_id)
@@ -96,12 +106,6 @@ class SqlFacts:
         if insured is None:
             return assess(programme, (), (), today)
         return insured.eligibility(programme, today)
-
-    def failures(self, caller_key: str, policyholder_ids: Sequence[str]) -> Failures:
-        window = self.flows.call_flow.limits.failure_window_seconds
-        return lockout.failures(
-            self.redis, caller_key, policyholder_ids, self._now.timestamp(), window
-        )
 
     def sms_available(self, dialled: str | None) -> bool:
         # The settings the send job checks first: without them it logs and sends nothing.

@@ -5,15 +5,14 @@ Reads only: the engine returns writes as effects (``ivr.replies``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 from domain.eligibility import Eligibility
-from live.lockout import Failures
 
-__all__ = ["Facts", "Failures", "Holder", "InsuredPerson"]
+__all__ = ["Candidates", "Facts", "Failures", "Holder", "InsuredPerson"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +25,22 @@ class Holder:
 
 
 @dataclass(frozen=True, slots=True)
+class Failures:
+    """Failed authentication tries inside the window."""
+
+    by_number: int = 0
+    by_policyholder: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """Who a caller keying in digits may be, and the failed tries that may lock them out."""
+
+    holders: Sequence[Holder]
+    failures: Failures
+
+
+@dataclass(frozen=True, slots=True)
 class InsuredPerson:
     id: str
     name: str
@@ -35,17 +50,15 @@ class Facts(Protocol):
     def now(self) -> datetime:
         """Naive local wall-clock time in the hotline's zone."""
 
-    def policyholders(self, suffix: str) -> Sequence[Holder]:
-        """Policyholders with a number on file ending in ``suffix``, each once."""
+    def candidates(self, suffix: str | None, caller_key: str) -> Candidates:
+        """Policyholders with a number on file ending in ``suffix``, each once (none
+        without a suffix), and the recent failed tries against them and from this number."""
 
     def insured_people(self, policyholder_id: str) -> Sequence[InsuredPerson]:
         """The people insured under the policyholder's policies, each once."""
 
     def eligibility(self, insured_id: str) -> Eligibility:
         """What the insured person is entitled to today."""
-
-    def failures(self, caller_key: str, policyholder_ids: Sequence[str]) -> Failures:
-        """Recent failed tries from this number and against these policyholders."""
 
     def sms_available(self, dialled: str | None) -> bool:
         """Whether an SMS link can be queued for sending (from ``dialled``, the number called).

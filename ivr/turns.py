@@ -121,7 +121,7 @@ def _without_state(sid: str, line_code: str, node: str, numbers: Numbers) -> str
     flows = current_flows()
     state = CallState(call_sid=sid, caller=numbers.caller, called=numbers.called, line=line_code)
     try:
-        facts = SqlFacts(db.reads, store.redis(), flows, current_clock())
+        facts = SqlFacts(db.reads, flows, current_clock())
         state, reply = engine.jump(flows, state, node, facts)
         effects.run_in_sql(state, reply)
     except Exception:
@@ -149,7 +149,7 @@ def _take(sid: str, step: int, turn: Turn, numbers: Numbers, when_lost: Turn | N
         if reply is not None:
             return reply
     flows = current_flows()
-    facts = SqlFacts(db.reads, redis, flows, current_clock())
+    facts = SqlFacts(db.reads, flows, current_clock())
     state = begun.state
     if state is None:
         fresh = CallState(

@@ -1,8 +1,8 @@
 """Every Redis key the hotline writes, in one place: ``hotline:`` then what it holds.
 
 Templates are filled with ``str.format``. Keys show up in monitoring tools, so
-none carries personal data: phone numbers are hashed (``AUTH_NUMBER``), people
-appear by id, calls by Twilio's CallSid.
+none carries personal data: people appear by id, calls by Twilio's CallSid (phone
+numbers, where one is a key, are hashed).
 """
 
 # The IVR's state of one call, the reply given for each step, the claim on a step
@@ -36,10 +36,6 @@ QUEUE_SIDS = "hotline:queues:sids"
 DISPATCH_ASKED = "hotline:dispatch:asked"
 DISPATCH_RECONCILED = "hotline:dispatch:reconciled"
 DISPATCH_PLANNING = "hotline:dispatch:planning"
-
-# Failed authentication tries, per calling number (hashed) and per policyholder.
-AUTH_NUMBER = "hotline:auth:number:{digest}"
-AUTH_HOLDER = "hotline:auth:holder:{id}"
 
 # Sign-in attempts at the desk, per username.
 SIGNIN_ATTEMPTS = "hotline:signin:{username}"

@@ -1,10 +1,11 @@
-"""The reports' recurring job: calls and ended agent spells into the history, old intervals out.
+"""The reports' recurring job: calls and ended agent spells into the history, old rows out.
 
 Every ``REPORTS_UPKEEP_MINUTES`` (one job per slot, however many processes schedule
 it): ``interval_history.fold_all`` adds the calls noted since the last fold (readers
 of the reports fold too: this keeps what they find to fold small),
 ``agent_history.fold`` counts the spells that ended since the last run, then
-``history_upkeep.prune`` deletes the intervals past ``keep_days``. Both are
+``history_upkeep.prune`` deletes the intervals past ``keep_days`` and
+``lockout.prune`` the failed authentication tries past their window. All are
 idempotent, so a run repeated or run late does no harm. With Redis the rq worker
 runs it (the Procfile's worker and ``hotline reports upkeep --schedule`` start the
 chain); without, the web process's in-process runner does.
@@ -18,7 +19,7 @@ from flask import Flask
 
 from adapters import background
 from runtime import current_clock, current_flows
-from services import agent_history, history_upkeep, interval_history
+from services import agent_history, history_upkeep, interval_history, lockout
 from services.case_jobs import next_slot
 from storage import db
 
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 def upkeep() -> dict[str, int]:
-    """Fold the calls and the ended spells and prune the old intervals, now."""
+    """Fold the calls and the ended spells; prune the old intervals and failed tries, now."""
     app = background.job_app()
     with app.app_context():
         session, clock = db.session(), current_clock()
@@ -38,13 +39,21 @@ def upkeep() -> dict[str, int]:
             folded += batch
             if batch < agent_history.FOLD_BATCH:
                 break
-        pruned = history_upkeep.prune(
-            session, clock.today(), current_flows().reports.keep_days, clock.tz
+        flows = current_flows()
+        pruned = history_upkeep.prune(session, clock.today(), flows.reports.keep_days, clock.tz)
+        # Failed authentication tries count within their window only: older ones go too.
+        forgotten = lockout.prune(
+            session, clock.now().timestamp(), flows.call_flow.limits.failure_window_seconds
         )
         session.commit()
-    if pruned:
-        log.info("reports upkeep: %d spell(s) folded, %d old row(s) pruned", folded, pruned)
-    return {"calls": calls, "folded": folded, "pruned": pruned}
+    if pruned or forgotten:
+        log.info(
+            "reports upkeep: %d spell(s) folded, %d old row(s) pruned, %d old failed try(ies)",
+            folded,
+            pruned,
+            forgotten,
+        )
+    return {"calls": calls, "folded": folded, "pruned": pruned, "failed_tries": forgotten}
 
 
 def upkeep_and_schedule_next(every_minutes: int) -> dict[str, int]:

@@ -347,6 +347,26 @@ class CallRecord(Base):
     pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
+class AuthFailure(Base):
+    """A failed authentication try (SPEC §4 step 2), counted against the calling number
+    and against each policyholder the digits matched, for the lockout across calls.
+
+    In SQL, not Redis: the counts survive a Redis that restarts empty, and the spoken-name
+    answer reads them in the statement that finds the policyholders (no round trip of
+    their own). ``subject`` is the policyholder's id, or a digest of the number (no
+    number is kept here); ``attempt`` names the try (call and step), so a try written
+    twice counts once. ``at`` is in seconds since the epoch.
+    """
+
+    __tablename__ = "auth_failures"
+    __table_args__ = (Index("ix_auth_failures_kind_subject_at", "kind", "subject", "at"),)
+
+    kind: Mapped[int] = mapped_column(Integer, primary_key=True)  # NUMBER or HOLDER
+    subject: Mapped[str] = mapped_column(String(64), primary_key=True)
+    attempt: Mapped[str] = mapped_column(String(96), primary_key=True)
+    at: Mapped[float] = mapped_column(Float)
+
+
 class AgentStateChange(Base):
     """One spell of an agent in one state (SPEC §6): when it began, ended and why.
 

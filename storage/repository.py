@@ -4,7 +4,7 @@ This is the hot path of the eligibility API, the IVR and the screen-pop: one
 insured person costs one statement (the person with their policies and events,
 and their uses), whatever the number of policies; a policyholder's household
 costs one too (``household``), and so do the policyholders a suffix matches, with
-their households (``policyholders_by_suffix``). They are built once, with bound
+their households and their failed tries (``candidates``). They are built once, with bound
 parameters, and run as Core statements on the session's connection: the ORM would
 only add per-request work (statement building, cache keys, result set-up) for rows
 that are read as plain values anyway. Each is an index look-up: ``policies.insured_id``
@@ -18,17 +18,28 @@ from dataclasses import dataclass
 from datetime import date
 from itertools import groupby
 
-from sqlalchemy import bindparam, cast, exists, literal_column, null, select, union_all
+from sqlalchemy import (
+    Integer,
+    bindparam,
+    cast,
+    delete,
+    exists,
+    func,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from domain.catalogue import Programme
 from domain.eligibility import Eligibility, assess
 from domain.policies import Policy, PolicyEvent, PolicyStatus, Use
 from storage.exceptions import UnknownPerson
-from storage.models import Person, Phone, ServiceUse
+from storage.models import AuthFailure, Person, Phone, ServiceUse
 from storage.models import Policy as PolicyRow
 from storage.models import PolicyEvent as EventRow
-from storage.prepared import Planned
+from storage.prepared import Planned, insert
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,33 +58,37 @@ _policies = PolicyRow.__table__.c
 _events = EventRow.__table__.c
 _uses = ServiceUse.__table__.c
 _phones = Phone.__table__.c
+_failures = AuthFailure.__table__.c
 
 
 # A row of ``_people_and_uses`` is one of a person's policies with one of its events (POLICY),
-# or one of their uses (USE); ``_HOLDERS_AND_HOUSEHOLDS`` adds policyholders (HOLDER). A
-# column the row's kind lacks is NULL.
-POLICY, USE, HOLDER = 0, 1, 2
+# or one of their uses (USE); ``_CANDIDATES`` adds policyholders (HOLDER) and the calling
+# number's failed tries (CALLER). A column the row's kind lacks is NULL.
+POLICY, USE, HOLDER, CALLER = 0, 1, 2, 3
+# What a failed try is counted against (``AuthFailure.kind``).
+FAILED_NUMBER, FAILED_HOLDER = 0, 1
 
 
-# The columns of ``_people_and_uses`` in order: each row's label, and the column whose
-# type a NULL in it takes. Every branch of the UNION is built from this one list
-# (``_row``), so that the branches cannot disagree on a column's place.
+# The columns of ``_people_and_uses`` in order: each row's label, and the type a NULL in
+# it takes. Every branch of the UNION is built from this one list (``_row``), so that the
+# branches cannot disagree on a column's place.
 _COLUMNS = (
-    ("id", _people.id),
-    ("name", _people.name),
-    ("policy_no", _policies.policy_no),
-    ("product", _policies.product),
-    ("sum_insured", _policies.sum_insured),
-    ("cooling_off_end", _policies.cooling_off_end),
-    ("status", _policies.status),
-    ("seq", _events.seq),
-    ("on", _events.on_date),
-    ("event_sum_insured", _events.sum_insured),
-    ("event_status", _events.status),
-    ("service", _uses.service),
-    ("count", _uses.count),
-    ("holder_id", _policies.holder_id),
-    ("e164", _phones.e164),
+    ("id", _people.id.type),
+    ("name", _people.name.type),
+    ("policy_no", _policies.policy_no.type),
+    ("product", _policies.product.type),
+    ("sum_insured", _policies.sum_insured.type),
+    ("cooling_off_end", _policies.cooling_off_end.type),
+    ("status", _policies.status.type),
+    ("seq", _events.seq.type),
+    ("on", _events.on_date.type),
+    ("event_sum_insured", _events.sum_insured.type),
+    ("event_status", _events.status.type),
+    ("service", _uses.service.type),
+    ("count", _uses.count.type),
+    ("holder_id", _policies.holder_id.type),
+    ("e164", _phones.e164.type),
+    ("failures", Integer()),
 )
 
 
@@ -87,8 +102,8 @@ def _row(kind: int, **values):
     return select(
         literal_column(str(kind)).label("kind"),
         *(
-            (values[label] if label in values else cast(null(), column.type)).label(label)
-            for label, column in _COLUMNS
+            (values[label] if label in values else cast(null(), type_)).label(label)
+            for label, type_ in _COLUMNS
         ),
     )
 
@@ -235,6 +250,29 @@ class Policyholder:
     name: str
     phone: str  # the number on file that ends in the digits keyed in, E.164
     household: list[Insured]  # as ``household`` reads it
+    failures: int  # failed tries against them since the time asked for
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """Who the caller may be, and the failed tries that may lock them out."""
+
+    holders: list[Policyholder]
+    number_failures: int  # failed tries from the calling number since the time asked for
+
+
+def _failures_since(kind: int, subject):
+    """Failed tries against ``subject`` of ``kind`` since the ``since`` parameter."""
+    return (
+        select(func.count())
+        .select_from(AuthFailure.__table__)
+        .where(
+            _failures.kind == literal_column(str(kind)),
+            _failures.subject == subject,
+            _failures.at >= bindparam("since"),
+        )
+        .scalar_subquery()
+    )
 
 
 # Policyholders with a number ending in the suffix, one HOLDER row per matching number;
@@ -246,6 +284,7 @@ _HOLDERS = (
         name=_people.name,
         seq=cast(_phones.id, _events.seq.type),
         e164=_phones.e164,
+        failures=_failures_since(FAILED_HOLDER, _people.id),
     )
     .select_from(Person.__table__)
     .join(Phone.__table__, _phones.person_id == _people.id)
@@ -255,38 +294,67 @@ _HOLDERS = (
 _THEIR_HOUSEHOLDS = select(_policies.insured_id).where(
     _policies.holder_id.in_(select(_phones.person_id).where(_phones.suffix == bindparam("suffix")))
 )
-_HOLDERS_AND_HOUSEHOLDS = Planned(
-    "hotline_holders_and_households",
+# Always one row: the calling number's failed tries, whether the suffix matched or not.
+_CALLER = _row(CALLER, failures=_failures_since(FAILED_NUMBER, bindparam("number")))
+_CANDIDATES = Planned(
+    "hotline_candidates",
     _people_and_uses(
-        _people.id.in_(_THEIR_HOUSEHOLDS), _uses.insured_id.in_(_THEIR_HOUSEHOLDS), _HOLDERS
+        _people.id.in_(_THEIR_HOUSEHOLDS),
+        _uses.insured_id.in_(_THEIR_HOUSEHOLDS),
+        _HOLDERS,
+        _CALLER,
     ),
 )
 
 
-def policyholders_by_suffix(session: Session, suffix: str) -> list[Policyholder]:
-    """Policyholders with a number ending in ``suffix``, each with their household.
+def candidates(session: Session, suffix: str, number: str, since: float) -> Candidates:
+    """Policyholders with a number ending in ``suffix``, each with their household, and
+    the failed tries since ``since`` against each and from ``number`` (a digest,
+    ``AuthFailure.subject``).
 
     One per person (their first matching number); people who hold no policy are not
-    policyholders and cannot authenticate as one. The households come in the same
-    statement: the IVR weighs the household of whoever the caller turns out to be in
-    the same turn, and on its hot path a second statement is a second wait (see
-    ``household``). A suffix matches few policyholders, most often one.
+    policyholders and cannot authenticate as one. All in one statement: the IVR weighs
+    the household of whoever the caller turns out to be in the same turn, and whether
+    they are locked out before that; on its hot path a second statement, or a read of
+    the counts elsewhere, is a second wait (see ``household``). A suffix matches few
+    policyholders, most often one.
     """
-    rows = _HOLDERS_AND_HOUSEHOLDS.execute(session.connection(), {"suffix": suffix}).all()
-    holders: dict[str, tuple[str, str]] = {}
+    rows = _CANDIDATES.execute(
+        session.connection(), {"suffix": suffix, "number": number, "since": since}
+    ).all()
+    holders: dict[str, tuple[str, str, int]] = {}
     insured_under: dict[str, set[str]] = {}
+    number_failures = 0
     for row in rows:
         if row.kind == HOLDER:
-            holders.setdefault(row.id, (row.name, row.e164))
+            holders.setdefault(row.id, (row.name, row.e164, row.failures))
+        elif row.kind == CALLER:
+            number_failures = row.failures
         elif row.kind == POLICY and row.holder_id is not None:
             insured_under.setdefault(row.holder_id, set()).add(row.id)
-    people = _insureds(row for row in rows if row.kind != HOLDER)
-    return [
-        Policyholder(
-            id=holder_id,
-            name=name,
-            phone=e164,
-            household=[p for p in people if p.id in insured_under.get(holder_id, ())],
-        )
-        for holder_id, (name, e164) in holders.items()
-    ]
+    people = _insureds(row for row in rows if row.kind in (POLICY, USE))
+    return Candidates(
+        holders=[
+            Policyholder(
+                id=holder_id,
+                name=name,
+                phone=e164,
+                household=[p for p in people if p.id in insured_under.get(holder_id, ())],
+                failures=failures,
+            )
+            for holder_id, (name, e164, failures) in holders.items()
+        ],
+        number_failures=number_failures,
+    )
+
+
+def record_failures(session: Session, rows: list[dict]) -> None:
+    """Add failed tries (``AuthFailure`` rows as dicts); a try already there is kept as is."""
+    if rows:
+        statement = insert(session.connection().dialect, AuthFailure.__table__)
+        session.execute(statement.on_conflict_do_nothing(), rows)
+
+
+def prune_failures(session: Session, before: float) -> int:
+    """Delete the failed tries older than ``before``; how many went. The caller commits."""
+    return session.execute(delete(AuthFailure).where(AuthFailure.at < before)).rowcount

@@ -18,7 +18,7 @@ from domain.policies import Policy, Use
 from flows import Flows
 from ivr import engine, replies
 from ivr.call_state import CallState
-from ivr.ports import Failures, Holder, InsuredPerson
+from ivr.ports import Candidates, Failures, Holder, InsuredPerson
 
 # A Tuesday morning, inside both lines' hours.
 MORNING = datetime(2026, 3, 10, 10, 30)
@@ -83,13 +83,20 @@ class Facts:
     def now(self) -> datetime:
         return self.world.now
 
-    def policyholders(self, suffix: str):
+    def candidates(self, suffix: str | None, caller_key: str):
         self.world.asked.append(f"policyholders:{suffix}")
-        return [
+        holders = [
             Holder(p.id, p.name, p.phone)
             for p in self.world.people.values()
-            if p.phone and p.phone.endswith(suffix) and self.world.insured_by.get(p.id)
+            if suffix and p.phone and p.phone.endswith(suffix) and self.world.insured_by.get(p.id)
         ]
+        return Candidates(
+            holders=holders,
+            failures=Failures(
+                by_number=self.world.by_number.get(caller_key, 0),
+                by_policyholder={h.id: self.world.by_holder.get(h.id, 0) for h in holders},
+            ),
+        )
 
     def insured_people(self, policyholder_id: str):
         return [
@@ -104,12 +111,6 @@ class Facts:
 
     def sms_available(self, dialled: str | None) -> bool:
         return self.world.sms_configured
-
-    def failures(self, caller_key: str, policyholder_ids):
-        return Failures(
-            by_number=self.world.by_number.get(caller_key, 0),
-            by_policyholder={i: self.world.by_holder.get(i, 0) for i in policyholder_ids},
-        )
 
 
 class Call:

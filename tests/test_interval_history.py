@@ -14,9 +14,10 @@ from sqlalchemy import delete, select
 
 from domain.contributions import AGENT_HANDLED, HANDLED, LEFT_QUEUE, OFFERED
 from domain.service_level import QueueTotals
+from runtime import current_flows
 from services import call_records, history_upkeep, interval_history, reports
-from storage import db
-from storage.models import AgentInterval, CallRecord, QueueInterval
+from storage import db, repository
+from storage.models import AgentInterval, AuthFailure, CallRecord, QueueInterval
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -439,3 +440,22 @@ def test_the_upkeep_job_prunes_and_reports_what_it_did(app, runner, clock):
     assert "1 call record(s) folded, 0 spell(s) counted, 1 old interval row(s) pruned." in (
         result.output
     )
+
+
+def test_the_upkeep_job_forgets_failed_tries_past_their_window(app, runner, clock):
+    with app.app_context():
+        window = current_flows().call_flow.limits.failure_window_seconds
+    now = clock.now().timestamp()
+    tries = [
+        {"kind": repository.FAILED_HOLDER, "subject": "P1", "attempt": a, "at": at}
+        for a, at in (("CA1:2", now - window - 1), ("CA2:2", now - window + 60))
+    ]
+    with app.app_context():
+        repository.record_failures(db.session(), tries)
+        db.session().commit()
+    result = runner.invoke(args=["reports", "upkeep"])
+    assert result.exit_code == 0, result.output
+    assert "1 failed authentication try(ies) past their window forgotten." in result.output
+    with app.app_context():
+        kept = db.session().scalars(select(AuthFailure.attempt)).all()
+    assert kept == ["CA2:2"]

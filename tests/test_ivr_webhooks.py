@@ -14,8 +14,9 @@ from twilio.request_validator import RequestValidator
 
 from ivr.call_state import WITHHELD
 from ivr.callers import caller_number
-from live import lockout, store
+from services import call_notes, lockout
 from simulator.softphone import Exchange
+from storage import db, repository
 
 WEBHOOKS = [
     "/ivr/voice",
@@ -283,8 +284,9 @@ def test_withheld_callers_share_one_failure_count(app, exchange, family):
     for raw in ("anonymous", "+266696687"):
         exchange.call(raw).dial().press("999999").say("张三").hang_up()
     with app.app_context():
-        counted = lockout.failures(store.redis(), WITHHELD, [], 1e12, 10**13)
-    assert counted.by_number == 2
+        call_notes.written()  # the tries, written a moment later
+        counted = repository.candidates(db.session(), None, lockout.number_subject(WITHHELD), 0)
+    assert counted.number_failures == 2
 
 
 # -- a status callback for a call the IVR never saw ----------------------------------------

@@ -159,14 +159,19 @@ SHARED_SUFFIX = {
 }
 
 
+NUMBER = "a-number-digest"
+
+
+def _candidates(suffix: str | None, since: float = 0.0) -> repository.Candidates:
+    return repository.candidates(db.session(), suffix, NUMBER, since)
+
+
 def test_the_policyholders_a_suffix_matches_come_with_their_households(app, import_feed):
     assert import_feed(SHARED_SUFFIX).exit_code == 0
     with app.app_context():
         engine = db.engine()
         found = []
-        sent = _statements(
-            engine, lambda: found.extend(repository.policyholders_by_suffix(db.session(), "000001"))
-        )
+        sent = _statements(engine, lambda: found.extend(_candidates("000001").holders))
         assert len([s for s in sent if not s.startswith("PREPARE")]) == 1, sent
         assert [(h.id, h.name, h.phone) for h in found] == [
             ("H1", "张伟", "+8613900000001"),
@@ -179,17 +184,66 @@ def test_the_policyholders_a_suffix_matches_come_with_their_households(app, impo
         assert [p.id for p in found[0].household] == ["H1", "I1"]
         assert [p.id for p in found[1].household] == ["I1", "I2"]
         assert [p.policy_no for p in found[1].household[0].policies] == ["A2", "A3"]
-        assert repository.policyholders_by_suffix(db.session(), "999999") == []
+        assert _candidates("999999") == repository.Candidates(holders=[], number_failures=0)
+
+
+def _failed(kind: int, subject: str, attempt: str, at: float) -> dict:
+    return {"kind": kind, "subject": subject, "attempt": attempt, "at": at}
+
+
+def test_the_failed_tries_come_with_the_policyholders_within_their_window(app, import_feed):
+    assert import_feed(SHARED_SUFFIX).exit_code == 0
+    number, holder = repository.FAILED_NUMBER, repository.FAILED_HOLDER
+    with app.app_context():
+        repository.record_failures(
+            db.session(),
+            [
+                _failed(number, NUMBER, "CA1:2", 100.0),
+                _failed(holder, "H1", "CA1:2", 100.0),
+                _failed(number, NUMBER, "CA2:2", 200.0),
+                _failed(holder, "H1", "CA2:2", 200.0),
+                _failed(holder, "H2", "CA2:2", 200.0),
+                _failed(number, "another-number", "CA3:2", 200.0),
+                _failed(holder, "H3", "CA3:2", 200.0),
+            ],
+        )
+        # The same try written again (a retried webhook's note) counts once.
+        repository.record_failures(db.session(), [_failed(holder, "H1", "CA2:2", 200.0)])
+        db.session().commit()
+        found = _candidates("000001", since=100.0)
+        assert found.number_failures == 2
+        assert [(h.id, h.failures) for h in found.holders] == [("H1", 2), ("H2", 1)]
+        later = _candidates("000001", since=150.0)
+        assert later.number_failures == 1
+        assert [(h.id, h.failures) for h in later.holders] == [("H1", 1), ("H2", 1)]
+        # Digits matching no one: the number's tries are still counted.
+        assert _candidates("999999", since=0).number_failures == 2
+        assert _candidates(None, since=0).number_failures == 2
+
+        assert repository.prune_failures(db.session(), before=150.0) == 2
+        db.session().commit()
+        assert [(h.id, h.failures) for h in _candidates("000001").holders] == [
+            ("H1", 1),
+            ("H2", 1),
+        ]
 
 
 def test_the_planned_holders_read_gives_what_the_plain_statement_gives(app, import_feed):
     assert import_feed(SHARED_SUFFIX).exit_code == 0
     with app.app_context():
+        repository.record_failures(
+            db.session(),
+            [
+                _failed(repository.FAILED_NUMBER, NUMBER, "CA1:2", 100.0),
+                _failed(repository.FAILED_HOLDER, "H2", "CA1:2", 100.0),
+            ],
+        )
         connection = db.session().connection()
-        read = repository._HOLDERS_AND_HOUSEHOLDS
-        for suffix in ("000001", "000002", "999999"):
-            plain = connection.execute(read.statement, {"suffix": suffix}).all()
-            planned = read.execute(connection, {"suffix": suffix}).all()
+        read = repository._CANDIDATES
+        for suffix in ("000001", "000002", "999999", None):
+            params = {"suffix": suffix, "number": NUMBER, "since": 50.0}
+            plain = connection.execute(read.statement, params).all()
+            planned = read.execute(connection, params).all()
             assert [tuple(row) for row in planned] == [tuple(row) for row in plain]
 
 
