@@ -361,7 +361,8 @@ class AuthFailure(Base):
     __tablename__ = "auth_failures"
     __table_args__ = (Index("ix_auth_failures_kind_subject_at", "kind", "subject", "at"),)
 
-    kind: Mapped[int] = mapped_column(Integer, primary_key=True)  # NUMBER or HOLDER
+    # ``repository.FAILED_NUMBER`` or ``FAILED_HOLDER``
+    kind: Mapped[int] = mapped_column(Integer, primary_key=True)
     subject: Mapped[str] = mapped_column(String(64), primary_key=True)
     attempt: Mapped[str] = mapped_column(String(96), primary_key=True)
     at: Mapped[float] = mapped_column(Float)

@@ -4,12 +4,12 @@ This is the hot path of the eligibility API, the IVR and the screen-pop: one
 insured person costs one statement (the person with their policies and events,
 and their uses), whatever the number of policies; a policyholder's household
 costs one too (``household``), and so do the policyholders a suffix matches, with
-their households and their failed tries (``candidates``). They are built once, with bound
+their households and failed tries (``candidates``). They are built once, with bound
 parameters, and run as Core statements on the session's connection: the ORM would
 only add per-request work (statement building, cache keys, result set-up) for rows
 that are read as plain values anyway. Each is an index look-up: ``policies.insured_id``
 (and ``policies.holder_id``), ``policy_events (policy_no, seq)``,
-``service_uses.insured_id``.
+``service_uses.insured_id``, ``auth_failures (kind, subject, at)``.
 """
 
 from __future__ import annotations
@@ -307,10 +307,10 @@ _CANDIDATES = Planned(
 )
 
 
-def candidates(session: Session, suffix: str, number: str, since: float) -> Candidates:
-    """Policyholders with a number ending in ``suffix``, each with their household, and
-    the failed tries since ``since`` against each and from ``number`` (a digest,
-    ``AuthFailure.subject``).
+def candidates(session: Session, suffix: str | None, number: str, since: float) -> Candidates:
+    """Policyholders with a number ending in ``suffix`` (none for None), each with their
+    household, and the failed tries since ``since`` against each and from ``number`` (a
+    digest, ``AuthFailure.subject``).
 
     One per person (their first matching number); people who hold no policy are not
     policyholders and cannot authenticate as one. All in one statement: the IVR weighs
