@@ -20,8 +20,9 @@ so. The distribution's sweep (``services.distribution``) is kept going alike.
 
 The distribution's jobs are short, frequent and waited for by callers: the worker
 runs them itself instead of forking a work horse for each (forking costs more than
-the job). Its SQL connections are therefore never handed on to a forked horse: each
-horse drops the pool it inherited.
+the job), and outlives Redis failing under one, as it outlives a horse's. Its SQL
+connections are therefore never handed on to a forked horse: each horse drops the
+pool it inherited.
 """
 
 from __future__ import annotations
@@ -101,9 +102,16 @@ class Worker(rq.Worker):
     def execute_job(self, job, queue):
         if job.func_name not in INLINE:
             return super().execute_job(job, queue)
-        execution = self.prepare_execution(job)
-        self.perform_job(job, queue, execution)
-        self.set_state(WorkerStatus.IDLE)
+        try:
+            execution = self.prepare_execution(job)
+            self.perform_job(job, queue, execution)
+            self.set_state(WorkerStatus.IDLE)
+        except RedisError as exc:
+            # Redis went away during the job's bookkeeping (its result, its registries),
+            # which rq does in the process that runs the job: in a forked horse that would
+            # end the horse; here it would end the worker. The loop waits for Redis instead,
+            # as it does to dequeue; a job left started is rq's maintenance's to clean up.
+            log.warning("job %s (%s): Redis unavailable as it ran (%s)", job.id, job.func_name, exc)
         return None
 
     def main_work_horse(self, *args, **kwargs):
@@ -137,7 +145,13 @@ class Worker(rq.Worker):
             log.warning("could not schedule the callback reconcile yet (%s)", exc)
 
     # rq leaves its loop (and the process) on a Redis error outside its wait for jobs:
-    # these two come round between jobs; a Redis that is down is waited for there.
+    # these three come round between jobs; a Redis that is down is waited for there.
+
+    def set_state(self, state, pipeline=None):
+        try:
+            return super().set_state(state, pipeline)
+        except RedisError as exc:  # rq's monitoring alone reads it: written again next time
+            log.warning("worker state: Redis unavailable (%s)", exc)
 
     def check_for_suspension(self, *args, **kwargs):
         try:

@@ -10,12 +10,15 @@ from its queues, and they are offered as before.
 from __future__ import annotations
 
 import shutil
+import threading
 from datetime import timedelta
 
 import pytest
+import redis as redis_lib
 from conftest import PUBLIC_BASE_URL, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
 from faults import RedisServer
 from ivr_calls import ZHANG, add_agent, load, verified
+from rq import Queue
 from rq.registry import ScheduledJobRegistry
 
 from adapters import background
@@ -164,3 +167,30 @@ def test_after_redis_restarts_the_worker_schedules_the_sweep_again(restartable, 
         jobs = [job_id for job_id in registry.get_job_ids() if job_id.startswith("hotline-sweep")]
     assert len(jobs) == 1
     assert runner.maintenance_interval <= 30
+
+
+def test_the_worker_outlives_redis_going_away_under_a_job_it_runs_itself(
+    restartable, own_redis, monkeypatch
+):
+    # A dispatch runs in the worker's own process (no work horse): Redis stopping while
+    # rq records its end must not end the worker, which waits for Redis and goes on.
+    app, _, _ = restartable
+    ran = []
+
+    def dispatch_while_redis_stops() -> int:
+        ran.append("dispatch")
+        own_redis.stop()
+        threading.Timer(1.0, own_redis.start).start()  # back a moment later
+        return 0
+
+    monkeypatch.setattr(distribution, "dispatch_job", dispatch_while_redis_stops)
+    with app.app_context():
+        background.queue(app).enqueue(distribution.DISPATCH_JOB)
+        # The Procfile's worker: rq's own connection to the Redis of ``--url``.
+        connection = redis_lib.Redis.from_url(own_redis.url)
+        runner = worker.Worker(
+            [Queue(background.QUEUE, connection=connection)], connection=connection
+        )
+        assert runner.work(burst=True)  # a job done, and the queue found empty: no crash
+        assert ran == ["dispatch"]
+        assert runner.get_state() == "idle"
