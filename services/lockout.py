@@ -32,12 +32,11 @@ def record(
 ) -> None:
     """Count one failed try (``attempt`` names it: the same try written twice counts once)
     against the calling number and each policyholder the digits matched."""
-    rows = [
-        {"kind": repository.FAILED_NUMBER, "subject": number_subject(caller_key)},
-        *({"kind": repository.FAILED_HOLDER, "subject": i} for i in dict.fromkeys(holder_ids)),
+    against = [
+        (repository.FAILED_NUMBER, number_subject(caller_key)),
+        *((repository.FAILED_HOLDER, i) for i in dict.fromkeys(holder_ids)),
     ]
-    for row in rows:
-        row.update(attempt=attempt, at=now)
+    rows = [{"kind": k, "subject": s, "attempt": attempt, "at": now} for k, s in against]
     call_notes.of(app).add(
         "a failed authentication try", lambda session: repository.record_failures(session, rows)
     )

@@ -48,7 +48,7 @@ def upkeep() -> dict[str, int]:
         session.commit()
     if pruned or forgotten:
         log.info(
-            "reports upkeep: %d spell(s) folded, %d old row(s) pruned, %d old failed try(ies)",
+            "reports upkeep: %d spell(s) folded, %d old row(s) pruned, %d old try(ies) forgotten",
             folded,
             pruned,
             forgotten,
