@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -103,6 +104,18 @@ def test_planned_calls_repeat_for_a_seed_and_never_key_a_suffix_on_file():
     wrong = [c.wrong_digits for c in first if c.wrong_digits]
     assert wrong and not taken & set(wrong)
     assert len({c.caller for c in first}) == 200
+
+
+def test_the_book_of_callers_is_kept_out_of_the_collectors_full_collections(family, database_url):
+    gc.unfreeze()
+    try:
+        people, suffixes = callers.holders(database_url)
+        assert ZHANG_WEI in people and ZHANG_WEI.suffix in suffixes
+        # Frozen: in no generation the collector walks, so a full collection skips the book.
+        walked = gc.get_objects()
+        assert not any(o is people or o is suffixes or o is people[0] for o in walked)
+    finally:
+        gc.unfreeze()
 
 
 @pytest.mark.parametrize("hour", range(24))
