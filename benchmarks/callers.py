@@ -190,7 +190,12 @@ def kind(url: str, form: dict[str, str] | None = None) -> str:
 
 
 def holders(url: str) -> tuple[list[Holder], set[str]]:
-    """Policyholders with a phone on file (name, six digits) and every suffix on file."""
+    """Policyholders with a phone on file (name, six digits) and every suffix on file.
+
+    Frozen out of the garbage collector together with every object alive at the time
+    (``gc.freeze``): call it before making anything the collector should still walk,
+    such as an app measured in the same process (``benchmarks.in_process``).
+    """
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
