@@ -41,6 +41,8 @@ class Breaker:
 
     def allow(self) -> bool:
         """Whether a use may go ahead now (taking the probe's turn when one is due)."""
+        if self._state == CLOSED:  # the usual case, read without the lock (every command)
+            return True
         with self._lock:
             if self._state == CLOSED:
                 return True
