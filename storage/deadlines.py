@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 import psycopg2
+from gevent import monkey
 from psycopg2 import extensions
 
 _limit_seconds: float | None = None
@@ -42,26 +43,19 @@ def install(limit_seconds: float) -> None:
     """Wait through ``wait`` in this process: no single wait longer than ``limit_seconds``.
 
     Under gevent (``select`` patched: a gevent worker) the wait is a single watcher on
-    gevent's loop, as the green libraries wait; elsewhere a ``poll``.
+    gevent's loop, as the green libraries wait; elsewhere a ``poll``. Which one is
+    decided at each wait, not here: gunicorn's gevent worker patches ``select`` after
+    ``post_fork`` has installed the callback (until then every wait of a web worker
+    went through gevent's emulation of ``poll``, watchers built and torn down each time).
     """
-    global _limit_seconds, _wait_for
+    global _limit_seconds
     _limit_seconds = limit_seconds
-    _wait_for = _green_wait if _green() else _poll
     extensions.set_wait_callback(wait)
 
 
-def _green() -> bool:
-    try:
-        from gevent import monkey
-    except ImportError:  # pragma: no cover - gevent is a dependency
-        return False
-    return monkey.is_module_patched("select")
-
-
 def uninstall() -> None:
-    global _limit_seconds, _wait_for
+    global _limit_seconds
     _limit_seconds = None
-    _wait_for = _poll
     extensions.set_wait_callback(None)
 
 
@@ -115,7 +109,10 @@ def wait(connection) -> None:
             timeout_ms = int((deadline - time.monotonic()) * 1000)
             if timeout_ms <= 0:
                 raise DeadlineExceeded(TIMED_OUT)
-        _wait_for(fd, events, timeout_ms)
+        if monkey.is_module_patched("select"):
+            _green_wait(fd, events, timeout_ms)
+        else:
+            _poll(fd, events, timeout_ms)
 
 
 def _poll(fd: int, events: int, timeout_ms: int | None) -> None:
@@ -131,6 +128,3 @@ def _green_wait(fd: int, events: int, timeout_ms: int | None) -> None:
 
     waiting = wait_read if events == select.POLLIN else wait_write
     waiting(fd, None if timeout_ms is None else timeout_ms / 1000, DeadlineExceeded(TIMED_OUT))
-
-
-_wait_for = _poll
