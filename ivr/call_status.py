@@ -52,7 +52,7 @@ def reported(
         state, leg_of = call_store.ended(ended, CallState.from_json)
         abandoned = queueboard.gone(redis, queues, sid, scores)
         if abandoned:
-            records.left_queue(state, sid, "hangup", now)
+            records.left_queue(state.enqueued_at if state else None, sid, "hangup", now)
         kind = call_records.INBOUND if callback_id is None else call_records.CALLBACK
         caller = None
         if numbers is not None:

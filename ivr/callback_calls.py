@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import url_for
 
-from ivr import context, effects, engine, records, twiml
+from ivr import context, effects, engine, records, twiml, urls
 from ivr.call_state import CallState
 from live import call_store, queueboard, store
 from runtime import current_clock, current_flows
@@ -86,7 +86,7 @@ def connect(
         say,
         queue,
         wait_url=url_for("ivr.queue_wait", line=line.code, queue=queue),
-        done_url=url_for("ivr.queue_done", line=line.code, step=state.step),
+        done_url=urls.queue_done(line.code, state.step, urls.Queued(queue, state.enqueued_at)),
     )
 
 

@@ -14,11 +14,10 @@ from __future__ import annotations
 import logging
 import math
 
-from flask import url_for
 from redis.exceptions import RedisError
 
 from domain.agent_states import Status
-from ivr import context, engine, twiml
+from ivr import context, engine, twiml, urls
 from live import agent_states, queueboard, store
 from runtime import current_clock, current_flows
 from services import agent_shift
@@ -103,14 +102,14 @@ def wait(
     leave = engine.phrase(
         flows, "queue_leave", now, line.code, key=engine.spoken_key(flows, settings.leave_key)
     )
-    return twiml.hold(context.voice(), texts, leave, url_for("ivr.queue_key", line=line.code))
+    return twiml.hold(context.voice(), texts, leave, urls.same("ivr.queue_key", line=line.code))
 
 
 def key_pressed(line_code: str | None, key: str) -> str:
     """The leave key takes the caller out of the queue (for a callback); any other, back."""
     if key == current_flows().call_flow.queue.leave_key:
         return twiml.leave()
-    return twiml.redirect(url_for("ivr.queue_wait", line=context.line(line_code).code))
+    return twiml.redirect(urls.same("ivr.queue_wait", line=context.line(line_code).code))
 
 
 def _ask_for_offers(sid: str, queue: str) -> None:

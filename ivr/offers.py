@@ -22,7 +22,7 @@ import logging
 from flask import url_for
 
 from domain.agent_states import Status
-from ivr import context, dequeue, engine, records, twiml
+from ivr import context, dequeue, engine, records, twiml, urls
 from ivr.call_state import CallState
 from live import agent_states, call_store, offers, queueboard, store
 from runtime import current_clock, current_flows
@@ -118,8 +118,8 @@ def back_to_queue(sid: str | None, queue: str, line_code: str) -> str:
     """The caller goes back into ``queue`` at the place they had, to be offered first."""
     redis = store.redis()
     state = call_store.load(redis, sid, CallState.from_json) if sid else None
+    entered = state.enqueued_at if state and state.enqueued_at else None
     if sid:
-        entered = state.enqueued_at if state and state.enqueued_at else None
         queueboard.requeued(redis, queue, sid, entered or current_clock().now().timestamp())
     step = state.step if state else 0
     return twiml.enqueue(
@@ -127,5 +127,5 @@ def back_to_queue(sid: str | None, queue: str, line_code: str) -> str:
         [],
         queue,
         wait_url=url_for("ivr.queue_wait", line=line_code, queue=queue),
-        done_url=url_for("ivr.queue_done", line=line_code, step=step),
+        done_url=urls.queue_done(line_code, step, urls.Queued(queue, entered) if entered else None),
     )

@@ -50,8 +50,9 @@ def entered_queue(state: CallState, queue: str, now: datetime) -> None:
     )
 
 
-def left_queue(state: CallState | None, sid: str, result: str, now: datetime) -> None:
-    enqueued = state.enqueued_at if state else None
+def left_queue(enqueued: float | None, sid: str, result: str, now: datetime) -> None:
+    """Call ``sid`` left its queue (Twilio's QueueResult ``result``); ``enqueued``: when it
+    entered it (Unix time), if known."""
     wait = now.timestamp() - enqueued if enqueued else None
     _safely(sid, "how it left the queue", call_records.left_queue, now, result, wait)
 

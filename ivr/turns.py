@@ -16,10 +16,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import url_for
-
 from domain.masking import mask_phone
-from ivr import context, degraded, effects, engine, records, replies, twiml
+from ivr import context, degraded, effects, engine, records, replies, twiml, urls
 from ivr.call_state import CallState
 from ivr.facts import SqlFacts
 from live import call_store, queueboard, store
@@ -68,9 +66,17 @@ def answer(sid: str, step: int | None, event: engine.Event, numbers: Numbers) ->
 
 
 def after_queue(
-    sid: str | None, line_code: str | None, result: str, step: int | None, numbers: Numbers
+    sid: str | None,
+    line_code: str | None,
+    result: str,
+    step: int | None,
+    numbers: Numbers,
+    queued: urls.Queued | None = None,
 ) -> str:
-    """The caller left the queue (Twilio's QueueResult): hang up, or go on in the call flow."""
+    """The caller left the queue (Twilio's QueueResult): hang up, or go on in the call flow.
+
+    ``queued``: the queue and the time the action's URL carried (``urls.queue_done``).
+    """
     flows = current_flows()
     line = context.line(line_code)
     if result == "leave":
@@ -81,11 +87,17 @@ def after_queue(
         node = None
     try:
         redis = store.redis()
-        state = call_store.load(redis, sid, CallState.from_json) if sid else None
-        queue = (state.queue if state and state.queue else None) or line.queue
+        state = None
+        if queued is not None and node is None:
+            # Most exits (hung up, answered): all they note came in the URL, no state read.
+            queue, entered = queued.queue, queued.since
+        else:
+            state = call_store.load(redis, sid, CallState.from_json) if sid else None
+            queue = (state.queue if state and state.queue else None) or line.queue
+            entered = state.enqueued_at if state else None
         if sid:
             queueboard.left(redis, queue, sid, result)
-            records.left_queue(state, sid, result, current_clock().now())
+            records.left_queue(entered, sid, result, current_clock().now())
     except Exception as exc:
         if degraded.not_tried(exc):
             log.warning("call %s left the queue (%s): Redis unavailable", sid, result)
@@ -190,20 +202,24 @@ def _lost(state: CallState, facts: SqlFacts):
 
 
 def _render(state: CallState, reply: replies.Reply) -> str:
-    # Only the URLs the reply's TwiML holds are built: ``url_for`` is no small part of
-    # a webhook's CPU (a Gather needs its action, an Enqueue its waitUrl and action).
+    # Only the URLs the reply's TwiML holds are built (a Gather needs its action, an
+    # Enqueue its waitUrl and action).
     if isinstance(reply.wait, replies.Gather):
-        return twiml.render(reply, context.voice(), action=url_for("ivr.gather", step=state.step))
+        return twiml.render(reply, context.voice(), action=urls.same("ivr.gather", step=state.step))
     if isinstance(reply.wait, replies.Enqueue):
         line = state.line or current_flows().call_flow.call.line
         return twiml.render(
             reply,
             context.voice(),
             action="",
-            wait_url=url_for("ivr.queue_wait", line=line),
-            done_url=url_for("ivr.queue_done", line=line, step=state.step),
+            wait_url=urls.same("ivr.queue_wait", line=line),
+            done_url=urls.queue_done(line, state.step, _queued(state, reply.wait.queue)),
         )
     return twiml.render(reply, context.voice(), action="")
+
+
+def _queued(state: CallState, queue: str) -> urls.Queued | None:
+    return urls.Queued(queue, state.enqueued_at) if state.enqueued_at else None
 
 
 def _log(state: CallState, reply: replies.Reply) -> None:

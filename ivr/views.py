@@ -36,6 +36,7 @@ from ivr import (
     routing,
     turns,
     twiml,
+    urls,
 )
 from ivr.callers import caller_number
 from ivr.signature import signed_by_twilio
@@ -242,7 +243,16 @@ def queue_key():
 def queue_done():
     """The Enqueue action: the caller left the queue (QueueResult)."""
     result = (request.form.get("QueueResult") or "").strip()
-    return xml(turns.after_queue(_sid(), request.args.get("line"), result, _step(), _numbers()))
+    return xml(
+        turns.after_queue(
+            _sid(),
+            request.args.get("line"),
+            result,
+            _step(),
+            _numbers(),
+            urls.queued_from(request.args),
+        )
+    )
 
 
 @bp.post("/queue/connect")

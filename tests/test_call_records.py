@@ -119,6 +119,33 @@ def test_a_caller_who_hangs_up_while_waiting_is_recorded_as_abandoned(app, excha
     assert found.wait_seconds == pytest.approx(12, abs=1)
 
 
+def test_a_hang_up_in_the_queue_is_noted_from_what_the_enqueue_action_carries(
+    app, exchange, clock, family
+):
+    from live import keys, store
+
+    phone = in_medical_queue(exchange, "+8613900000043")
+    clock.set(clock.now() + timedelta(seconds=12))
+    # The action's URL says which queue and since when: the exit reads no call state.
+    with app.app_context():
+        store.redis().delete(keys.CALL_STATE.format(sid=phone.call_sid))
+    phone.hang_up()
+    found = record(app, phone.call_sid)
+    assert (found.queue_result, found.wait_seconds) == ("abandoned", pytest.approx(12, abs=1))
+
+
+def test_an_enqueue_action_whose_time_is_garbled_is_noted_from_the_call_state(
+    app, exchange, clock, family
+):
+    phone = in_medical_queue(exchange, "+8613900000044")
+    clock.set(clock.now() + timedelta(seconds=12))
+    garbled = phone.queue_action.replace("since=", "since=x")
+    assert garbled != phone.queue_action
+    phone.request(garbled, QueueResult="hangup", QueueTime=30)
+    found = record(app, phone.call_sid)
+    assert (found.queue_result, found.wait_seconds) == ("abandoned", pytest.approx(12, abs=1))
+
+
 def test_a_call_that_never_reached_a_queue_is_recorded_when_it_ends(app, exchange, family):
     phone = exchange.call("+8613900000042").dial().hang_up()
     found = record(app, phone.call_sid)

@@ -189,16 +189,17 @@ def test_twilio_confirming_a_caller_in_its_queue_costs_one_redis_round_trip(app,
         assert queueboard.sids(redis) == {"medical": "QU1"}
 
 
-def test_a_caller_hanging_up_in_the_queue_costs_two_redis_round_trips(
+def test_a_caller_hanging_up_in_the_queue_costs_one_redis_round_trip(
     exchange, import_feed, redis_round_trips
 ):
-    # The call's state (which queue), then off the waiting list and marked as left, together.
+    # Off the waiting list and marked as left, together: which queue, and since when, came
+    # in the Enqueue action's URL (ivr.urls), so the call's state is not read first.
     load(import_feed)
     phone = verified(exchange, ZHANG, "+8613900000047").press("1").press("2").press("1")
     assert phone.in_queue
     redis_round_trips.clear()
     phone.hang_up()
-    assert redis_round_trips["/ivr/queue/done"] == ["GET", "pipeline"], redis_round_trips
+    assert redis_round_trips["/ivr/queue/done"] == ["pipeline"], redis_round_trips
 
 
 def test_the_turns_after_authentication_read_nothing_from_the_database(
@@ -292,3 +293,36 @@ def test_a_callers_waiturl_costs_one_redis_round_trip(exchange, import_feed, red
         redis_round_trips.clear()
         phone.wait()
         assert redis_round_trips["/ivr/queue/wait"] == ["pipeline"]
+
+
+def test_a_turn_weighs_eligibility_only_when_it_needs_it_and_then_once(
+    exchange, import_feed, monkeypatch
+):
+    # 35–50 µs an assessment: the menus weigh nobody (nor rebuild the people carried in
+    # the call state), and the turn that queues the caller weighs them once, for the
+    # service and for the tier the agents see.
+    from ivr import facts
+    from storage import repository
+
+    load(import_feed)
+    weighed = {"assessed": 0, "rebuilt": 0}
+    assess, uncarried = repository.Insured.eligibility, facts.uncarried
+
+    def assessed(self, *args, **kwargs):
+        weighed["assessed"] += 1
+        return assess(self, *args, **kwargs)
+
+    def rebuilt(*args):
+        weighed["rebuilt"] += 1
+        return uncarried(*args)
+
+    monkeypatch.setattr(repository.Insured, "eligibility", assessed)
+    monkeypatch.setattr(facts, "uncarried", rebuilt)
+    phone = verified(exchange, ZHANG, "+8613900000048")
+    by_turn = []
+    for key in "121":
+        weighed.update(assessed=0, rebuilt=0)
+        phone.press(key)
+        by_turn.append((weighed["assessed"], weighed["rebuilt"]))
+    assert phone.in_queue
+    assert by_turn == [(0, 0), (0, 0), (1, 1)]
