@@ -256,6 +256,12 @@ def value_on(timeline: Timeline, on: date) -> Tier | None:
     return timeline[i - 1][1] if i else None
 
 
+def entitled_tier(programme: Programme, policies: Iterable[Policy], on: date) -> Tier | None:
+    """The tier ``assess`` finds entitled on ``on``, alone: a third of its work, for a
+    caller choosing among the people insured (only those with a tier are offered)."""
+    return value_on(entitled_timeline(tier_timeline(programme, policies)), on)
+
+
 def first_entitled_day(entitled: Timeline) -> date | None:
     """The service effective date: the first day with an entitled tier, ever."""
     for day, tier in entitled:

@@ -68,23 +68,28 @@ class CallState:
 
     def to_json(self) -> str:
         # Every field is a str, number, bool, None, a list of lists or ``insured_facts``
-        # (replaced whole, never changed in place): a shallow dict says the same as
-        # ``dataclasses.asdict``, which deep-copies each value first.
-        record = {name: getattr(self, name) for name in _FIELDS}
-        return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+        # (replaced whole, never changed in place): the instance's own dict (its fields,
+        # no more) says the same as ``dataclasses.asdict``, which deep-copies each value.
+        return _ENCODER.encode(self.__dict__)
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> CallState:
         data = json.loads(raw)
-        known = _KNOWN
         # Keys from an older release are dropped rather than failing a live call, and
         # its choices (without their key) were numbered from 1.
-        data["choices"] = [
-            choice if len(choice) == 3 else [*choice[:2], str(i)]
-            for i, choice in enumerate(data.get("choices") or [], start=1)
-        ]
-        return cls(**{k: v for k, v in data.items() if k in known})
+        if not data.keys() <= _KNOWN:
+            data = {k: v for k, v in data.items() if k in _KNOWN}
+        choices = data.get("choices")
+        if choices and any(len(choice) != 3 for choice in choices):
+            data["choices"] = [
+                choice if len(choice) == 3 else [*choice[:2], str(i)]
+                for i, choice in enumerate(choices, start=1)
+            ]
+        elif choices is None:
+            data.pop("choices", None)
+        return cls(**data)
 
 
-_FIELDS = tuple(f.name for f in fields(CallState))
-_KNOWN = frozenset(_FIELDS)
+_KNOWN = frozenset(f.name for f in fields(CallState))
+# ``json.dumps`` with settings of its own builds an encoder on every call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))

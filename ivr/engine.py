@@ -391,9 +391,7 @@ class _Turn:
         people = self.facts.insured_people(state.policyholder_id) if state.verified else ()
         with_tier = []
         for person in people:
-            eligibility = self.facts.eligibility(person.id)
-            self._eligibility[person.id] = eligibility
-            if eligibility.tier is not None:
+            if self.facts.tier(person.id) is not None:
                 with_tier.append(person)
         if not with_tier:
             state.choices = []

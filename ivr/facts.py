@@ -17,7 +17,8 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from adapters import twilio_rest
-from domain.eligibility import Eligibility, assess
+from domain.catalogue import Tier
+from domain.eligibility import Eligibility, assess, entitled_tier
 from domain.policies import Policy, PolicyEvent, PolicyStatus, Use
 from flows import Flows
 from ivr.ports import Candidates, Failures, Holder, InsuredPerson
@@ -39,8 +40,12 @@ class SqlFacts:
         self._insured: dict[str, repository.Insured | None] = {}
         # The households of the policyholders the suffix matched, read with them.
         self._households: dict[str, list[repository.Insured]] = {}
-        # The insured people carried in from the call state, and as they were carried.
-        self._carried: dict[str, tuple[repository.Insured, list]] = {}
+        # The insured people carried in from the call state, as carried, and those of them
+        # built into people once weighed (``uncarried``, ~17 µs: not for a turn that
+        # weighs nobody).
+        self._carried: dict[str, list] = {}
+        self._built: dict[str, repository.Insured] = {}
+        self._eligibility: dict[str, Eligibility] = {}
 
     @property
     def session(self) -> Session:
@@ -73,14 +78,15 @@ class SqlFacts:
             people = repository.household(self.session, policyholder_id)
         # The engine weighs each of them next (SPEC §4 step 3): they are read already.
         self._insured.update((person.id, person) for person in people)
+        for person in people:
+            self._eligibility.pop(person.id, None)  # weighed again, on what was just read
         return [InsuredPerson(id=person.id, name=person.name) for person in people]
 
     def carry_in(self, carried_facts: dict[str, list] | None) -> None:
         """What an earlier turn read of insured people (``carry_out``): not read again."""
         for insured_id, facts in (carried_facts or {}).items():
             if insured_id not in self._insured:
-                self._insured[insured_id] = uncarried(insured_id, facts)
-                self._carried[insured_id] = (self._insured[insured_id], facts)
+                self._carried[insured_id] = facts
 
     def carry_out(self, insured_ids: Sequence[str]) -> dict[str, list] | None:
         """Those of ``insured_ids`` read in this turn or carried into it, their policies
@@ -88,24 +94,48 @@ class SqlFacts:
         out = {}
         for insured_id in insured_ids:
             insured = self._insured.get(insured_id)
-            if insured is None:
-                continue
-            kept = self._carried.get(insured_id)
-            # As it came in, it is not written out again.
-            out[insured_id] = kept[1] if kept and kept[0] is insured else carried(insured)
+            facts = self._carried.get(insured_id)
+            if facts is not None and (insured is None or self._built.get(insured_id) is insured):
+                out[insured_id] = facts  # as it came in, not written out again
+            elif insured is not None:
+                out[insured_id] = carried(insured)
         return out or None
 
     def eligibility(self, insured_id: str) -> Eligibility:
+        # Assessed once a webhook: a turn that queues the caller weighs the service with
+        # it, then shows the agents the caller's tier (``effects``), 35–50 µs each time.
+        found = self._eligibility.get(insured_id)
+        if found is not None:
+            return found
         programme, today = self.flows.programme, self._now.date()
-        if insured_id not in self._insured:
+        insured = self._person(insured_id)
+        if insured is None:
+            found = assess(programme, (), (), today)
+        else:
+            found = insured.eligibility(programme, today)
+        self._eligibility[insured_id] = found
+        return found
+
+    def tier(self, insured_id: str) -> Tier | None:
+        found = self._eligibility.get(insured_id)
+        if found is not None:
+            return found.tier
+        insured = self._person(insured_id)
+        policies = insured.policies if insured is not None else ()
+        return entitled_tier(self.flows.programme, policies, self._now.date())
+
+    def _person(self, insured_id: str) -> repository.Insured | None:
+        """The insured person as read in this webhook, carried in, or read now (None:
+        unknown)."""
+        if insured_id in self._carried and insured_id not in self._insured:
+            person = uncarried(insured_id, self._carried[insured_id])
+            self._insured[insured_id] = self._built[insured_id] = person
+        elif insured_id not in self._insured:
             try:
                 self._insured[insured_id] = repository.insured(self.session, insured_id)
             except UnknownPerson:
                 self._insured[insured_id] = None
-        insured = self._insured[insured_id]
-        if insured is None:
-            return assess(programme, (), (), today)
-        return insured.eligibility(programme, today)
+        return self._insured[insured_id]
 
     def sms_available(self, dialled: str | None) -> bool:
         # The settings the send job checks first: without them it logs and sends nothing.

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from domain.catalogue import Tier
 from domain.eligibility import Eligibility
 
 __all__ = ["Candidates", "Facts", "Failures", "Holder", "InsuredPerson"]
@@ -59,6 +60,9 @@ class Facts(Protocol):
 
     def eligibility(self, insured_id: str) -> Eligibility:
         """What the insured person is entitled to today."""
+
+    def tier(self, insured_id: str) -> Tier | None:
+        """The tier the insured person is entitled to today: their eligibility's ``tier``."""
 
     def sms_available(self, dialled: str | None) -> bool:
         """Whether an SMS link can be queued for sending (from ``dialled``, the number called).

@@ -13,7 +13,8 @@ from datetime import date, datetime
 
 from domain_fixtures import loaded, policy
 
-from domain.eligibility import Eligibility, assess
+from domain.catalogue import Tier
+from domain.eligibility import Eligibility, assess, entitled_tier
 from domain.policies import Policy, Use
 from flows import Flows
 from ivr import engine, replies
@@ -108,6 +109,11 @@ class Facts:
         self.world.asked.append(f"eligibility:{insured_id}")
         person = self.world.people[insured_id]
         return assess(loaded().programme, person.policies, person.uses, self.world.now.date())
+
+    def tier(self, insured_id: str) -> Tier | None:
+        self.world.asked.append(f"tier:{insured_id}")
+        person = self.world.people[insured_id]
+        return entitled_tier(loaded().programme, person.policies, self.world.now.date())
 
     def sms_available(self, dialled: str | None) -> bool:
         return self.world.sms_configured

@@ -13,6 +13,7 @@ from domain_fixtures import d, event, policy, programme
 
 from domain.eligibility import (
     assess,
+    entitled_tier,
     entitled_timeline,
     first_entitled_day,
     tier_timeline,
@@ -192,3 +193,16 @@ def test_the_eligibility_reports_both_the_entitled_and_the_computed_tier(on):
     assert eligibility.counted_sum_insured == (300_000 if on >= "2025-05-10" else 200_000)
     assert eligibility.computed_tier.code == ("zunxiang" if on >= "2025-05-10" else "anxin")
     assert eligibility.tier.code == ("zunxiang" if on >= "2025-05-11" else "anxin")
+
+
+@pytest.mark.parametrize(
+    "on", ["2024-03-15", "2024-03-17", "2024-06-02", "2025-05-10", "2025-05-11"]
+)
+def test_the_entitled_tier_alone_is_the_one_the_whole_assessment_finds(on):
+    policies = [
+        policy(200_000, **BASE, events=[event("2024-06-01", status="surrendered")]),
+        policy(100_000, cooling_off_end="2025-05-09"),
+        policy(200_000, cooling_off_end="2024-05-01", events=[event("2025-05-10", sum_insured=0)]),
+    ]
+    whole = assess(programme(), policies, [], d(on))
+    assert entitled_tier(programme(), policies, d(on)) == whole.tier
