@@ -11,6 +11,7 @@ seconds (``runtime.breaker``): they fail at once, then one request probes it.
 
 from __future__ import annotations
 
+import ipaddress
 import select
 
 import fakeredis
@@ -38,7 +39,8 @@ REPLY_SECONDS = 1
 STREAM_REPLY_SECONDS = 5
 # A Redis that failed is left alone this long before one request probes it.
 BREAKER_SECONDS = 5.0
-# How long a request waits for Redis's reply before its worker runs other requests.
+# How long a request waits for Redis's reply before its worker runs other requests
+# (a Redis on this machine only: ``_patient``).
 PATIENCE_MS = 1
 # What a dead, restarting or silent Redis raises (BusyLoadingError is a ConnectionError).
 FAILURES = (RedisConnectionError, RedisTimeoutError, OSError)
@@ -62,7 +64,7 @@ def connect(url: str | None, breaker: Breaker | None = None) -> Redis:
         connection_class=_guarded(_connection_class(url), breaker),
         socket_connect_timeout=CONNECT_SECONDS,
         socket_timeout=REPLY_SECONDS,
-        parser_class=_patient(DefaultParser),
+        parser_class=_patient(DefaultParser) if _on_this_machine(url) else DefaultParser,
     )
     pool.breaker = breaker
     # The connections are made without a retry (redis-py's default for a pool of
@@ -163,7 +165,9 @@ def _patient(parser: type) -> type:
     Only under gevent: elsewhere (the rq worker, a threaded server, the CLI) a read
     blocks its thread anyway, and the poll would be one system call more. Only for the
     shared pool's short commands: an event stream's blocking read (``dedicated``) waits
-    for news, not for a reply, and must not hold its worker.
+    for news, not for a reply, and must not hold its worker. Only for a Redis on this
+    machine (``_on_this_machine``): across a network a reply takes about as long as the
+    patience, which would then hold the worker for nothing.
     """
     if not (HIREDIS_AVAILABLE and monkey.is_module_patched("socket")):
         return parser
@@ -180,6 +184,18 @@ def _patient(parser: type) -> type:
 
     Patient.__name__ = Patient.__qualname__ = f"Patient{parser.__name__}"
     return Patient
+
+
+def _on_this_machine(url: str) -> bool:
+    """The URL's Redis is reached over loopback or a Unix socket."""
+    found = parse_url(url)
+    if "path" in found:
+        return True
+    host = found.get("host") or "localhost"
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name other than localhost: assumed elsewhere
+        return False
 
 
 def _pending(sock) -> bool:

@@ -122,3 +122,19 @@ def test_outside_gevent_replies_are_read_by_redis_pys_own_parser(redis_url):
 
     client = store.connect(redis_url or "redis://127.0.0.1:1/0")  # connects lazily
     assert client.connection_pool.connection_kwargs["parser_class"] is DefaultParser
+
+
+@pytest.mark.parametrize(
+    ("url", "here"),
+    [
+        ("redis://127.0.0.1:6379/0", True),
+        ("redis://localhost/0", True),
+        ("redis://[::1]:6379/0", True),
+        ("unix:///run/redis/redis.sock", True),
+        ("redis://10.0.0.7:6379/0", False),
+        ("rediss://cache.example.com:6380/0", False),
+    ],
+)
+def test_only_a_redis_on_this_machine_is_waited_for_before_yielding(url, here):
+    # Across a network a reply takes about as long as the patience: it would hold the worker.
+    assert store._on_this_machine(url) is here
