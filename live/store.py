@@ -40,7 +40,7 @@ STREAM_REPLY_SECONDS = 5
 # A Redis that failed is left alone this long before one request probes it.
 BREAKER_SECONDS = 5.0
 # How long a request waits for Redis's reply before its worker runs other requests
-# (a Redis on this machine only: ``_patient``).
+# (a Redis on this machine only: ``_Patient``).
 PATIENCE_MS = 1
 # What a dead, restarting or silent Redis raises (BusyLoadingError is a ConnectionError).
 FAILURES = (RedisConnectionError, RedisTimeoutError, OSError)
@@ -64,7 +64,7 @@ def connect(url: str | None, breaker: Breaker | None = None) -> Redis:
         connection_class=_guarded(_connection_class(url), breaker),
         socket_connect_timeout=CONNECT_SECONDS,
         socket_timeout=REPLY_SECONDS,
-        parser_class=_patient(DefaultParser) if _on_this_machine(url) else DefaultParser,
+        parser_class=_parser(url),
     )
     pool.breaker = breaker
     # The connections are made without a retry (redis-py's default for a pool of
@@ -150,8 +150,16 @@ class GuardedPool(BlockingConnectionPool):
 _os_poll = get_original("select", "poll")
 
 
-def _patient(parser: type) -> type:
-    """``parser`` (redis-py's, over hiredis) waiting a moment for a reply before it yields.
+def _parser(url: str) -> type:
+    """redis-py's parser (over hiredis) for the shared pool, waiting a moment for a reply
+    before it yields when that pays (``_Patient``)."""
+    if HIREDIS_AVAILABLE and monkey.is_module_patched("socket") and _on_this_machine(url):
+        return _Patient
+    return DefaultParser
+
+
+class _Patient(DefaultParser):
+    """Waits a moment for a reply before it yields the worker.
 
     In a gevent worker a read that finds no reply yet hands the worker to gevent's loop,
     which runs the worker's other requests and comes back when the reply is there. On
@@ -169,21 +177,15 @@ def _patient(parser: type) -> type:
     machine (``_on_this_machine``): across a network a reply takes about as long as the
     patience, which would then hold the worker for nothing.
     """
-    if not (HIREDIS_AVAILABLE and monkey.is_module_patched("socket")):
-        return parser
 
-    class Patient(parser):
-        def read_from_socket(self, timeout=SENTINEL, raise_on_timeout=True):
-            sock = self._sock
-            # A read with a time-out of its own is a look (``can_read``): left alone.
-            if timeout is SENTINEL and sock is not None and not _pending(sock):
-                poller = _os_poll()
-                poller.register(sock, select.POLLIN)
-                poller.poll(PATIENCE_MS)
-            return super().read_from_socket(timeout, raise_on_timeout)
-
-    Patient.__name__ = Patient.__qualname__ = f"Patient{parser.__name__}"
-    return Patient
+    def read_from_socket(self, timeout=SENTINEL, raise_on_timeout=True):
+        sock = self._sock
+        # A read with a time-out of its own is a look (``can_read``): left alone.
+        if timeout is SENTINEL and sock is not None and not _pending(sock):
+            poller = _os_poll()
+            poller.register(sock, select.POLLIN)
+            poller.poll(PATIENCE_MS)
+        return super().read_from_socket(timeout, raise_on_timeout)
 
 
 def _on_this_machine(url: str) -> bool:
