@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from domain.agent_states import AgentState, Status
 from storage.models import AgentStateChange
+from storage.prepared import Prepared
 
 
 def _utc(moment: datetime) -> datetime:
@@ -26,31 +27,61 @@ def _utc(moment: datetime) -> datetime:
 def opened(session: Session, username: str, state: AgentState) -> None:
     """``username`` entered ``state`` (at ``state.since``): open its spell, close the one before."""
     begun = _utc(state.since)
-    log = AgentStateChange.__table__
-    later = session.scalar(
-        select(func.min(log.c.started_at)).where(
-            log.c.username == username, log.c.started_at > begun
-        )
+    connection = session.connection()
+    _CLOSE.execute(connection, {"username": username, "begun": begun})
+    _OPEN.execute(
+        connection,
+        {
+            "username": username,
+            "state": str(state.status),
+            "reason": state.reason,
+            "begun": begun,
+            "call_sid": state.call_sid,
+            "counted": False,
+        },
     )
-    session.execute(
+
+
+# Every change of every agent writes these two (the distribution's offers several a
+# second): built and compiled once, as the ORM's flush cost more than running them.
+def _close(dialect):
+    """The spell going on at ``begun`` (or a later one's end past it) ends at ``begun``."""
+    log = AgentStateChange.__table__
+    begun = bindparam("begun", type_=log.c.started_at.type)
+    return (
         update(log)
         .where(
-            log.c.username == username,
+            log.c.username == bindparam("username", type_=log.c.username.type),
             log.c.started_at <= begun,
             or_(log.c.ended_at.is_(None), log.c.ended_at > begun),
         )
         .values(ended_at=begun)
     )
-    session.add(
-        AgentStateChange(
-            username=username,
-            state=str(state.status),
-            reason=state.reason,
-            started_at=begun,
-            ended_at=later,
-            call_sid=state.call_sid,
-        )
+
+
+def _open(dialect):
+    """The new spell, ended already if a later one was logged first (out of order)."""
+    log = AgentStateChange.__table__
+    username = bindparam("username", type_=log.c.username.type)
+    begun = bindparam("begun", type_=log.c.started_at.type)
+    later = (
+        select(func.min(log.c.started_at))
+        .where(log.c.username == username, log.c.started_at > begun)
+        .scalar_subquery()
     )
+    return insert(log).values(
+        username=username,
+        state=bindparam("state", type_=log.c.state.type),
+        reason=bindparam("reason", type_=log.c.reason.type),
+        started_at=begun,
+        ended_at=later,
+        call_sid=bindparam("call_sid", type_=log.c.call_sid.type),
+        counted=bindparam("counted", type_=log.c.counted.type),
+    )
+
+
+_CLOSE = Prepared(_close)
+_OPEN = Prepared(_open)
 
 
 def open_spells(session: Session) -> dict[str, AgentState]:
