@@ -16,6 +16,7 @@ Every call here is made from a background job or thread, never while a webhook w
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 
 from flask import Flask
@@ -38,6 +39,8 @@ SENDER = "TWILIO_CALLER_ID"
 # Seconds to wait for Twilio's API. The library waits forever by default, and a
 # demo without Redis sends SMS links inside the webhook, which Twilio abandons at 15 s.
 TIMEOUT_SECONDS = 8
+# Where ``client`` keeps the app's client (``app.extensions``).
+CLIENTS = "hotline.twilio_clients"
 
 
 def missing_settings(app: Flask, keys) -> list[str]:
@@ -46,15 +49,30 @@ def missing_settings(app: Flask, keys) -> list[str]:
 
 
 def client(app: Flask) -> Client:
+    """The app's client of Twilio's API: one per process and settings, kept.
+
+    Kept, its HTTP connections to Twilio stay open from one request to the next: a
+    client made per request opened a connection (a TLS handshake, to api.twilio.com)
+    for each offer's dequeue and each SMS. A forked process (rq's work horse) makes its
+    own: two processes must not share a connection.
+    """
     missing = missing_settings(app, CREDENTIALS)
     if missing:
         raise NotConfigured("Twilio's REST API", missing)
     sid, token = (app.config[key] for key in CREDENTIALS)
-    http_client = app.config.get("TWILIO_HTTP_CLIENT") or TwilioHttpClient(timeout=TIMEOUT_SECONDS)
+    given = app.config.get("TWILIO_HTTP_CLIENT")
     base = (app.config.get("TWILIO_API_BASE_URL") or TWILIO_API).rstrip("/")
-    if base != TWILIO_API:
-        http_client = AtBase(http_client, base)
-    return Client(sid, token, http_client=http_client)
+    key = (os.getpid(), sid, token, base, id(given))
+    kept = app.extensions.setdefault(CLIENTS, {})
+    found = kept.get(key)
+    if found is None:
+        http_client = given or TwilioHttpClient(timeout=TIMEOUT_SECONDS)
+        if base != TWILIO_API:
+            http_client = AtBase(http_client, base)
+        # Settings changed (a test's) or a fork: the others are not used again here.
+        kept.clear()
+        found = kept[key] = Client(sid, token, http_client=http_client)
+    return found
 
 
 class AtBase(HttpClient):

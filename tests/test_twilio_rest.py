@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from conftest import TWILIO_ACCOUNT_SID
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from conftest import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
 
 from adapters import twilio_rest
 
@@ -33,3 +38,67 @@ def test_a_base_url_changes_the_origin_and_keeps_twilios_path_form_and_credentia
 
 def twilio_rest_module_sends(app) -> None:
     twilio_rest.send_sms(app, "+8613812345678", "【重疾管家】", "+861058001234")
+
+
+class _Twilio(BaseHTTPRequestHandler):
+    """Twilio's Messages resource over HTTP/1.1 keep-alive, counting connections."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # else each kept-alive answer waits 40 ms for an ACK
+    connections = 0
+
+    def setup(self):
+        super().setup()
+        type(self).connections += 1
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        body = json.dumps({"sid": "SM" + "0" * 32, "status": "queued"}).encode()
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def http_twilio(app):
+    """The real HTTP client of the library, sending to a local stand-in of Twilio."""
+    _Twilio.connections = 0
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Twilio)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    app.config.update(
+        TWILIO_ACCOUNT_SID=TWILIO_ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN=TWILIO_AUTH_TOKEN,
+        TWILIO_API_BASE_URL=f"http://127.0.0.1:{server.server_port}",
+    )
+    yield _Twilio
+    server.shutdown()
+    server.server_close()
+
+
+def test_requests_to_twilio_reuse_one_open_connection(app, http_twilio):
+    for _ in range(3):
+        twilio_rest_module_sends(app)
+    assert http_twilio.connections == 1
+
+
+def test_a_forked_process_opens_connections_of_its_own(app, http_twilio, monkeypatch):
+    twilio_rest_module_sends(app)
+    parent = twilio_rest.client(app)
+    monkeypatch.setattr(twilio_rest.os, "getpid", lambda: -1)  # as in a work horse
+    twilio_rest_module_sends(app)
+    assert twilio_rest.client(app) is not parent
+    assert http_twilio.connections == 2
+
+
+def test_changed_settings_make_a_new_client(app, http_twilio):
+    first = twilio_rest.client(app)
+    app.config["TWILIO_AUTH_TOKEN"] = "another"
+    second = twilio_rest.client(app)
+    assert second is not first
+    assert second.password == "another"
