@@ -16,13 +16,12 @@ from runtime import current_clock
 from services import callbacks
 
 RECONCILE_EVERY = timedelta(minutes=1)
+SEND_SMS_JOB = "services.call_jobs.send_sms"
 
 
 def enqueue_sms(app: Flask, to: str, body: str, dialled: str | None, ref: str) -> None:
     """Send an SMS link once per ``ref`` (the call and step that asked for it)."""
-    background.enqueue(
-        app, "services.call_jobs.send_sms", to, body, dialled, job_id=f"hotline-sms-{ref}"
-    )
+    background.enqueue(app, SEND_SMS_JOB, to, body, dialled, job_id=f"hotline-sms-{ref}")
 
 
 def send_sms(to: str, body: str, dialled: str | None) -> str:
