@@ -6,7 +6,8 @@ the screen-pop and asks Twilio to move the caller (``services.distribution``); a
 every ``sweep_seconds`` and a reconcile with Twilio's queue members every
 ``reconcile_seconds``. Here all of that runs: the Procfile's rq worker, ``--agents``
 agents kept available, and Twilio's queue resources answered by this process from the
-load generator's own queues (``simulator.softphone``). Only the move itself is
+load generator's own queues (``simulator.softphone``); the SMS links the calls ask for
+are accepted as Twilio accepts them. Only the move itself is
 refused, as Twilio refuses it for a caller who has just hung up (21218): the
 benchmark's callers then go on as planned, and the offer is called off with no blame
 on the agent, who stays available for the next caller. So every caller who reaches
@@ -19,6 +20,7 @@ from __future__ import annotations
 import json
 import secrets
 import subprocess
+from http import HTTPStatus
 from urllib.parse import parse_qs
 
 import gevent
@@ -28,7 +30,14 @@ from benchmarks import databases
 from benchmarks.common import BenchmarkFailed
 from benchmarks.server import Gunicorn, process_cpu_seconds, start_worker
 from hotline.loopback import free_port
-from simulator.softphone import Exchange, MemoryQueues, rest_error
+from simulator.softphone import (
+    RESOURCE_PREFIXES,
+    Exchange,
+    MemoryQueues,
+    created,
+    rest_error,
+    sid,
+)
 
 ACCOUNT_SID = "AC" + "0" * 32
 # How often an agent who is not available (a refused offer raced a sweep) is made so again.
@@ -47,6 +56,7 @@ class Distribution:
         self.port = free_port()
         self.rest_server = WSGIServer(("127.0.0.1", self.port), self.rest, log=None)
         self.moves_refused = 0
+        self.messages = 0
         self.worker: subprocess.Popen | None = None
         self.tokens: dict[str, str] = {}
         self.keeper: gevent.Greenlet | None = None
@@ -65,15 +75,21 @@ class Distribution:
         form = {k: v[0] for k, v in parse_qs(body).items()}
         path = environ.get("PATH_INFO", "")
         parts = path.split("/Accounts/", 1)[-1].removesuffix(".json").split("/")[1:]
-        if not parts or parts[0] != "Queues":
+        if parts == ["Messages"] and method == "POST":
+            # The calls' SMS links, accepted as Twilio accepts them (refused, rq would
+            # retry each one: a load production does not carry).
+            self.messages += 1
+            status, answer = 201, created(path, form, sid(RESOURCE_PREFIXES["Messages"]))
+        elif not parts or parts[0] != "Queues":
             status, answer = 404, rest_error(20404, "not served here", 404)
         elif method == "POST":
             self.moves_refused += 1
             status, answer = 400, rest_error(21218, "Call is not in the queue", 400)
         else:
             status, answer = self.exchange.answer_rest(method, parts, form)
-        reason = {200: "OK", 400: "Bad Request", 404: "Not Found"}.get(status, "Error")
-        start_response(f"{status} {reason}", [("Content-Type", "application/json")])
+        start_response(
+            f"{status} {HTTPStatus(status).phrase}", [("Content-Type", "application/json")]
+        )
         return [json.dumps(answer).encode()]
 
     def start(self, server: Gunicorn, url: str, settings: dict[str, str]) -> None:
@@ -99,7 +115,8 @@ class Distribution:
                 server.post_json("/api/agents/me/status", {"status": "available"}, token)
 
     def worker_cpu_seconds(self) -> float:
-        return process_cpu_seconds(self.worker.pid) if self.worker else 0.0
+        # With the work horses it forked for other jobs (an SMS), once they are reaped.
+        return process_cpu_seconds(self.worker.pid, children=True) if self.worker else 0.0
 
     def stop(self) -> None:
         if self.keeper is not None:

@@ -167,6 +167,7 @@ def measure(
     before = load_average()
     if distribution is not None:
         moves, worker_cpu = distribution.moves_refused, distribution.worker_cpu_seconds()
+        messages = distribution.messages
     access = AccessLog(server.log)
     server_cpu, client_cpu = server.cpu_by_process(), own_cpu_seconds()
     waited, pressure = server.wait_seconds(), cpu_pressure_seconds()
@@ -201,6 +202,7 @@ def measure(
     if distribution is not None:
         offers = {
             "offers": distribution.moves_refused - moves,
+            "messages": distribution.messages - messages,
             "worker_cpu_ms": (distribution.worker_cpu_seconds() - worker_cpu) / everything * 1e3,
         }
     return {
@@ -258,7 +260,8 @@ def report(number: int, run: dict) -> None:
     )
     if run["distribution"]:
         print(
-            f"         distribution: {run['distribution']['offers']} offers made; "
+            f"         distribution: {run['distribution']['offers']} offers made, "
+            f"{run['distribution']['messages']} SMS sent; "
             f"rq worker CPU {run['distribution']['worker_cpu_ms']:.3f} ms per webhook",
             flush=True,
         )

@@ -26,13 +26,17 @@ from hotline.loopback import LocalServer, ServerFailed
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU time of one process so far (0 when it is gone)."""
+def process_cpu_seconds(pid: int, children: bool = False) -> float:
+    """User + system CPU time of one process so far (0 when it is gone); ``children``: with
+    that of the children it has waited for."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if children:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return ticks / CLOCK_TICKS
 
 
 def process_wait_seconds(pid: int) -> float:
