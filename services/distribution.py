@@ -71,11 +71,12 @@ def enabled(app: Flask) -> bool:
 
 
 def dispatch_job() -> int:
-    """rq: offer what can be offered now (asked for by ``agent_shift.ask_for_offers``)."""
+    """rq: offer what can be offered now (asked for by ``agent_shift.ask_for_offers``),
+    and again while more is asked for meanwhile (``background.kicked_runs``)."""
     app = background.job_app()
-    # Deleted first: anything that happens from now on asks for a run of its own.
-    store.redis(app).delete(keys.DISPATCH_ASKED)
-    return len(run(app, sweep=False))
+    return background.kicked_runs(
+        app, DISPATCH_JOB, keys.DISPATCH_ASKED, lambda: len(run(app, sweep=False))
+    )
 
 
 def sweep_job() -> int:
