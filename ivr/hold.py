@@ -57,14 +57,14 @@ def wait(
     holding = queue if flows.queue(queue or "") else line.queue
     # One round trip for all it reads: Twilio's word that the caller is in its queue
     # (the first time, offers are looked for), then the recent answers of the line (a
-    # wait to announce) or the agents available (at the head).
+    # wait to announce) or whether an agent of the line is available (at the head).
     pipe = store.redis().pipeline(transaction=False)
     if sid:
         queueboard.confirm(pipe, holding, sid, queue_sid)
     if position > 1:
         queueboard.read_answer_times(pipe, [line.queue, callback_queue])
     elif position == 1:
-        agent_states.read_in_status(pipe, Status.AVAILABLE)
+        agent_states.read_serving(pipe, Status.AVAILABLE, line.queue)
     try:
         read = pipe.execute()
     except RedisError:
@@ -95,7 +95,7 @@ def wait(
                 minutes=max(1, math.ceil(seconds / 60)),
             )
         )
-    elif position == 1 and read is not None and _agent_free(line.queue, read[0]):
+    elif position == 1 and read is not None and read[0]:
         texts.append(engine.phrase(flows, "queue_head", now, line.code))
     if queue == callback_queue:
         return twiml.hold(context.voice(), texts)
@@ -118,15 +118,3 @@ def _ask_for_offers(sid: str, queue: str) -> None:
         agent_shift.ask_for_offers()
     except RedisError:
         log.exception("call %s: in %s, but offers were not asked for (the sweep will)", sid, queue)
-
-
-def _agent_free(queue: str, available) -> bool:
-    """Whether an agent serving ``queue`` is available now (``available``: the index read)."""
-    free = [name for name, _ in agent_states.named(available)]
-    try:
-        states = agent_states.get_many(store.redis(), free)
-    except RedisError:
-        return False
-    return any(
-        state.status is Status.AVAILABLE and queue in state.queues for state in states.values()
-    )

@@ -172,6 +172,30 @@ def read_in_status(target, status: Status, until: float | None = None):
     )
 
 
+def read_serving(target, status: Status, queue: str):
+    """Whether an agent in ``status`` serves ``queue``, on ``target``: a client (1 or 0),
+    or a pipeline (queued). Read in Redis, longest in the status first: a caller at the
+    head of the queue asks this on every wait, and reading every agent's state here to
+    find one cost a round trip and a decode per agent (20 agents: 0.1 ms of the wait)."""
+    before, after = keys.AGENT_STATE.split("{agent}")
+    return target.eval(_SERVING, 1, index_key(status), before, after, str(status), queue)
+
+
+_SERVING = """
+for _, name in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local raw = redis.call('GET', ARGV[1] .. name .. ARGV[2])
+  local ok, state = pcall(cjson.decode, raw or '')
+  if ok and type(state) == 'table' and state.status == ARGV[3]
+      and type(state.queues) == 'table' then
+    for _, queue in ipairs(state.queues) do
+      if queue == ARGV[4] then return 1 end
+    end
+  end
+end
+return 0
+"""
+
+
 def named(entries) -> list[tuple[str, float]]:
     """(username, since) of what ``read_in_status`` read."""
     return [(name.decode() if isinstance(name, bytes) else name, at) for name, at in entries]

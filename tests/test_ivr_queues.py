@@ -48,6 +48,15 @@ def test_the_caller_at_the_head_hears_no_position_or_estimate(app, exchange, fam
     assert set(phone.played) == {FLOW.voice.hold_music}
 
 
+def test_an_agent_available_only_for_another_line_promises_the_head_nothing(app, exchange, family):
+    add_agent(app, "olga", queues=("policy",))
+    add_agent(app, "bea", available=False)
+    phone = in_medical_queue(exchange, "+8613900000011")
+    assert message("queue_head") not in phone.wait()
+    add_agent(app, "alice")
+    assert message("queue_head") in phone.wait()
+
+
 def test_a_caller_further_back_hears_the_position_and_a_first_estimate(exchange, family):
     in_medical_queue(exchange, "+8613900000011")
     in_medical_queue(exchange, "+8613900000012", WANG)

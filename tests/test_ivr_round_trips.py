@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 import redis
 from flask import has_request_context, request
-from ivr_calls import ZHANG, load, message, verified
+from ivr_calls import ZHANG, add_agent, load, message, verified
 from sqlalchemy import event
 
 from live import call_store, queueboard, store
@@ -326,3 +326,16 @@ def test_a_turn_weighs_eligibility_only_when_it_needs_it_and_then_once(
         by_turn.append((weighed["assessed"], weighed["rebuilt"]))
     assert phone.in_queue
     assert by_turn == [(0, 0), (0, 0), (1, 1)]
+
+
+def test_the_head_of_the_queue_learns_an_agent_is_free_in_the_same_round_trip(
+    app, exchange, import_feed, redis_round_trips
+):
+    # Whether one of the agents available serves the line is read in Redis, with the rest.
+    load(import_feed)
+    for n in range(5):
+        add_agent(app, f"agent{n}", queues=("policy",) if n < 4 else ("medical",))
+    phone = verified(exchange, ZHANG, "+8613900000100").press("1").press("2").press("1")
+    redis_round_trips.clear()
+    assert message("queue_head") in phone.wait()
+    assert redis_round_trips["/ivr/queue/wait"] == ["pipeline"]
