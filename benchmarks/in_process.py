@@ -35,10 +35,11 @@ from collections.abc import Callable
 
 import redis
 
-from benchmarks import callers, databases
+from benchmarks import callers, databases, distribution_load
 from benchmarks.api import insured_ids
 from benchmarks.common import REDIS_URL, BenchmarkFailed, context, median
 from benchmarks.server import add_database_options
+from live import keys
 from simulator.softphone import Exchange, FlaskTransport, MemoryQueues
 
 
@@ -90,6 +91,43 @@ def ivr_calls(app, book: tuple[list[callers.Holder], set[str]], seed: int) -> Ca
             callers.follow(exchange.call(script.caller), script)
 
     return calls
+
+
+def with_distribution(app, url: str, agents: int, calls: Callable[[int], None]):
+    """``calls`` with the distribution running: Twilio's API configured, ``agents`` agents
+    available, and after each call the dispatch job it asked for taken off the queue and
+    its count of kicks settled, as by a job with nothing to offer (outside the timed
+    webhooks: the rq worker's CPU is not theirs). The next caller's kick then enqueues a
+    job again: the webhooks' worst case, a worker idle between two callers."""
+    from simulator.softphone import RecordingTwilio
+
+    app.config.update(
+        TWILIO_ACCOUNT_SID=distribution_load.ACCOUNT_SID,
+        TWILIO_HTTP_CLIENT=RecordingTwilio(),
+        TWILIO_AUTH_TOKEN=callers.AUTH_TOKEN,
+    )
+    names = [f"inproc{secrets.token_hex(2)}-{n:02d}" for n in range(agents)]
+    client = app.test_client()
+    for name, token in databases.new_agents(url, names, queues="medical").items():
+        response = client.post(
+            "/api/agents/me/status",
+            json={"status": "available"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        if response.status_code != 200:
+            raise BenchmarkFailed(f"{name} could not be made available: {response.text[:200]}")
+
+    def distributed(how_many: int) -> None:
+        from adapters import background
+        from services.agent_shift import DISPATCH_JOB
+
+        for _ in range(how_many):
+            calls(1)
+            background.queue(app).empty()
+            with app.app_context():
+                background.kicked_runs(app, DISPATCH_JOB, keys.DISPATCH_ASKED, lambda: 0)
+
+    return distributed
 
 
 def bare_posts(app) -> Callable[[int], None]:
@@ -156,6 +194,24 @@ def run(args) -> int:
         bare = create_bare()
         parts = {
             "ivr": (app, ivr_calls(app, book, args.seed), args.calls),
+        }
+        if args.distribution:
+            # A second app of its own (settings differ), its calls alternated with the first's.
+            spread = create_app(
+                {
+                    "DATABASE_URL": url,
+                    "REDIS_URL": REDIS_URL,
+                    **callers.ivr_settings(zone),
+                    "CALL_NOTES_SECONDS": 3600,
+                }
+            )
+            calls = ivr_calls(spread, book, args.seed + 1)
+            parts["ivr+d"] = (
+                spread,
+                with_distribution(spread, url, args.agents, calls),
+                args.calls,
+            )
+        parts |= {
             "bare": (bare, bare_posts(bare), args.bare),
             "api": (app, eligibility_requests(app, url, args.seed), args.requests),
         }
@@ -165,10 +221,10 @@ def run(args) -> int:
         runs: dict[str, list[dict]] = {name: [] for name in parts}
         write_notes(app)
         for _ in range(args.runs):
-            for name, (_, work, how_many) in parts.items():
+            for name, (target, work, how_many) in parts.items():
                 run = measured(*counters[name], lambda w=work, n=how_many: w(n))
-                if name == "ivr":
-                    run["notes_ms"] = write_notes(app) / run["requests"]
+                if name.startswith("ivr"):
+                    run["notes_ms"] = write_notes(target) / run["requests"]
                     run["ms"] += run["notes_ms"]
                 runs[name].append(run)
     finally:
@@ -196,6 +252,17 @@ def run(args) -> int:
         f"median: IVR webhook {ivr:.3f} ms ÷ bare endpoint {bare_ms:.3f} ms = {ivr / bare_ms:.2f}× "
         f"(in process: no gunicorn, no network); eligibility request {api:.3f} ms"
     )
+    if "ivr+d" in runs:
+        spread = median([r["ms"] for r in runs["ivr+d"]])
+        both = zip(runs["ivr"], runs["ivr+d"], strict=True)
+        pairs = ", ".join(f"{d['ms'] / plain['ms']:.3f}" for plain, d in both)
+        paths = runs["ivr+d"][-1]["paths"]
+        for path, (n, ms) in sorted(paths.items(), key=lambda item: -item[1][0]):
+            print(f"    with the distribution: {path:22s} {n:6d} requests  {ms:.3f} ms")
+        print(
+            f"with the distribution running ({args.agents} agents available): IVR webhook "
+            f"{spread:.3f} ms, {spread / ivr:.3f}× without (run by run: {pairs})"
+        )
     return 0
 
 
@@ -206,6 +273,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bare", type=int, default=3000, help="bare endpoint posts per run")
     parser.add_argument("--requests", type=int, default=3000, help="API requests per run")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--distribution",
+        action="store_true",
+        help="also the IVR's calls with the distribution running (--agents available), "
+        "alternated with those without: the webhooks' own share of its cost",
+    )
+    parser.add_argument("--agents", type=int, default=20, help="with --distribution")
     args = parser.parse_args(argv)
     try:
         return run(args)
