@@ -77,7 +77,29 @@ class WithoutArguments(logging.Filter):
 WITHOUT_ARGUMENTS = WithoutArguments()
 
 
-class Worker(rq.Worker):
+class PromptStop:
+    """An rq worker whose pubsub thread (commands such as ``rq`` stopping a job) stops at once.
+
+    rq's thread waits up to 60 s at a time for a message, and once the worker has
+    unsubscribed, for a subscription; redis-py 8.2's ``stop()`` now waits for the thread,
+    so a worker's teardown took up to a minute whenever the thread went back to waiting
+    before it was told to stop (often, on a busy machine). Here it waits a second at a time.
+    """
+
+    pubsub_wait_seconds = 1.0
+
+    def subscribe(self):
+        self.log.info("Worker %s: subscribing to channel %s", self.name, self.pubsub_channel_name)
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(
+            sleep_time=self.pubsub_wait_seconds,
+            daemon=True,
+            exception_handler=self._pubsub_exception_handler,
+        )
+
+
+class Worker(PromptStop, rq.Worker):
     # Waiting for a Redis that is down: look again every few seconds, not every minute.
     max_connection_wait_time = 8.0
 

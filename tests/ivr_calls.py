@@ -9,10 +9,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from feeds import person, policy
+from rq import SimpleWorker
 
 import flows
+from adapters import background
 from domain.intervals import day_start
 from domain.service_level import QueueTotals
+from hotline.worker import PromptStop
 from live import queueboard, store
 from services import accounts, agent_shift, reports
 from simulator.softphone import Exchange, Softphone
@@ -142,3 +145,13 @@ def in_medical_queue(exchange, caller: str, who=ZHANG):
     phone.press("2").press("1" if who is ZHANG else "4")
     assert phone.in_queue, phone.heard
     return phone
+
+
+class InProcessWorker(PromptStop, SimpleWorker):
+    """rq's SimpleWorker (jobs run in this process), its teardown prompt (``PromptStop``)."""
+
+
+def run_jobs(app) -> None:
+    """Run what is queued, as ``rq worker --burst`` would, inside the test's app."""
+    with app.app_context():
+        InProcessWorker([background.queue(app)], connection=store.redis(app)).work(burst=True)

@@ -21,10 +21,10 @@ from ivr_calls import (
     load,
     message,
     offered,
+    run_jobs,
     verified,
 )
 
-from live import store
 from services import call_notes, lockout
 from storage import db, repository
 
@@ -330,12 +330,3 @@ def test_an_sms_link_is_sent_at_three_in_the_morning_to_the_number_on_file(
     assert sms.data["To"] == ZHANG[2]  # never the caller ID
     assert sms.data["From"] == exchange.number
     assert FLOW.sms["online_consult"].url in sms.data["Body"]
-
-
-def run_jobs(app) -> None:
-    from rq import SimpleWorker
-
-    from adapters import background
-
-    with app.app_context():
-        SimpleWorker([background.queue(app)], connection=store.redis()).work(burst=True)

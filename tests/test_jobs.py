@@ -10,7 +10,8 @@ from datetime import datetime
 
 import pytest
 from conftest import TWILIO_ACCOUNT_SID as ACCOUNT
-from rq import Queue, SimpleWorker
+from ivr_calls import run_jobs
+from rq import Queue
 from sqlalchemy import select
 
 from adapters import background
@@ -54,13 +55,6 @@ def booked_case(api, **changes) -> int:
         {"milestone": "booked", "visit_on": "2026-03-16", "visit_period": "am"},
     )
     return case["id"]
-
-
-def run_jobs(app):
-    """Run what is queued, as ``rq worker --burst`` would, inside the test's app."""
-    with app.app_context():
-        worker = SimpleWorker([background.queue(app)], connection=store.redis(app))
-        worker.work(burst=True)
 
 
 def sms_requests(fake):

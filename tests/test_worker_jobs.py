@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 import redis as redis_lib
@@ -42,3 +43,17 @@ def test_other_jobs_still_run_in_a_work_horse(app, runner, monkeypatch):
         assert runner.work(burst=True)
         assert job.get_status(refresh=True) == "finished"
     assert ran == []  # appended in the horse's copy of this process
+
+
+def test_the_workers_pubsub_thread_stops_within_seconds_once_unsubscribed(runner):
+    # The thread then waits for a subscription; rq's own wait is 60 s at a time, and
+    # redis-py's stop() waits for the thread: a worker's teardown took up to a minute.
+    runner.subscribe()
+    runner.pubsub.unsubscribe()
+    time.sleep(0.5)  # the thread has read the unsubscription and waits again
+    started = time.monotonic()
+    runner.pubsub_thread.stop()
+    runner.pubsub_thread.join(10)
+    assert not runner.pubsub_thread.is_alive()
+    assert time.monotonic() - started < 3
+    runner.pubsub.close()
