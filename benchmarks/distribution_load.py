@@ -44,6 +44,12 @@ ACCOUNT_SID = "AC" + "0" * 32
 AVAILABLE_EVERY = 5.0
 
 
+def add_options(parser, what: str) -> None:
+    """``--distribution`` (``what`` it does in that benchmark) and ``--agents``."""
+    parser.add_argument("--distribution", action="store_true", help=what)
+    parser.add_argument("--agents", type=int, default=20, help="with --distribution")
+
+
 class Distribution:
     """Twilio's queue resources, the rq worker and ``agents`` available agents."""
 

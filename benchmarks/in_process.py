@@ -273,13 +273,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bare", type=int, default=3000, help="bare endpoint posts per run")
     parser.add_argument("--requests", type=int, default=3000, help="API requests per run")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument(
-        "--distribution",
-        action="store_true",
-        help="also the IVR's calls with the distribution running (--agents available), "
+    distribution_load.add_options(
+        parser,
+        "also the IVR's calls with the distribution running (--agents available), "
         "alternated with those without: the webhooks' own share of its cost",
     )
-    parser.add_argument("--agents", type=int, default=20, help="with --distribution")
     args = parser.parse_args(argv)
     try:
         return run(args)

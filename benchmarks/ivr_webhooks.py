@@ -56,6 +56,7 @@ from benchmarks.common import (  # noqa: E402
     verdict,
 )
 from benchmarks.distribution_load import Distribution  # noqa: E402
+from benchmarks.distribution_load import add_options as add_distribution_options  # noqa: E402
 from benchmarks.server import Gunicorn, add_ivr_options, start_bare, start_ivr  # noqa: E402
 from simulator.softphone import Exchange, MemoryQueues, WebhookFailed  # noqa: E402
 
@@ -441,13 +442,11 @@ def main(argv: list[str] | None = None) -> int:
         type=lambda text: [float(rate) for rate in text.split(",")],
         help="comma-separated rates: one run at each, and the knee (p99 first ≥ 30 ms)",
     )
-    parser.add_argument(
-        "--distribution",
-        action="store_true",
-        help="run the call distribution too: the rq worker, Twilio's queue resources "
+    add_distribution_options(
+        parser,
+        "run the call distribution too: the rq worker, Twilio's queue resources "
         "answered here, --agents agents available (benchmarks/distribution_load.py)",
     )
-    parser.add_argument("--agents", type=int, default=20, help="with --distribution")
     args = parser.parse_args(argv)
     try:
         return run(args)
