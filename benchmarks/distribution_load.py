@@ -129,5 +129,11 @@ class Distribution:
             self.keeper.kill()
         if self.worker is not None:
             self.worker.terminate()
-            self.worker.wait(20)
+            try:
+                self.worker.wait(20)
+            except subprocess.TimeoutExpired:
+                # rq's teardown before the worker's PromptStop could take a minute.
+                print("  the rq worker took over 20 s to stop: killed", flush=True)
+                self.worker.kill()
+                self.worker.wait()
         self.rest_server.stop()
