@@ -175,8 +175,9 @@ def read_in_status(target, status: Status, until: float | None = None):
 def read_serving(target, status: Status, queue: str):
     """Whether an agent in ``status`` serves ``queue``, on ``target``: a client (1 or 0),
     or a pipeline (queued). Read in Redis, longest in the status first: a caller at the
-    head of the queue asks this on every wait, and reading every agent's state here to
-    find one cost a round trip and a decode per agent (20 agents: 0.1 ms of the wait)."""
+    head of the queue asks this on every wait, and reading the agents' states here to
+    find one cost a round trip and a decode per agent signed in. (The script builds the
+    state keys itself: one Redis, not a cluster.)"""
     before, after = keys.AGENT_STATE.split("{agent}")
     return target.eval(_SERVING, 1, index_key(status), before, after, str(status), queue)
 
