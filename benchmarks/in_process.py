@@ -183,28 +183,20 @@ def run(args) -> int:
     from hotline import create_app
 
     try:
-        app = create_app(
-            {
-                "DATABASE_URL": url,
-                "REDIS_URL": REDIS_URL,
-                **callers.ivr_settings(zone),
-                "CALL_NOTES_SECONDS": 3600,  # held, then written after each run (timed)
-            }
-        )
+        settings = {
+            "DATABASE_URL": url,
+            "REDIS_URL": REDIS_URL,
+            **callers.ivr_settings(zone),
+            "CALL_NOTES_SECONDS": 3600,  # held, then written after each run (timed)
+        }
+        app = create_app(settings)
         bare = create_bare()
         parts = {
             "ivr": (app, ivr_calls(app, book, args.seed), args.calls),
         }
         if args.distribution:
             # A second app of its own (settings differ), its calls alternated with the first's.
-            spread = create_app(
-                {
-                    "DATABASE_URL": url,
-                    "REDIS_URL": REDIS_URL,
-                    **callers.ivr_settings(zone),
-                    "CALL_NOTES_SECONDS": 3600,
-                }
-            )
+            spread = create_app(dict(settings))
             calls = ivr_calls(spread, book, args.seed + 1)
             parts["ivr+d"] = (
                 spread,
@@ -244,9 +236,7 @@ def run(args) -> int:
     api = median([r["ms"] for r in runs["api"]])
     notes = ", ".join(f"{r['notes_ms']:.3f}" for r in runs["ivr"])
     print(f"    of which the calls' notes, written together after each run: {notes}")
-    last = runs["ivr"][-1]["paths"]
-    for path, (n, ms) in sorted(last.items(), key=lambda item: -item[1][0]):
-        print(f"    {path:22s} {n:6d} requests  {ms:.3f} ms")
+    print_paths(runs["ivr"][-1]["paths"])
     print(context())
     print(
         f"median: IVR webhook {ivr:.3f} ms ÷ bare endpoint {bare_ms:.3f} ms = {ivr / bare_ms:.2f}× "
@@ -256,14 +246,18 @@ def run(args) -> int:
         spread = median([r["ms"] for r in runs["ivr+d"]])
         both = zip(runs["ivr"], runs["ivr+d"], strict=True)
         pairs = ", ".join(f"{d['ms'] / plain['ms']:.3f}" for plain, d in both)
-        paths = runs["ivr+d"][-1]["paths"]
-        for path, (n, ms) in sorted(paths.items(), key=lambda item: -item[1][0]):
-            print(f"    with the distribution: {path:22s} {n:6d} requests  {ms:.3f} ms")
+        print_paths(runs["ivr+d"][-1]["paths"], "with the distribution: ")
         print(
             f"with the distribution running ({args.agents} agents available): IVR webhook "
             f"{spread:.3f} ms, {spread / ivr:.3f}× without (run by run: {pairs})"
         )
     return 0
+
+
+def print_paths(paths: dict, label: str = "") -> None:
+    """A run's requests and CPU per path, the most requested first."""
+    for path, (n, ms) in sorted(paths.items(), key=lambda item: -item[1][0]):
+        print(f"    {label}{path:22s} {n:6d} requests  {ms:.3f} ms")
 
 
 def main(argv: list[str] | None = None) -> int:
