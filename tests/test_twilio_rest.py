@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
+import requests
 from conftest import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
 
 from adapters import twilio_rest
@@ -46,12 +48,14 @@ class _Twilio(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # else each kept-alive answer waits 40 ms for an ACK
     connections = 0
+    paths: ClassVar[list[str]] = []
 
     def setup(self):
         super().setup()
         type(self).connections += 1
 
     def do_POST(self):
+        type(self).paths.append(self.path)
         self.rfile.read(int(self.headers["Content-Length"]))
         body = json.dumps({"sid": "SM" + "0" * 32, "status": "queued"}).encode()
         self.send_response(201)
@@ -68,6 +72,7 @@ class _Twilio(BaseHTTPRequestHandler):
 def http_twilio(app):
     """The real HTTP client of the library, sending to a local stand-in of Twilio."""
     _Twilio.connections = 0
+    _Twilio.paths = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Twilio)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -102,3 +107,33 @@ def test_changed_settings_make_a_new_client(app, http_twilio):
     second = twilio_rest.client(app)
     assert second is not first
     assert second.password == "another"
+
+
+def test_a_proxy_set_in_the_environment_carries_the_requests(app, http_twilio, monkeypatch):
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    # The stand-in of Twilio serves as the proxy: it is sent the whole URL.
+    monkeypatch.setenv("http_proxy", app.config["TWILIO_API_BASE_URL"])
+    app.config["TWILIO_API_BASE_URL"] = "http://twilio.invalid"
+    twilio_rest_module_sends(app)
+    twilio_rest_module_sends(app)
+    assert (
+        http_twilio.paths
+        == [f"http://twilio.invalid/2010-04-01/Accounts/{TWILIO_ACCOUNT_SID}/Messages.json"] * 2
+    )
+
+
+def test_the_environment_is_read_once_not_before_each_request(app, http_twilio, monkeypatch):
+    reads = []
+    real = requests.sessions.get_environ_proxies
+
+    def reading(url, no_proxy=None):
+        reads.append(url)
+        return real(url, no_proxy=no_proxy)
+
+    monkeypatch.setattr(requests.sessions, "get_environ_proxies", reading)
+    for _ in range(3):
+        twilio_rest_module_sends(app)
+    assert len(reads) == 1
+    assert len(http_twilio.paths) == 3
