@@ -3,7 +3,7 @@
 ``hotline:offer:{sid}`` holds the offer of caller ``sid`` (which agent, which queue
 and line, when), with a time to live well past the ring: while it stands, nobody
 else is offered that caller. ``reserve`` makes the offer and sets the agent
-``offered`` in one transaction (``live.agent_states.change`` watching both keys):
+``offered`` at once (``live.agent_states.change`` watching both keys):
 two processes never offer one caller twice, nor give one agent two calls.
 """
 
@@ -45,12 +45,12 @@ def reserve(redis: Redis, offer: Offer, now: datetime, keep_seconds: int) -> age
     """Reserve the caller and set the agent offered, atomically; ``Refused`` if either is gone."""
     offer_key = key(offer.call_sid)
 
-    def free(pipe) -> None:
-        if pipe.exists(offer_key):
+    def free(found: dict) -> None:
+        if found[offer_key] is not None:
             raise Taken(offer.call_sid)
 
-    def keep(pipe, _before, _after) -> None:
-        pipe.set(offer_key, json.dumps(asdict(offer)), ex=keep_seconds)
+    def keep(writes: agent_states.Writes, _before, _after) -> None:
+        writes.set(offer_key, json.dumps(asdict(offer)), ex=keep_seconds)
 
     return agent_states.change(
         redis,

@@ -61,9 +61,11 @@ class Shown:
         return out
 
 
-def change(username: str, rule: Rule) -> Change:
-    """Apply ``rule`` to the agent's state; log it, note it, offer them a call if available."""
-    return record(agent_states.change(store.redis(), username, rule))
+def change(username: str, rule: Rule, log_now: bool = True) -> Change:
+    """Apply ``rule`` to the agent's state; log it, note it, offer them a call if available.
+
+    ``log_now=False``: the SQL log is left to the caller (``record``)."""
+    return record(agent_states.change(store.redis(), username, rule), log_now)
 
 
 def record(done: Change, log_now: bool = True) -> Change:
@@ -197,9 +199,11 @@ def missed(username: str, call_sid: str) -> Change:
     return change(username, lambda s: rules.miss(s, call_sid, now))
 
 
-def withdrawn(username: str, call_sid: str | None, leg: str | None = None) -> Change:
+def withdrawn(
+    username: str, call_sid: str | None, leg: str | None = None, log_now: bool = True
+) -> Change:
     now = current_clock().now()
-    return change(username, lambda s: rules.withdraw(s, call_sid, now, leg))
+    return change(username, lambda s: rules.withdraw(s, call_sid, now, leg), log_now)
 
 
 def pulled(username: str, leg: str | None) -> Change:

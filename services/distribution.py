@@ -119,10 +119,12 @@ def run(app: Flask, sweep: bool = False) -> list[offers.Offer]:
         if not enabled(app):
             return []
         made, waiting, changes = reserve()
-    send(app, made, waiting)
+    called_off = send(app, made, waiting)
     with app.app_context():
-        # The agents' new spells, in SQL once Twilio has been asked: nobody waits for it.
-        agent_shift.write_log(changes)
+        # The agents' new spells (offered, and back to available where an offer was
+        # called off), in SQL once Twilio has been asked, in one transaction: nobody
+        # waits for it.
+        agent_shift.write_log(changes + called_off)
     return made
 
 
@@ -226,15 +228,10 @@ def _plan() -> tuple[list[offers.Offer], dict[str, queueboard.Waiting]]:
     """The offers to make now: callers Twilio holds and nobody is offered, to free agents."""
     redis, flows = store.redis(), current_flows()
     now = current_clock().now()
-    free = agent_states.in_status(redis, Status.AVAILABLE)
+    free = agent_states.serving_in(redis, Status.AVAILABLE)
     if not free:
         return [], {}
-    states = agent_states.get_many(redis, [name for name, _ in free])
-    agents = [
-        distribution.Agent(name, since, flows.served(states[name].queues))
-        for name, since in free
-        if states[name].status is Status.AVAILABLE
-    ]
+    agents = [distribution.Agent(name, since, flows.served(queues)) for name, since, queues in free]
     queues = sorted(set().union(*(agent.queues for agent in agents)))
     waiting = {
         w.call_sid: w for w in queueboard.waiting(redis, queues, now.timestamp()) if w.queued
@@ -258,19 +255,33 @@ def _plan() -> tuple[list[offers.Offer], dict[str, queueboard.Waiting]]:
     return pairs, waiting
 
 
-def send(app: Flask, made: list[offers.Offer], waiting: dict[str, queueboard.Waiting]) -> None:
-    """Per offer: the screen-pop, then Twilio's dequeue (a few requests at once)."""
+def send(
+    app: Flask, made: list[offers.Offer], waiting: dict[str, queueboard.Waiting]
+) -> list[agent_states.Change]:
+    """Per offer: the screen-pop, then Twilio's dequeue (a few requests at once).
+
+    Returns the changes of the agents whose offers were called off, for the SQL log."""
     if not made:
-        return
+        return []
+
+    def one(offer: offers.Offer) -> agent_states.Change | None:
+        try:
+            return _send(app, offer, waiting.get(offer.call_sid))
+        except Exception:  # Redis failing too: the sweep moves the agent on later
+            log.exception("offer of %s to %s: not sent", offer.call_sid, offer.agent)
+            return None
+
     if len(made) == 1:
-        _send(app, made[0], waiting.get(made[0].call_sid))
-        return
-    with ThreadPoolExecutor(max_workers=min(SENDERS, len(made))) as pool:
-        for offer in made:
-            pool.submit(_send, app, offer, waiting.get(offer.call_sid))
+        results = [one(made[0])]
+    else:
+        with ThreadPoolExecutor(max_workers=min(SENDERS, len(made))) as pool:
+            results = list(pool.map(one, made))
+    return [done for done in results if done is not None]
 
 
-def _send(app: Flask, offer: offers.Offer, caller: queueboard.Waiting | None) -> None:
+def _send(
+    app: Flask, offer: offers.Offer, caller: queueboard.Waiting | None
+) -> agent_states.Change | None:
     with app.app_context():
         redis = store.redis()
         try:
@@ -286,17 +297,20 @@ def _send(app: Flask, offer: offers.Offer, caller: queueboard.Waiting | None) ->
         except MemberGone:
             log.info("offer of %s: no longer in Twilio's queue %s", offer.call_sid, offer.queue)
             queueboard.unconfirmed(redis, offer.call_sid)
-            _call_off(offer)
+            return _call_off(offer)
         except Exception:
             log.exception("offer of %s to %s: Twilio's dequeue failed", offer.call_sid, offer.agent)
-            _call_off(offer)
-        else:
-            log.info("call %s offered to %s", offer.call_sid, offer.agent)
+            return _call_off(offer)
+        log.info("call %s offered to %s", offer.call_sid, offer.agent)
+        return None
 
 
-def _call_off(offer: offers.Offer) -> None:
+def _call_off(offer: offers.Offer) -> agent_states.Change | None:
+    """The offer is over before it rang: the caller free, the agent available again (their
+    spell logged by the run with the others)."""
     offers.settled(store.redis(), offer.call_sid)
-    agent_shift.quietly(agent_shift.withdrawn, offer.agent, offer.call_sid)
+    # withdrawn(agent, call, leg, log_now)
+    return agent_shift.quietly(agent_shift.withdrawn, offer.agent, offer.call_sid, None, False)
 
 
 def screen_pop(offer: offers.Offer, caller: queueboard.Waiting | None) -> announcements.CallTaken:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import pytest
+
 from domain.agent_states import AgentState, Status
 from live import agent_states, store
 
@@ -41,3 +43,33 @@ def test_an_index_entry_whose_state_says_otherwise_or_is_unreadable_serves_nothi
         put(redis, "cid", '{"status": "available", "queues": "medical"}', 3)
         redis.zadd(agent_states.index_key(Status.AVAILABLE), {"gone": 4})  # no state at all
         assert serving(redis, "medical") == 0
+
+
+@pytest.mark.parametrize("where", ["app's Redis", "in-process store"])
+def test_the_agents_in_a_status_come_with_their_queues_longest_in_it_first(app, where):
+    with app.app_context():
+        redis = store.redis() if where == "app's Redis" else store.connect(None)
+        assert agent_states.serving_in(redis, Status.AVAILABLE) == []
+        put(redis, "bob", replace(AVAILABLE, queues=("policy", "medical")), 20)
+        put(redis, "ann", replace(AVAILABLE, queues=("medical",)), 10)
+        put(redis, "cid", replace(AVAILABLE, queues=()), 30)
+        assert agent_states.serving_in(redis, Status.AVAILABLE) == [
+            ("ann", 10.0, ("medical",)),
+            ("bob", 20.0, ("policy", "medical")),
+            ("cid", 30.0, ()),
+        ]
+
+
+def test_agents_indexed_in_a_status_their_state_does_not_say_are_left_out(app):
+    with app.app_context():
+        redis = store.redis()
+        on_break = AgentState(status=Status.BREAK, since=AVAILABLE.since, queues=("medical",))
+        put(redis, "ann", on_break, 1)  # the index not yet updated
+        put(redis, "bob", "not json", 2)
+        put(redis, "cid", '{"status": "available", "queues": "medical"}', 3)
+        redis.zadd(agent_states.index_key(Status.AVAILABLE), {"gone": 4})  # no state at all
+        put(redis, "dan", replace(AVAILABLE, queues=("medical",)), 5)
+        assert agent_states.serving_in(redis, Status.AVAILABLE) == [
+            ("cid", 3.0, ()),  # a queue list it cannot read: serving nothing
+            ("dan", 5.0, ("medical",)),
+        ]

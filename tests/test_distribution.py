@@ -255,6 +255,33 @@ def test_an_offer_twilio_cannot_deliver_is_called_off_without_blaming_the_agent(
     assert dispatch(app) == []  # not offered again until Twilio shows the caller
     with app.app_context():
         assert offers.get(store.redis(), offer.call_sid) is None
+        rows = db.session().scalars(select(AgentStateChange).order_by(AgentStateChange.id)).all()
+    # Both spells in the SQL log, the offer's closed by her return, the return open.
+    assert [(r.state, r.reason) for r in rows] == [
+        ("available", None),
+        ("offered", None),
+        ("available", None),
+    ]
+    assert rows[1].ended_at == rows[2].started_at and rows[2].ended_at is None
+
+
+def test_offers_called_off_in_one_run_log_every_agent_back_to_available(
+    app, exchange, twilio_rest, family, clock
+):
+    add_agent(app, "ann")
+    add_agent(app, "bob")
+    first = in_medical_queue(exchange, "+8613900000113")
+    second = in_medical_queue(exchange, "+8613900000114", WANG)
+    exchange.queues.leave(first)
+    exchange.queues.leave(second)
+    assert len(dispatch(app)) == 2  # both offered in one run, both refused by Twilio
+    with app.app_context():
+        rows = db.session().scalars(select(AgentStateChange).order_by(AgentStateChange.id)).all()
+    for agent in ("ann", "bob"):
+        assert state(app, agent).status is Status.AVAILABLE
+        spells = [r for r in rows if r.username == agent]
+        assert [r.state for r in spells] == ["available", "offered", "available"]
+        assert spells[-1].ended_at is None
 
 
 def test_an_offer_found_called_off_when_twilio_comes_sends_the_caller_back_to_the_queue(
