@@ -300,7 +300,7 @@ return out
 
 def named(entries) -> list[tuple[str, float]]:
     """(username, since) of what ``read_in_status`` read."""
-    return [(name.decode() if isinstance(name, bytes) else name, at) for name, at in entries]
+    return [(_text(name), at) for name, at in entries]
 
 
 # -- the desk's heartbeat ------------------------------------------------------------------

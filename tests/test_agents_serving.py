@@ -24,6 +24,15 @@ def serving(redis, queue: str) -> int:
 AVAILABLE = AgentState(status=Status.AVAILABLE, since=datetime(2026, 3, 10, tzinfo=UTC))
 
 
+def put_misleading(redis) -> None:
+    """Index entries (ann, bob, cid, gone: 1-4) whose states say otherwise or cannot be read."""
+    on_break = AgentState(status=Status.BREAK, since=AVAILABLE.since, queues=("medical",))
+    put(redis, "ann", on_break, 1)  # the index not yet updated
+    put(redis, "bob", "not json", 2)
+    put(redis, "cid", '{"status": "available", "queues": "medical"}', 3)
+    redis.zadd(agent_states.index_key(Status.AVAILABLE), {"gone": 4})  # no state at all
+
+
 def test_an_available_agent_of_the_queue_serves_it(app):
     with app.app_context():
         redis = store.redis()
@@ -37,11 +46,7 @@ def test_an_available_agent_of_the_queue_serves_it(app):
 def test_an_index_entry_whose_state_says_otherwise_or_is_unreadable_serves_nothing(app):
     with app.app_context():
         redis = store.redis()
-        on_break = AgentState(status=Status.BREAK, since=AVAILABLE.since, queues=("medical",))
-        put(redis, "ann", on_break, 1)  # the index not yet updated
-        put(redis, "bob", "not json", 2)
-        put(redis, "cid", '{"status": "available", "queues": "medical"}', 3)
-        redis.zadd(agent_states.index_key(Status.AVAILABLE), {"gone": 4})  # no state at all
+        put_misleading(redis)
         assert serving(redis, "medical") == 0
 
 
@@ -63,11 +68,7 @@ def test_the_agents_in_a_status_come_with_their_queues_longest_in_it_first(app, 
 def test_agents_indexed_in_a_status_their_state_does_not_say_are_left_out(app):
     with app.app_context():
         redis = store.redis()
-        on_break = AgentState(status=Status.BREAK, since=AVAILABLE.since, queues=("medical",))
-        put(redis, "ann", on_break, 1)  # the index not yet updated
-        put(redis, "bob", "not json", 2)
-        put(redis, "cid", '{"status": "available", "queues": "medical"}', 3)
-        redis.zadd(agent_states.index_key(Status.AVAILABLE), {"gone": 4})  # no state at all
+        put_misleading(redis)
         put(redis, "dan", replace(AVAILABLE, queues=("medical",)), 5)
         assert agent_states.serving_in(redis, Status.AVAILABLE) == [
             ("cid", 3.0, ()),  # a queue list it cannot read: serving nothing
