@@ -145,7 +145,8 @@ class Stack:
         raise AssertionError(f"not ready within {timeout} s: {self.ready()}")
 
     def heal(self) -> None:
-        """Every backend up and answering, the server ready in every worker process.
+        """Every backend up and answering, the server ready in every worker process, the
+        people and the worker there (``prepare``).
 
         A worker that met the failure keeps its breaker open a few seconds after the
         backend is back (then probes): a scenario starts once that time has passed.
@@ -155,11 +156,31 @@ class Stack:
         else:
             self.redis.thaw()
         self.proxy.set(PASS)
+        if self.server is None:  # a scenario run without the first (pytest -k)
+            self.start_server()
         healed = time.monotonic()
         self.wait_ready()
+        self.prepare()
         time.sleep(max(0.0, healed + BREAKERS_COOL - time.monotonic()))
         for _ in range(8):  # each worker's breakers probe, and close, on one of these
             self.ready()
+
+    def prepare(self) -> None:
+        """Once: the people the callers are, a supervisor, and the rq worker (the first
+        scenario makes them after its outage; a scenario run alone, here)."""
+        if self.worker is not None:
+            return
+        app = create_app({"DATABASE_URL": self.direct_url, "SECRET_KEY": "x"})
+        path = self.root / "feed.json"
+        path.write_text(json.dumps(FAMILY, ensure_ascii=False), encoding="utf-8")
+        imported = app.test_cli_runner().invoke(args=["import", str(path)])
+        assert imported.exit_code == 0, imported.output
+        with app.app_context():
+            session = db.session()
+            accounts.add_agent(session, "boss", "supervisor", ["medical"], ["medical"], PASSWORD)
+            session.commit()
+        db.engine(app).dispose()
+        self.start_worker()
 
     def callbacks(self) -> list[Callback]:
         with sessionmaker(self.engine)() as session:
@@ -407,18 +428,7 @@ def test_a_server_started_during_an_outage_answers_then_recovers_without_a_resta
     # The workers migrate the empty database themselves; a 200 is every part "ok".
     ready_after = stack.wait_ready()
     scenario.figures(ready_after_s=round(ready_after, 1))
-
-    app = create_app({"DATABASE_URL": stack.direct_url, "SECRET_KEY": "x"})
-    path = stack.root / "feed.json"
-    path.write_text(json.dumps(FAMILY, ensure_ascii=False), encoding="utf-8")
-    imported = app.test_cli_runner().invoke(args=["import", str(path)])
-    assert imported.exit_code == 0, imported.output
-    with app.app_context():
-        session = db.session()
-        accounts.add_agent(session, "boss", "supervisor", ["medical"], ["medical"], PASSWORD)
-        session.commit()
-    db.engine(app).dispose()
-    stack.start_worker()
+    stack.prepare()
 
 
 def test_with_every_backend_up_calls_reach_the_queue(stack):
