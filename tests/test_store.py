@@ -97,7 +97,7 @@ client = store.connect(sys.argv[1])
 client.ping()
 switches = []
 greenlet.settrace(lambda event, args: switches.append(event))
-for _ in range(20):
+for _ in range(200):
     client.get("hotline:test:nothing")
 greenlet.settrace(None)
 print(len(switches))
@@ -110,9 +110,11 @@ print(len(ran))
 
 
 def test_under_gevent_a_prompt_reply_is_read_without_running_other_requests_first(redis_url):
-    prompt, others_ran_while_slow = under_gevent(_SWITCHES_ON_REPLIES, redis_url)
-    # A trip through gevent's loop per command costs more than loopback Redis takes.
-    assert prompt == "0"
+    switches, others_ran_while_slow = under_gevent(_SWITCHES_ON_REPLIES, redis_url)
+    # A trip through gevent's loop per command costs more than loopback Redis takes. A
+    # reply a busy machine delays past the patience yields (two switches, out and back):
+    # a few of 200 may, where without the patience every one of them does (400 switches).
+    assert int(switches) <= 2 * 10
     # Past the moment's patience the worker's other requests run, as before.
     assert others_ran_while_slow == "1"
 
