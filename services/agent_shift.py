@@ -212,10 +212,11 @@ def pulled(username: str, leg: str | None) -> Change:
     return change(username, lambda s: rules.offer(s, None, now, leg))
 
 
-def quietly(action, *args) -> Change | None:
-    """``action(*args)``, or None when the rules refuse it (a retried or late webhook)."""
+def quietly(action, *args, **kwargs) -> Change | None:
+    """``action(*args, **kwargs)``, or None when the rules refuse it (a retried or late
+    webhook)."""
     try:
-        return action(*args)
+        return action(*args, **kwargs)
     except rules.Refused as refused:
         log.info("%s%s refused: %s", action.__name__, args, refused.message)
         return None

@@ -309,8 +309,7 @@ def _call_off(offer: offers.Offer) -> agent_states.Change | None:
     """The offer is over before it rang: the caller free, the agent available again (their
     spell logged by the run with the others)."""
     offers.settled(store.redis(), offer.call_sid)
-    # withdrawn(agent, call, leg, log_now)
-    return agent_shift.quietly(agent_shift.withdrawn, offer.agent, offer.call_sid, None, False)
+    return agent_shift.quietly(agent_shift.withdrawn, offer.agent, offer.call_sid, log_now=False)
 
 
 def screen_pop(offer: offers.Offer, caller: queueboard.Waiting | None) -> announcements.CallTaken:
