@@ -190,8 +190,13 @@ def _take(sid: str, step: int, turn: Turn, numbers: Numbers, when_lost: Turn | N
     # through the Redis writes below, while other calls of this worker queue for it.
     db.release()
     body = _render(state, reply)
-    call_store.finish(redis, state, step, body, flows.call_flow.call.state_ttl_seconds, pipe)
-    pipe.execute()
+    # Written with the effects' commands, in one round trip; most turns have none.
+    ttl = flows.call_flow.call.state_ttl_seconds
+    if len(pipe):
+        call_store.finish(redis, state, step, body, ttl, pipe)
+        pipe.execute()
+    else:
+        call_store.finish(redis, state, step, body, ttl)
     _log(state, reply)
     return body
 

@@ -115,15 +115,25 @@ def answered(redis: Redis, queue: str, sid: str, at: float, history_size: int) -
 
 def left(redis: Redis, queue: str, sid: str, result: str) -> bool:
     """The caller left ``queue`` without an agent (Twilio's QueueResult); True the first time."""
-    pipe = redis.pipeline(transaction=False)
-    pipe.zrem(_key(queue, "waiting"), sid)
+    waiting = _key(queue, "waiting")
     if result in NOT_LEFT:
-        pipe.execute()
+        redis.zrem(waiting, sid)
         return False
-    key = keys.QUEUE_CALL.format(sid=sid)
-    pipe.hsetnx(key, f"out:{queue}", result)
-    pipe.expire(key, CALL_TTL)
-    return bool(pipe.execute()[1])
+    # A script rather than a pipeline of its three commands: fewer instructions in redis-py.
+    first = redis.eval(
+        _LEFT, 2, waiting, keys.QUEUE_CALL.format(sid=sid), sid, f"out:{queue}", result, CALL_TTL
+    )
+    return bool(first)
+
+
+# KEYS: the queue's waiting set, the call's hash. ARGV: the call sid, the mark, its value,
+# the hash's time to live.
+_LEFT = """
+redis.call('ZREM', KEYS[1], ARGV[1])
+local first = redis.call('HSETNX', KEYS[2], ARGV[2], ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+return first
+"""
 
 
 def waiting_scores(pipe, queues: Iterable[str], sid: str) -> None:

@@ -202,7 +202,9 @@ def _on_this_machine(url: str) -> bool:
 
 def _pending(sock) -> bool:
     """TLS bytes already decrypted above the socket: a reply the socket's poll cannot see."""
-    return hasattr(sock, "pending") and bool(sock.pending())
+    # Asked of the class (TLS sockets define ``pending`` there): a gevent socket hands an
+    # attribute it lacks to the socket it wraps, which raises, twice a round trip.
+    return hasattr(type(sock), "pending") and bool(sock.pending())
 
 
 def _connection_class(url: str) -> type:

@@ -140,3 +140,19 @@ def test_outside_gevent_replies_are_read_by_redis_pys_own_parser(redis_url):
 def test_only_a_redis_on_this_machine_is_waited_for_before_yielding(url, here):
     # Across a network a reply takes about as long as the patience: it would hold the worker.
     assert store._on_this_machine(url) is here
+
+
+def test_only_a_tls_socket_with_decrypted_bytes_waiting_has_a_reply_its_poll_cannot_see():
+    import socket
+
+    class Tls(socket.socket):  # as ssl.SSLSocket and gevent's: ``pending`` on the class
+        waiting = 0
+
+        def pending(self):
+            return self.waiting
+
+    with socket.socket() as plain, Tls() as tls:
+        assert not store._pending(plain)
+        assert not store._pending(tls)
+        tls.waiting = 37
+        assert store._pending(tls)
