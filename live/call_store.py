@@ -2,9 +2,9 @@
 
 A turn costs two round trips here: ``begin`` (state, the cached reply for the
 step, and a claim on the step) and ``finish`` (new state and reply). Each is one
-script when it travels alone: redis-py spends half as many instructions again on
-a pipeline of the same commands (measured under gevent: 357 against 207 thousand
-for the claim, 347 against about 215 thousand for the two writes). A retried
+script when it travels alone: redis-py spends more than half as many instructions
+again on a pipeline of the same commands (counted under gevent: 339 against 195
+thousand for the claim, 335 against 204 thousand for the two writes). A retried
 webhook for a step already answered gets the same TwiML back and runs no effect
 twice.
 """
