@@ -170,25 +170,32 @@ def write_notes(app) -> float:
     return (time.process_time() - started) * 1e3
 
 
-def run(args) -> int:
-    url, _ = databases.with_feed(args.database, args.people, args.seed, args.reuse)
-    zone = args.tz or callers.open_zone()
+def prepare(url: str, zone: str) -> tuple[dict, tuple[list[callers.Holder], set[str]]]:
+    """Redis emptied, earlier failed tries forgotten, the book of callers loaded: the app's
+    settings (the calls' notes held, to be written by ``write_notes``) and the book."""
     redis.Redis.from_url(REDIS_URL).flushdb()  # call states and queues of earlier runs
     databases.forget_failed_tries(url)
     os.environ.update(callers.ivr_settings(zone))
     # Loaded before the app: the book is frozen out of the collector with what exists
     # now, and the app's own objects stay in its sight, as in a server's worker.
     book = callers.holders(url)
+    settings = {
+        "DATABASE_URL": url,
+        "REDIS_URL": REDIS_URL,
+        **callers.ivr_settings(zone),
+        "CALL_NOTES_SECONDS": 3600,  # held, then written after each run (timed)
+    }
+    return settings, book
+
+
+def run(args) -> int:
+    url, _ = databases.with_feed(args.database, args.people, args.seed, args.reuse)
+    zone = args.tz or callers.open_zone()
+    settings, book = prepare(url, zone)
     from benchmarks.bare_endpoint import create_app as create_bare
     from hotline import create_app
 
     try:
-        settings = {
-            "DATABASE_URL": url,
-            "REDIS_URL": REDIS_URL,
-            **callers.ivr_settings(zone),
-            "CALL_NOTES_SECONDS": 3600,  # held, then written after each run (timed)
-        }
         app = create_app(settings)
         bare = create_bare()
         parts = {

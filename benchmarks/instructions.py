@@ -25,16 +25,13 @@ missing or the calls fail; there is no target.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import subprocess
 import sys
 import tempfile
 
-import redis
-
 from benchmarks import callers, databases
-from benchmarks.common import REDIS_URL, ROOT, BenchmarkFailed, context, tool
+from benchmarks.common import ROOT, BenchmarkFailed, context, tool
 from benchmarks.server import add_database_options
 
 COLLECTED = re.compile(r"Collected : (\d+)")
@@ -47,12 +44,8 @@ def calls(args) -> int:
     from hotline import create_app
 
     url, _ = databases.with_feed(args.database, args.people, args.seed, reuse=True)
-    redis.Redis.from_url(REDIS_URL).flushdb()  # call states and queues of earlier runs
-    databases.forget_failed_tries(url)
-    os.environ.update(callers.ivr_settings(args.tz))
-    book = callers.holders(url)
-    settings = {"DATABASE_URL": url, "REDIS_URL": REDIS_URL, **callers.ivr_settings(args.tz)}
-    app = create_app({**settings, "CALL_NOTES_SECONDS": 3600})  # written after, as there
+    settings, book = in_process.prepare(url, args.tz)
+    app = create_app(settings)
     _, count = in_process.timed(app)
     made = in_process.ivr_calls(app, book, args.seed)
     made(args.warmup)
