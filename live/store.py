@@ -11,7 +11,6 @@ seconds (``runtime.breaker``): they fail at once, then one request probes it.
 
 from __future__ import annotations
 
-import ipaddress
 import select
 
 import fakeredis
@@ -24,6 +23,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.utils import HIREDIS_AVAILABLE, SENTINEL
 
+from runtime import here
 from runtime.breaker import Breaker
 
 EXTENSION = "hotline.redis"
@@ -191,13 +191,7 @@ class _Patient(DefaultParser):
 def _on_this_machine(url: str) -> bool:
     """The URL's Redis is reached over loopback or a Unix socket."""
     found = parse_url(url)
-    if "path" in found:
-        return True
-    host = found.get("host") or "localhost"
-    try:
-        return host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:  # a name other than localhost: assumed elsewhere
-        return False
+    return "path" in found or here.on_this_machine(found.get("host"))
 
 
 def _pending(sock) -> bool:
