@@ -114,10 +114,12 @@ def log_calendar(server) -> None:
 
 
 def post_fork(server, worker) -> None:
-    """No wait on PostgreSQL outlasts a webhook's budget, and under gevent none blocks the loop.
+    """No wait on PostgreSQL outlasts a webhook's budget, and under gevent none holds the loop
+    longer than a moment's patience.
 
     The wait callback (``storage.deadlines``) polls through ``select``, which the
-    gevent worker patches as it starts, so psycopg2 yields to the event loop too.
+    gevent worker patches as it starts, so psycopg2 yields to the event loop too (a
+    webhook's statement after up to a millisecond in the operating system's poll).
     """
     from storage import db, deadlines
 

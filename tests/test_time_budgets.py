@@ -244,21 +244,30 @@ def test_an_event_stream_client_is_refused_at_once_while_redis_is_down(app, redi
     assert isinstance(error, store.NotTried) and seconds < 0.1
 
 
-def test_under_gevent_the_wait_is_green_and_still_ends_at_its_deadline():
-    # A gevent worker's psycopg2 waits: one watcher on gevent's loop, other greenlets run
-    # meanwhile, and a server that accepts but never answers costs the limit, no more.
-    # Installed as gunicorn does, in post_fork, before the worker patches the standard library.
-    program = """
+def _counting_green_waits(limit_seconds: float) -> str:
+    """The start of a program run under gevent: the wait callback installed as gunicorn does
+    (in post_fork, before the worker patches the standard library), each wait on gevent's
+    loop counted in ``green``."""
+    return f"""
 from storage import deadlines
-deadlines.install(0.5)
+deadlines.install({limit_seconds})
 from gevent import monkey
 monkey.patch_all()
-import socket, time
 import gevent, psycopg2
 
 green = []
 green_wait = deadlines._green_wait
 deadlines._green_wait = lambda *args: green.append(args) or green_wait(*args)
+"""
+
+
+def test_under_gevent_the_wait_is_green_and_still_ends_at_its_deadline():
+    # A gevent worker's psycopg2 waits: one watcher on gevent's loop, other greenlets run
+    # meanwhile, and a server that accepts but never answers costs the limit, no more.
+    program = (
+        _counting_green_waits(0.5)
+        + """
+import socket, time
 server = socket.socket()
 server.bind(("127.0.0.1", 0))
 server.listen()
@@ -270,23 +279,17 @@ try:
 except deadlines.DeadlineExceeded:
     print(round(time.monotonic() - began, 1), len(ticks) >= 5, len(green) > 0)
 """
+    )
     done = subprocess.run(
         [sys.executable, "-c", program], capture_output=True, text=True, timeout=30
     )
     assert done.stdout.split() == ["0.5", "True", "True"], done.stdout + done.stderr
 
 
-_PATIENT_WAITS = """
+_PATIENT_WAITS = (
+    _counting_green_waits(5)
+    + """
 import sys
-from storage import deadlines
-deadlines.install(5)
-from gevent import monkey
-monkey.patch_all()
-import gevent, psycopg2
-
-green = []
-green_wait = deadlines._green_wait
-deadlines._green_wait = lambda *args: green.append(args) or green_wait(*args)
 connection = psycopg2.connect(sys.argv[1])
 cursor = connection.cursor()
 
@@ -308,6 +311,7 @@ cursor.execute("SELECT pg_sleep(0.05)")
 deadlines.clear()
 print(outside, inside, len(ran))
 """
+)
 
 
 def test_under_gevent_a_requests_statement_is_waited_for_before_the_worker_yields(postgres_url):
