@@ -32,6 +32,7 @@ from benchmarks import databases
 from benchmarks.common import (
     BenchmarkFailed,
     context,
+    exit_status,
     load_average,
     median_run,
     out_dir,
@@ -231,11 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-database", action="store_true", help="do not drop hotline_bench")
     parser.add_argument("--install-wrk", action="store_true", help="apt-get install wrk if missing")
     args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except BenchmarkFailed as exc:
-        print(f"benchmark failed: {exc}", file=sys.stderr)
-        return 2
+    return exit_status(run, args)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ import shutil
 import statistics
 import subprocess
 import sys
-from collections.abc import Sequence
+import traceback
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,6 +31,19 @@ REDIS_URL = os.environ.get("HOTLINE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/4"
 
 class BenchmarkFailed(Exception):
     """A benchmark that could not measure what it set out to (not a missed target)."""
+
+
+def exit_status(run: Callable, args, *could_not: type[Exception]) -> int:
+    """``run(args)``'s exit status, or 2 when it could not measure: ``BenchmarkFailed`` or
+    one of ``could_not`` with its reason on stderr, anything else with its traceback."""
+    try:
+        return run(args)
+    except (BenchmarkFailed, *could_not) as exc:
+        print(f"benchmark failed: {exc}", file=sys.stderr)
+        return 2
+    except Exception:  # e.g. a server that refused connections: no figure, not a miss
+        traceback.print_exc()
+        return 2
 
 
 def out_dir() -> Path:

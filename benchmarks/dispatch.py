@@ -56,6 +56,7 @@ from benchmarks.common import (  # noqa: E402
     BenchmarkFailed,
     context,
     cpu_pressure_seconds,
+    exit_status,
     latency_summary,
     load_average,
     median_run,
@@ -413,14 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except (BenchmarkFailed, WebhookFailed) as exc:
-        print(f"benchmark failed: {exc}", file=sys.stderr)
-        return 2
-    except Exception:
-        traceback.print_exc()
-        return 2
+    return exit_status(run, args, WebhookFailed)
 
 
 if __name__ == "__main__":

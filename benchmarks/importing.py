@@ -22,7 +22,14 @@ import subprocess
 import sys
 
 from benchmarks import databases, feedgen
-from benchmarks.common import BenchmarkFailed, context, load_average, median_run, verdict
+from benchmarks.common import (
+    BenchmarkFailed,
+    context,
+    exit_status,
+    load_average,
+    median_run,
+    verdict,
+)
 
 TARGET_SECONDS = 180
 TARGET_RSS_MIB = 2048
@@ -121,11 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         "--install-time", action="store_true", help="apt-get install time if it is missing"
     )
     args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except BenchmarkFailed as exc:
-        print(f"benchmark failed: {exc}", file=sys.stderr)
-        return 2
+    return exit_status(run, args)
 
 
 if __name__ == "__main__":

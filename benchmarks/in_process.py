@@ -37,7 +37,7 @@ import redis
 
 from benchmarks import callers, databases, distribution_load
 from benchmarks.api import insured_ids
-from benchmarks.common import REDIS_URL, BenchmarkFailed, context, median
+from benchmarks.common import REDIS_URL, BenchmarkFailed, context, exit_status, median
 from benchmarks.server import add_database_options
 from live import keys
 from simulator.softphone import Exchange, FlaskTransport, MemoryQueues
@@ -280,11 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         "alternated with those without: the webhooks' own share of its cost",
     )
     args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except BenchmarkFailed as exc:
-        print(f"benchmark failed: {exc}", file=sys.stderr)
-        return 2
+    return exit_status(run, args)
 
 
 if __name__ == "__main__":

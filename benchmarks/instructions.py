@@ -31,7 +31,7 @@ import sys
 import tempfile
 
 from benchmarks import callers, databases
-from benchmarks.common import ROOT, BenchmarkFailed, context, tool
+from benchmarks.common import ROOT, BenchmarkFailed, context, exit_status, tool
 from benchmarks.server import add_database_options
 
 COLLECTED = re.compile(r"Collected : (\d+)")
@@ -113,13 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--many", type=int, default=60, help="calls of the second count")
     parser.add_argument("--inner", type=int, help=argparse.SUPPRESS)  # the process counted
     args = parser.parse_args(argv)
-    try:
-        if args.inner is not None:
-            return calls(args)
-        return run(args)
-    except BenchmarkFailed as exc:
-        print(f"benchmark failed: {exc}", file=sys.stderr)
-        return 2
+    return exit_status(calls if args.inner is not None else run, args)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,6 @@ monkey.patch_all()
 import argparse  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-import traceback  # noqa: E402
 from collections import defaultdict  # noqa: E402
 from random import Random  # noqa: E402
 
@@ -49,6 +48,7 @@ from benchmarks.common import (  # noqa: E402
     BenchmarkFailed,
     context,
     cpu_pressure_seconds,
+    exit_status,
     latency_summary,
     load_average,
     median_run,
@@ -448,14 +448,7 @@ def main(argv: list[str] | None = None) -> int:
         "answered here, --agents agents available (benchmarks/distribution_load.py)",
     )
     args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except (BenchmarkFailed, WebhookFailed) as exc:
-        print(f"benchmark failed: {exc}", file=sys.stderr)
-        return 2
-    except Exception:  # e.g. the server refused connections: could not measure, not a miss
-        traceback.print_exc()
-        return 2
+    return exit_status(run, args, WebhookFailed)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ import random  # noqa: E402
 import secrets  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-import traceback  # noqa: E402
 
 import gevent  # noqa: E402
 
@@ -36,6 +35,7 @@ from benchmarks.common import (  # noqa: E402
     BenchmarkFailed,
     context,
     cpu_pressure_seconds,
+    exit_status,
     latency_summary,
     load_average,
     median_run,
@@ -256,14 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         "--ivr-rate", type=float, default=250, help="IVR load: webhook requests/s offered"
     )
     args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except (BenchmarkFailed, WebhookFailed) as exc:
-        print(f"benchmark failed: {exc}", file=sys.stderr)
-        return 2
-    except Exception:  # e.g. the server refused connections: could not measure, not a miss
-        traceback.print_exc()
-        return 2
+    return exit_status(run, args, WebhookFailed)
 
 
 if __name__ == "__main__":
