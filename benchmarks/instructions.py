@@ -18,8 +18,11 @@ saves more than this shows.
 
     python -m benchmarks.instructions --database sqlite --reuse
 
-Compare two commits by running each from its own folder. Exit status 2 when valgrind is
-missing or the calls fail; there is no target.
+Compare two commits by running each from its own folder. With ``--distribution`` the
+calls are made with the distribution running (``benchmarks.in_process.with_distribution``:
+``--agents`` agents available, each call's dispatch job taken off the queue outside the
+webhooks), so that what it adds to a webhook (issue 14's target 3) is counted the same
+way. Exit status 2 when valgrind is missing or the calls fail; there is no target.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 
-from benchmarks import callers, databases
+from benchmarks import callers, databases, distribution_load
 from benchmarks.common import ROOT, BenchmarkFailed, context, exit_status, tool
 from benchmarks.server import add_database_options
 
@@ -48,6 +51,8 @@ def calls(args) -> int:
     app = create_app(settings)
     _, count = in_process.timed(app)
     made = in_process.ivr_calls(app, book, args.seed)
+    if args.distribution:
+        made = in_process.with_distribution(app, url, args.agents, made)
     made(args.warmup)
     in_process.write_notes(app)
     count.clear()
@@ -71,6 +76,7 @@ def counted(args, how_many: int) -> tuple[int, int]:
                 *("--database", args.database, "--people", str(args.people)),
                 *("--seed", str(args.seed), "--tz", args.tz, "--warmup", str(args.warmup)),
                 *("--inner", str(how_many)),
+                *(("--distribution", "--agents", str(args.agents)) if args.distribution else ()),
             ],
             capture_output=True,
             text=True,
@@ -95,8 +101,9 @@ def run(args) -> int:
     if webhooks <= 0:
         raise BenchmarkFailed("no more webhooks with more calls")
     per_webhook = (many - few) / webhooks
+    running = f" · the distribution running, {args.agents} agents" if args.distribution else ""
     print(
-        f"instructions · {args.database} · {args.people} people · HOTLINE_TZ={args.tz} · "
+        f"instructions · {args.database} · {args.people} people{running} · HOTLINE_TZ={args.tz} · "
         f"{args.few} and {args.many} calls after {args.warmup}: {few_webhooks} and "
         f"{many_webhooks} webhooks, {few:,} and {many:,} instructions"
     )
@@ -112,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--few", type=int, default=20, help="calls of the first count")
     parser.add_argument("--many", type=int, default=60, help="calls of the second count")
     parser.add_argument("--inner", type=int, help=argparse.SUPPRESS)  # the process counted
+    distribution_load.add_options(
+        parser, "the calls made with the distribution running (--agents available)"
+    )
     args = parser.parse_args(argv)
     return exit_status(calls if args.inner is not None else run, args)
 
