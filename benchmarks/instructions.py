@@ -20,9 +20,10 @@ saves more than this shows.
 
 Compare two commits by running each from its own folder. With ``--distribution`` the
 calls are made with the distribution running (``benchmarks.in_process.with_distribution``:
-``--agents`` agents available, each call's dispatch job taken off the queue outside the
-webhooks), so that what it adds to a webhook (issue 14's target 3) is counted the same
-way. Exit status 2 when valgrind is missing or the calls fail; there is no target.
+``--agents`` agents available), so that what it adds to a webhook (issue 14's target 3)
+is counted the same way; the step that takes each call's dispatch job off the queue is
+not a webhook's work but is in the count (about 65 thousand instructions per webhook,
+benchmarks/README.md). Exit status 2 when valgrind is missing or the calls fail; there is no target.
 """
 
 from __future__ import annotations
