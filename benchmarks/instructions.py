@@ -23,7 +23,8 @@ calls are made with the distribution running (``benchmarks.in_process.with_distr
 ``--agents`` agents available), so that what it adds to a webhook (issue 14's target 3)
 is counted the same way; the step that takes each call's dispatch job off the queue is
 not a webhook's work but is in the count (about 65 thousand instructions per webhook,
-benchmarks/README.md). Exit status 2 when valgrind is missing or the calls fail; there is no target.
+benchmarks/README.md). Exit status 2 when valgrind is missing or the calls fail; there
+is no target.
 """
 
 from __future__ import annotations

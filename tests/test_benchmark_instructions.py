@@ -12,7 +12,8 @@ from benchmarks.common import BenchmarkFailed
 
 
 def counted_with(monkeypatch, *, returncode=0, stderr="==1== Collected : 1234567\n"):
-    """``instructions.counted``'s valgrind replaced by a recorder: (the counts, the argv)."""
+    """``instructions.counted``'s valgrind replaced by a recorder of the command lines it is
+    given (each answers ``Collected`` from ``stderr`` and ten webhooks a call)."""
     seen: list[list[str]] = []
 
     def run(argv, **_kwargs):
@@ -56,6 +57,20 @@ def test_a_count_without_valgrinds_total_is_a_benchmark_that_could_not_measure(m
     counted_with(monkeypatch, stderr="valgrind: no such tool\n")
     with pytest.raises(BenchmarkFailed, match="under valgrind failed"):
         instructions.counted(options(), 4)
+
+
+def test_one_webhook_is_the_difference_in_instructions_over_the_difference_in_webhooks(
+    monkeypatch, capsys
+):
+    counts = {20: (10_000_000, 183), 60: (12_000_000, 583)}
+    monkeypatch.setattr(instructions.databases, "with_feed", lambda *a: ("sqlite:///x", 0))
+    monkeypatch.setattr(instructions, "counted", lambda args, calls: counts[calls])
+    args = options("--distribution")
+    args.few, args.many, args.reuse, args.keep_database = 20, 60, True, True
+    assert instructions.run(args) == 0
+    out = capsys.readouterr().out
+    assert "per webhook: 5.0 thousand instructions" in out
+    assert "the distribution running, 20 agents" in out
 
 
 def test_the_command_line_takes_the_distribution_and_its_agents(monkeypatch):
